@@ -1,0 +1,25 @@
+// iterop: the whole header-only core in one include (no Eigen; see iterop/core/eigen_vector_ops.hpp).
+// Concepts, vector adapters, fixed-point solvers, diagnostics and the reference problems.
+#pragma once
+
+#include "iterop/core/concepts.hpp"
+#include "iterop/core/errors.hpp"
+#include "iterop/core/norm.hpp"
+#include "iterop/core/result.hpp"
+#include "iterop/core/status.hpp"
+#include "iterop/core/vector_algebra.hpp"
+#include "iterop/core/vector_ops.hpp"
+#include "iterop/fixed_point/anderson.hpp"
+#include "iterop/fixed_point/anderson_type1.hpp"
+#include "iterop/fixed_point/krasnoselskii_mann.hpp"
+#include "iterop/fixed_point/observer.hpp"
+#include "iterop/fixed_point/picard.hpp"
+#include "iterop/fixed_point/solve.hpp"
+#include "iterop/fixed_point/stop.hpp"
+#include "iterop/diagnostics/banach_bounds.hpp"
+#include "iterop/diagnostics/lipschitz_estimate.hpp"
+#include "iterop/diagnostics/observed_rate.hpp"
+#include "iterop/diagnostics/spectral_radius.hpp"
+#include "iterop/problems/elementary_maps.hpp"
+#include "iterop/problems/h_equation.hpp"
+#include "iterop/problems/linear_map.hpp"
