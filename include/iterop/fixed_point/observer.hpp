@@ -12,12 +12,14 @@ namespace iterop {
 /// What an observer tells the solver.
 enum class Action { proceed, stop };
 
-/// What an observer sees at iterate k: the history record, x_k and its residual f_k = T(x_k) - x_k.
+/// What an observer sees at iterate k: the history record, x_k, T(x_k) and f_k = T(x_k) - x_k.
+/// After a non-finite evaluation the vectors are those of the last finite iterate.
 template <class X>
 struct IterationView {
   const IterationRecord& record;
   const X& x;
-  const X& residual;
+  const X& value;     ///< T(x_k)
+  const X& residual;  ///< T(x_k) - x_k
 };
 
 /// The observer that does nothing.

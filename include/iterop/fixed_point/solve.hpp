@@ -98,7 +98,7 @@ Result<X> solve(Op&& op, const X& x0, const Method& method, const Stop& stop = {
 
   for (;;) {
     // The observer sees every evaluated iterate; then the tests on x_k.
-    const bool observer_stop = observer_says_stop(observer, IterationView<X>{res.history.back(), x, f});
+    const bool observer_stop = observer_says_stop(observer, IterationView<X>{res.history.back(), x, g, f});
     if (!std::isfinite(r)) {
       status = Status::non_finite;
       message = k == 0 ? "T(x0) - x0 is not finite (NaN or Inf)." :
