@@ -47,8 +47,13 @@ SpectralRadiusEstimate spectral_radius(Op& op, const X& x, const PowerIteration&
   using T = scalar_t<X>;
   opt.validate();
   SpectralRadiusEstimate est;
-  X tx = ops::zeros_like(x), v = ops::zeros_like(x), xp = ops::zeros_like(x), tp = ops::zeros_like(x),
-    tm = ops::zeros_like(x), jv = ops::zeros_like(x);
+  std::vector<X> work(6, ops::zeros_like(x));
+  X& tx = work[0];
+  X& v = work[1];
+  X& xp = work[2];
+  X& tp = work[3];
+  X& tm = work[4];
+  X& jv = work[5];
   apply_operator(op, x, tx);
   ++est.evaluations;
   if constexpr (requires { vector_ops<X>::ptr(v); }) {
