@@ -1,0 +1,93 @@
+// The iterop command: `iterop solve fixed-point ...`, `iterop run [NAME]`, `--help`, `--version`.
+// Every error is one line on stderr with a documented exit code; nothing escapes as a crash.
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli_support.hpp"
+#include "iterop/core/errors.hpp"
+#include "iterop/experiments/atomic_file.hpp"
+#include "iterop/experiments/build_info.hpp"
+#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/problem_catalogue.hpp"
+#include "run_command.hpp"
+#include "solve_fixed_point_command.hpp"
+
+#ifndef ITEROP_VERSION
+#error "ITEROP_VERSION must be defined by the build (the CMake project version)"
+#endif
+
+namespace {
+
+std::string version_text() {
+  std::string s = "iterop " ITEROP_VERSION "\n";
+  s += "compiler: " + iterop::experiments::compiler_description();
+  for (const auto& [name, version] : iterop::experiments::backend_versions()) s += "\n" + name + " " + version;
+  return s;
+}
+
+int run(int argc, char** argv) {
+  using namespace iterop;
+  CLI::App app{"iterop " ITEROP_VERSION ": operator equations x = T(x) -- fixed-point solvers, diagnostics, baselines.",
+               "iterop"};
+  app.set_version_flag("--version", version_text(), "Print the version of iterop, its compiler and backends, and exit");
+  app.require_subcommand(1);
+  app.footer(
+      "Commands:\n"
+      "  iterop solve fixed-point --problem heq --c 0.99 --method anderson --memory 3 --tol 1e-8\n"
+      "  iterop run                 run the default experiment (fixed-point)\n"
+      "  iterop run --list          list the experiments\n"
+      "Use iterop COMMAND --help for the options of a command.\n"
+      "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
+
+  CLI::App* solve = app.add_subcommand("solve", "Solve an operator equation (see: iterop solve fixed-point --help)");
+  solve->require_subcommand(1);
+  cli::SolveFixedPointCommand fixed_point(*solve, experiments::default_problem_catalogue());
+  cli::RunCommand run_command(app, experiments::default_experiment_registry());
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    cli::print_error(std::string(e.what()) + " (run with --help for usage)");
+    return cli::exit_usage;
+  }
+
+  if (fixed_point.selected()) return fixed_point.execute(std::cout);
+  if (run_command.selected()) return run_command.execute(std::cout, std::cerr);
+  cli::print_error("no command given (run with --help for usage)");
+  return cli::exit_usage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const iterop::cli::usage_error& e) {
+    iterop::cli::print_error(e.message);
+    return iterop::cli::exit_usage;
+  } catch (const iterop::invalid_option& e) {
+    iterop::cli::print_error(e.what());
+    return iterop::cli::exit_usage;
+  } catch (const iterop::backend_error& e) {
+    iterop::cli::print_error(e.what());
+    return iterop::cli::exit_failure;
+  } catch (const iterop::experiments::io_error& e) {
+    iterop::cli::print_error(e.what());
+    return iterop::cli::exit_failure;
+  } catch (const std::exception& e) {
+    iterop::cli::print_error(std::string("unexpected failure: ") + e.what());
+    return iterop::cli::exit_failure;
+  } catch (...) {
+    iterop::cli::print_error("unexpected failure of unknown type");
+    return iterop::cli::exit_failure;
+  }
+}

@@ -1,0 +1,41 @@
+// `iterop solve fixed-point`: solves one catalogue problem x = G(x) with a chosen method and
+// solver, and prints the summary and history as a table, CSV or JSON.
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "iterop/experiments/problem_catalogue.hpp"
+
+namespace iterop::cli {
+
+/// The `fixed-point` subcommand of `solve`: its options, and running it.
+class SolveFixedPointCommand {
+ public:
+  /// Adds the subcommand "fixed-point" to `solve`, with one option per parameter of the problems in `catalogue`.
+  SolveFixedPointCommand(CLI::App& solve, const experiments::ProblemCatalogue& catalogue);
+
+  /// Whether the command line selected this subcommand.
+  bool selected() const { return app_->parsed(); }
+
+  /// Validates the options (usage_error or iterop::invalid_option before any work), solves, and
+  /// writes the result to `out`. Returns exit_ok when converged and exit_not_converged otherwise.
+  int execute(std::ostream& out) const;
+
+ private:
+  CLI::App* app_;
+  const experiments::ProblemCatalogue& catalogue_;
+  std::string problem_ = "heq";
+  std::map<std::string, std::string> parameter_text_;  // by parameter name
+  std::map<std::string, CLI::Option*> parameter_option_;
+  std::string method_, memory_, alpha_, damping_, solver_ = "iterop", orth_, kinsol_test_;
+  std::string tol_, atol_, rtol_, max_iterations_ = "1000", format_ = "table";
+  CLI::Option *method_opt_ = nullptr, *memory_opt_ = nullptr, *alpha_opt_ = nullptr, *damping_opt_ = nullptr;
+  CLI::Option *orth_opt_ = nullptr, *kinsol_test_opt_ = nullptr;
+  CLI::Option *tol_opt_ = nullptr, *atol_opt_ = nullptr, *rtol_opt_ = nullptr;
+};
+
+}  // namespace iterop::cli

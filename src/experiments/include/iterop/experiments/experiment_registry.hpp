@@ -1,0 +1,70 @@
+// Experiment registry: named experiments (a name, a description, a function of a context holding
+// the output folder, seed and progress reporter) that `iterop run NAME` looks up and runs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace iterop::experiments {
+
+/// Receives one line of progress (no trailing newline), e.g. "[3/140] c = 0.99 ...".
+using ProgressReporter = std::function<void(std::string_view line)>;
+
+/// What an experiment is given.
+struct ExperimentContext {
+  std::filesystem::path output_folder;  ///< where the report goes (created if missing)
+  std::uint64_t seed = 1;               ///< seed for every random choice the experiment makes
+  ProgressReporter progress;            ///< progress lines; may be empty (silent)
+  std::string gnuplot = "gnuplot";      ///< the gnuplot program used for plots
+
+  /// Sends `line` to the progress reporter, if there is one.
+  void report(std::string_view line) const {
+    if (progress) progress(line);
+  }
+};
+
+/// What an experiment did: the files it wrote and anything the reader must know (e.g. a skipped plot).
+struct ExperimentOutcome {
+  std::vector<std::filesystem::path> files;  ///< every file written, in order
+  std::vector<std::string> notes;            ///< one line each, e.g. "plot skipped: gnuplot not found"
+};
+
+/// A runnable experiment.
+struct Experiment {
+  std::string name;         ///< unique, used on the command line: `iterop run NAME`
+  std::string description;  ///< one sentence for `iterop run --list`
+  /// Runs the experiment and writes its report into context.output_folder. Throws io_error when a
+  /// file cannot be written and iterop::invalid_option for a bad context.
+  std::function<ExperimentOutcome(const ExperimentContext&)> run;
+};
+
+/// Experiments by name, in registration order; the first registered is the default.
+class ExperimentRegistry {
+ public:
+  /// Adds an experiment. Throws iterop::invalid_option for an empty or duplicate name or a missing function.
+  void add(Experiment experiment);
+  /// The experiment called `name`, or nullptr.
+  const Experiment* find(std::string_view name) const;
+  /// Every experiment, in registration order.
+  const std::vector<Experiment>& list() const { return experiments_; }
+  /// Names in registration order, joined by ", " (for messages).
+  std::string names() const;
+  /// The experiment `iterop run` runs without a name (the first registered); throws if there is none.
+  const Experiment& default_experiment() const;
+
+ private:
+  std::vector<Experiment> experiments_;
+};
+
+/// The built-in experiments, registered in order (fixed-point first, the default). Later components
+/// add theirs here, explicitly, rather than through static initialisers a static library may drop.
+void register_builtin_experiments(ExperimentRegistry& registry);
+
+/// The process-wide registry used by `iterop run`: the built-in experiments.
+ExperimentRegistry& default_experiment_registry();
+
+}  // namespace iterop::experiments

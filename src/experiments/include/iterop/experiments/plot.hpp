@@ -1,0 +1,73 @@
+// Plots through gnuplot: a figure of one or more panels of line series, written as a data file,
+// a gnuplot script and a PNG; a missing or failing gnuplot is reported, never fatal.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "iterop/experiments/report_writer.hpp"
+
+namespace iterop::experiments {
+
+/// One line in a panel: points (x_i, y_i). Points that cannot be drawn (non-finite, or y <= 0 on a
+/// log axis) are left out.
+struct Series {
+  std::string label;
+  std::vector<double> x;
+  std::vector<double> y;
+  std::string color;   ///< gnuplot colour, e.g. "#1f77b4"; empty: gnuplot's cycle
+  int dash_type = 1;   ///< gnuplot dash type, 1 = solid
+};
+
+/// One set of axes.
+struct Panel {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  bool log_y = true;  ///< logarithmic y axis
+  std::optional<double> x_min, x_max;  ///< x range; unset ends are chosen by gnuplot
+  std::optional<double> y_min, y_max;  ///< y range; unset ends are chosen by gnuplot (lines leaving it are clipped)
+  std::vector<Series> series;
+};
+
+/// A figure: panels laid out in one row (or `columns` per row), rendered at width x height pixels.
+struct Figure {
+  std::vector<Panel> panels;
+  int width = 1600;
+  int height = 700;
+  int columns = 0;  ///< panels per row; 0: all in one row
+};
+
+/// How to run gnuplot.
+struct PlotOptions {
+  std::string gnuplot = "gnuplot";  ///< program name (searched in PATH) or path
+};
+
+/// What plot_png did.
+struct PlotOutcome {
+  bool written = false;            ///< the PNG exists
+  std::filesystem::path png;       ///< its path (also when not written)
+  std::filesystem::path script;    ///< the gnuplot script kept next to it
+  std::filesystem::path data;      ///< the data file kept next to it
+  std::string message;             ///< why the plot was skipped, empty when written
+};
+
+/// The data file for `figure`: one block per drawable series, blocks separated by two blank lines
+/// (gnuplot's `index`), in panel order.
+std::string gnuplot_data(const Figure& figure);
+
+/// The gnuplot script that draws `figure` from `data_file` into `png_file` with `terminal`
+/// ("pngcairo" or "png"). File names are used as given (relative to gnuplot's working folder).
+std::string gnuplot_script(const Figure& figure, std::string_view data_file, std::string_view png_file,
+                           std::string_view terminal = "pngcairo");
+
+/// Writes <stem>.dat and <stem>.gp into `folder` (atomically) and runs gnuplot in that folder to
+/// render <stem>.png (into a temporary name, renamed when complete; terminal pngcairo, falling back
+/// to png). Throws io_error only if the data or script cannot be written; a missing or failing
+/// gnuplot gives written = false and a one-line message.
+PlotOutcome plot_png(ReportFolder& folder, std::string_view stem, const Figure& figure, const PlotOptions& options = {});
+
+}  // namespace iterop::experiments

@@ -1,0 +1,45 @@
+// Experiment registry: registration checks, look-up, and the list of built-in experiments.
+#include "iterop/experiments/experiment_registry.hpp"
+
+#include <algorithm>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/experiments/fixed_point_experiment.hpp"
+
+namespace iterop::experiments {
+
+void ExperimentRegistry::add(Experiment experiment) {
+  require(!experiment.name.empty(), "Experiment::name", std::string("\"\""), "a non-empty name");
+  require(find(experiment.name) == nullptr, "Experiment::name", experiment.name, "a name not yet registered");
+  require(static_cast<bool>(experiment.run), "Experiment::run", experiment.name, "a function to run");
+  experiments_.push_back(std::move(experiment));
+}
+
+const Experiment* ExperimentRegistry::find(std::string_view name) const {
+  auto it = std::find_if(experiments_.begin(), experiments_.end(), [&](const Experiment& e) { return e.name == name; });
+  return it == experiments_.end() ? nullptr : &*it;
+}
+
+std::string ExperimentRegistry::names() const {
+  std::string s;
+  for (const auto& e : experiments_) s += (s.empty() ? "" : ", ") + e.name;
+  return s;
+}
+
+const Experiment& ExperimentRegistry::default_experiment() const {
+  require(!experiments_.empty(), "ExperimentRegistry", std::string("empty"), "at least one experiment registered");
+  return experiments_.front();
+}
+
+void register_builtin_experiments(ExperimentRegistry& registry) { registry.add(fixed_point_experiment()); }
+
+ExperimentRegistry& default_experiment_registry() {
+  static ExperimentRegistry registry = [] {
+    ExperimentRegistry r;
+    register_builtin_experiments(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace iterop::experiments
