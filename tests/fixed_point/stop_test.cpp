@@ -109,7 +109,7 @@ TEST(Stop, SmallStepIsItsOwnStatus) {
                                iterop::Stop{.abs_tol = 1e-12, .rel_tol = 0, .step_tol = 2e-6});
   EXPECT_EQ(r.status, iterop::Status::small_step);
   EXPECT_EQ(r.iterations, 1);
-  EXPECT_TRUE(r.usable());
+  EXPECT_FALSE(r.usable());  // a small step is not a small residual
   EXPECT_FALSE(r.converged());
 }
 

@@ -60,10 +60,9 @@ struct SolveSummary {
   std::vector<std::pair<std::string, double>> counters;
 
   bool converged() const { return status == Status::converged; }
-  /// Converged, or stopped on a small step with a finite residual: the solution may be used.
-  bool usable() const {
-    return status == Status::converged || (status == Status::small_step && std::isfinite(residual));
-  }
+  /// The residual test of Stop holds at the returned solution (the same as converged()). Every
+  /// other status, small_step included, means the answer is not known to meet the tolerance.
+  bool usable() const { return status == Status::converged; }
 
   /// One line: method, status, iterations, evaluations, residual, time.
   std::string brief_report() const {
