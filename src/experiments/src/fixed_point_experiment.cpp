@@ -207,14 +207,15 @@ nlohmann::json config_json(const FixedPointExperimentConfig& config, const Exper
 }
 
 /// The sentence for one method in the side-by-side section.
-std::string comparison_line(const CaseResult& r) {
+std::string comparison_line(const CaseResult& r, double tol) {
   const auto& run = r.run;
   std::string s = "- **" + r.spec.label + "**: ";
   if (r.status == "error") return s + "failed: " + r.message + "\n";
   if (run.meets_tolerance()) {
-    s += fmt::format("converged: ||G(x) - x||_2 = {} <= {} after {} iterations ({} evaluations)",
-                     format_scientific(run.true_residual), format_scientific(run.tolerance), run.summary.iterations,
-                     run.summary.evaluations);
+    s += fmt::format("converged: ||G(x) - x||_2 = {} <= {}", format_scientific(run.true_residual),
+                     format_scientific(run.tolerance));
+    if (run.true_residual > tol) s += " (the rule's tolerance; above " + format_exact(tol) + " itself)";
+    s += fmt::format(" after {} iterations ({} evaluations)", run.summary.iterations, run.summary.evaluations);
     if (r.status != "converged") s += ", although the solver's status is " + r.status;
   } else {
     s += fmt::format("did not converge: ||G(x) - x||_2 = {} > {} after {} iterations ({} evaluations); ",
@@ -249,7 +250,7 @@ std::string comparison_section(const FixedPointExperimentConfig& config, const s
              ").\n";
         continue;
       }
-      s += comparison_line(*it);
+      s += comparison_line(*it, config.tol);
       (it->status != "error" && it->run.meets_tolerance() ? yes : no).push_back(label);
     }
     auto list = [](const std::vector<std::string>& v) {
@@ -258,13 +259,15 @@ std::string comparison_section(const FixedPointExperimentConfig& config, const s
       return out;
     };
     s += "\n";
+    const std::string at = "At c = " + c_text(c) + ", ";
     if (!yes.empty() && !no.empty())
-      s += "At c = " + c_text(c) + ", " + list(yes) + (yes.size() == 1 ? " converged" : " converged") + "; " + list(no) +
-           " did not.\n\n";
+      s += at + list(yes) + " converged; " + list(no) + " did not.\n\n";
+    else if (yes.size() == 1)
+      s += at + list(yes) + " converged.\n\n";
     else if (!yes.empty())
-      s += "At c = " + c_text(c) + ", all of " + list(yes) + " converged.\n\n";
+      s += at + "all of " + list(yes) + " converged.\n\n";
     else if (!no.empty())
-      s += "At c = " + c_text(c) + ", none converged: " + list(no) + ".\n\n";
+      s += at + "none converged: " + list(no) + ".\n\n";
   }
   return s;
 }
