@@ -31,12 +31,6 @@ ie::Figure two_panels() {
 
 bool is_png(const std::string& bytes) { return bytes.size() > 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
 
-bool gnuplot_installed() {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"})
-    if (std::filesystem::exists(std::filesystem::path(dir) / "gnuplot")) return true;
-  return false;
-}
-
 }  // namespace
 
 TEST(Plot, DataSkipsPointsALogAxisCannotShow) {
@@ -89,7 +83,7 @@ TEST(Plot, FailingGnuplotIsReported) {
 }
 
 TEST(Plot, WritesAPngWithGnuplot) {
-  if (!gnuplot_installed()) GTEST_SKIP() << "gnuplot is not installed";
+  if (!iterop::cli_test::gnuplot_available()) GTEST_SKIP() << "gnuplot is not installed";
   ScratchFolder dir;
   ie::ReportFolder folder(dir.path());
   const auto outcome = ie::plot_png(folder, "fig", two_panels());

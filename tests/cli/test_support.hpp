@@ -35,6 +35,9 @@ ProcessResult run_iterop(const std::vector<std::string>& args, const std::vector
 /// The whole content of a file ("" if it cannot be read).
 std::string read_file(const std::filesystem::path& path);
 
+/// Whether a program called `gnuplot` is found on PATH (or ITEROP_GNUPLOT names an existing file).
+bool gnuplot_available();
+
 /// Number of '\n' in `text`.
 int count_lines(const std::string& text);
 
