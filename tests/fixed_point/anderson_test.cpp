@@ -107,6 +107,18 @@ TEST(Anderson, RobustOnNearlySingularHEquationWithDeepMemory) {
   }
 }
 
+TEST(Anderson, DeepMemoryIsNotSlowerThanSecantInOneDimension) {
+  // In one dimension every new difference is parallel to the stored ones; the newest must replace
+  // them, or Anderson(m > 1) extrapolates from stale secants and falls behind Anderson(1).
+  const iterop::problems::HEquation heq(0.99, 1);
+  const auto secant = iterop::solve(heq, heq.initial_guess(), iterop::Anderson{.memory = 1}, toth_kelley);
+  const auto deep = iterop::solve(heq, heq.initial_guess(), iterop::Anderson{.memory = 5}, toth_kelley);
+  ASSERT_TRUE(secant.converged());
+  ASSERT_TRUE(deep.converged());
+  EXPECT_EQ(deep.iterations, secant.iterations);
+  EXPECT_EQ(deep.solution, secant.solution);
+}
+
 TEST(Anderson, GainIsReportedAndBelowOne) {
   const iterop::problems::HEquation heq(0.99, 256);
   const auto r = iterop::solve(heq, heq.initial_guess(), iterop::Anderson{.memory = 3}, toth_kelley);

@@ -49,8 +49,8 @@ TEST_P(DifferenceWindow, UpdatesDropsAndRebuildKeepFactorisation) {
       EXPECT_DOUBLE_EQ(w.dG(w.columns() - 1)[l], g_new[l] - g_old[l]);
     }
     expect_factorisation(w, 1e-12);
-    f_old = f_new;
-    g_old = g_new;
+    f_old.swap(f_new);  // f_new is refilled next step
+    g_old.swap(g_new);
   }
   EXPECT_EQ(w.columns(), 4);
   EXPECT_EQ(dropped, 7);  // 11 pushes into 4 slots
@@ -62,16 +62,22 @@ TEST_P(DifferenceWindow, UpdatesDropsAndRebuildKeepFactorisation) {
   EXPECT_GE(w.condition(), 1.0);
 }
 
-TEST_P(DifferenceWindow, DependentColumnIsRefused) {
+TEST_P(DifferenceWindow, DependentColumnReplacesTheOldOnes) {
   iterop::detail::difference_window<V> w(3, GetParam());
-  const V zero(5, 0.0), e0{1, 0, 0, 0, 0}, e0x2{2, 0, 0, 0, 0};
+  const V zero(5, 0.0), e0{1, 0, 0, 0, 0}, e1{0, 1, 0, 0, 0}, e0x3{3, 0, 0, 0, 0};
   int dropped = 0;
   ASSERT_TRUE(w.push(e0, zero, e0, zero, dropped));
-  // f_new - f_old = e0 again: parallel to the first column.
-  EXPECT_FALSE(w.push(e0x2, e0, e0x2, e0, dropped));
-  EXPECT_EQ(w.columns(), 1);
+  ASSERT_TRUE(w.push(e1, zero, e1, zero, dropped));
+  // f_new - f_old = 2 e0: parallel to the first column, which is dropped; the new column is kept.
+  ASSERT_TRUE(w.push(e0x3, e0, e0x3, e0, dropped));
+  EXPECT_EQ(w.columns(), 2);
   EXPECT_EQ(dropped, 1);
-  EXPECT_FALSE(w.push(e0, e0, e0, e0, dropped));  // zero difference
+  EXPECT_EQ(w.dF(0)[1], 1.0);  // e1 is now the oldest
+  EXPECT_EQ(w.dF(1)[0], 2.0);  // the newest difference
+  expect_factorisation(w, 1e-14);
+  // A zero difference is refused and changes nothing.
+  EXPECT_FALSE(w.push(e0, e0, e0, e0, dropped));
+  EXPECT_EQ(w.columns(), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Orthogonalizations, DifferenceWindow,

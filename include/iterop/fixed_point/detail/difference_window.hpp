@@ -41,7 +41,8 @@ class difference_window {
   void clear() { order_.clear(); }
 
   /// Appends (df, dg) = (f_new - f_old, g_new - g_old). If the window is full the oldest column is
-  /// dropped first. Returns false (and stores nothing) when df is zero or numerically dependent.
+  /// dropped first. If df is numerically dependent on the window, the oldest columns are dropped
+  /// until it is not: the newest information wins. Returns false (stores nothing) when df is zero.
   bool push(const X& f_new, const X& f_old, const X& g_new, const X& g_old, int& dropped) {
     ensure_storage(f_new);
     if (columns() == cap_) {
@@ -52,9 +53,15 @@ class difference_window {
     X& df = dF_[slot];
     ops::linear_sum(T(1), f_new, T(-1), f_old, df);
     ops::linear_sum(T(1), g_new, T(-1), g_old, dG_[slot]);
-    if (!orthogonalize_new(slot)) {
+    const T df_norm = ops::norm2(df);
+    if (!(df_norm > T(0)) || !std::isfinite(df_norm)) {
       ++dropped;
       return false;
+    }
+    while (!orthogonalize_new(slot)) {
+      ++dropped;
+      if (columns() == 0) return false;
+      drop_oldest();
     }
     order_.push_back(slot);
     ++updates_since_rebuild_;
@@ -105,8 +112,8 @@ class difference_window {
 
   /// Recomputes Q and R from the stored dF columns (oldest first), dropping dependent ones.
   int rebuild() {
-    std::vector<int> old = order_;
-    order_.clear();
+    std::vector<int> old;
+    old.swap(order_);
     int dropped = 0;
     for (int slot : old) {
       if (orthogonalize_new(slot)) order_.push_back(slot);
