@@ -18,6 +18,7 @@
 #include "iterop/fixed_point/stop.hpp"
 #include "iterop/diagnostics/banach_bounds.hpp"
 #include "iterop/diagnostics/lipschitz_estimate.hpp"
+#include "iterop/diagnostics/observed_order.hpp"
 #include "iterop/diagnostics/observed_rate.hpp"
 #include "iterop/diagnostics/spectral_radius.hpp"
 #include "iterop/problems/elementary_maps.hpp"

@@ -1,0 +1,101 @@
+// Bookkeeping shared by the step-by-step Volterra solvers: counted kernel and forcing calls, the
+// result record, blow-up detection, error against the exact solution, timing.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/quadrature/step_solver.hpp"
+#include "iterop/quadrature/volterra_problem.hpp"
+#include "iterop/quadrature/volterra_result.hpp"
+
+namespace iterop::quadrature::detail {
+
+class SolveContext {
+ public:
+  SolveContext(std::string method, int order, int dimension, double blow_up_threshold)
+      : d_(dimension), threshold_(blow_up_threshold), start_(std::chrono::steady_clock::now()) {
+    res_.method = std::move(method);
+    res_.order = order;
+    res_.dimension = dimension;
+  }
+
+  int dimension() const { return d_; }
+  VolterraResult& result() { return res_; }
+
+  void kernel(const Kernel& K, double t, double s, std::span<const double> y, std::span<double> out) {
+    K(t, s, y, out);
+    ++res_.kernel_evaluations;
+  }
+  void forcing(const Forcing& f, double t, std::span<double> out) {
+    f(t, out);
+    ++res_.forcing_evaluations;
+  }
+
+  /// Records node t with value y; returns false (and sets the status) when the value is not finite or
+  /// exceeds the blow-up threshold.
+  bool accept_node(double t, std::span<const double> y) {
+    double m = 0;
+    bool finite = true;
+    for (double v : y) {
+      finite = finite && std::isfinite(v);
+      m = std::max(m, std::abs(v));
+    }
+    if (res_.t.empty()) scale_ = std::max(1.0, m);
+    if (!finite || m > threshold_ * scale_) {
+      res_.status = finite ? Status::diverged : Status::non_finite;
+      res_.blow_up_time = t;
+      res_.message = std::string(finite ? "The solution exceeds " : "The solution is not finite ") +
+                     (finite ? format_value(threshold_ * scale_) + " " : std::string()) + "at t = " + format_value(t) +
+                     ": it blows up (or the discretisation is unstable) before T.";
+      return false;
+    }
+    res_.t.push_back(t);
+    res_.y.insert(res_.y.end(), y.begin(), y.end());
+    return true;
+  }
+
+  /// Records the outcome of an implicit solve at time t; false (status set) when it failed.
+  bool accept_step(const StepOutcome& o, double t) {
+    res_.nonlinear_iterations += o.iterations;
+    res_.step_iterations.push_back(o.iterations);
+    if (o.status == Status::converged) return true;
+    res_.status = o.status;
+    res_.blow_up_time = t;
+    res_.message = "The implicit equation at t = " + format_value(t) + " was not solved (" +
+                   std::string(to_string(o.status)) + ": " + o.message +
+                   "); a solution that blows up, or a step too large for a stiff kernel, does this.";
+    return false;
+  }
+
+  /// Sets the timing and, when an exact solution is known, the maximum error over the recorded nodes.
+  VolterraResult finish(const Exact& exact) {
+    if (exact) {
+      std::vector<double> e(static_cast<std::size_t>(d_));
+      double err = 0;
+      for (std::size_t i = 0; i < res_.t.size(); ++i) {
+        exact(res_.t[i], e);
+        for (int c = 0; c < d_; ++c) err = std::max(err, std::abs(res_.y[i * d_ + c] - e[c]));
+      }
+      res_.max_error = err;
+    }
+    res_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (res_.status == Status::converged && res_.message.empty())
+      res_.message = "Solved on " + std::to_string(res_.t.size()) + " nodes.";
+    return std::move(res_);
+  }
+
+ private:
+  int d_;
+  double threshold_;
+  double scale_ = 1;
+  std::chrono::steady_clock::time_point start_;
+  VolterraResult res_;
+};
+
+}  // namespace iterop::quadrature::detail
