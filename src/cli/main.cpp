@@ -14,6 +14,7 @@
 #include "iterop/experiments/problem_catalogue.hpp"
 #include "run_command.hpp"
 #include "solve_fixed_point_command.hpp"
+#include "solve_volterra_command.hpp"
 
 #ifndef ITEROP_VERSION
 #error "ITEROP_VERSION must be defined by the build (the CMake project version)"
@@ -37,14 +38,17 @@ int run(int argc, char** argv) {
   app.footer(
       "Commands:\n"
       "  iterop solve fixed-point --problem heq --c 0.99 --method anderson --memory 3 --tol 1e-8\n"
+      "  iterop solve volterra --f 1 --kernel \"-(t-s)*y\" --T 6.283185307179586 --exact \"cos(t)\"\n"
       "  iterop run                 run the default experiment (fixed-point)\n"
       "  iterop run --list          list the experiments\n"
       "Use iterop COMMAND --help for the options of a command.\n"
       "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
 
-  CLI::App* solve = app.add_subcommand("solve", "Solve an operator equation (see: iterop solve fixed-point --help)");
+  CLI::App* solve = app.add_subcommand(
+      "solve", "Solve an operator equation (see: iterop solve fixed-point --help, iterop solve volterra --help)");
   solve->require_subcommand(1);
   cli::SolveFixedPointCommand fixed_point(*solve, experiments::default_problem_catalogue());
+  cli::SolveVolterraCommand volterra(*solve);
   cli::RunCommand run_command(app, experiments::default_experiment_registry());
 
   try {
@@ -61,6 +65,7 @@ int run(int argc, char** argv) {
   }
 
   if (fixed_point.selected()) return fixed_point.execute(std::cout);
+  if (volterra.selected()) return volterra.execute(std::cout);
   if (run_command.selected()) return run_command.execute(std::cout, std::cerr);
   cli::print_error("no command given (run with --help for usage)");
   return cli::exit_usage;

@@ -5,6 +5,7 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/fixed_point_experiment.hpp"
+#include "iterop/experiments/volterra_experiment.hpp"
 
 namespace iterop::experiments {
 
@@ -31,7 +32,10 @@ const Experiment& ExperimentRegistry::default_experiment() const {
   return experiments_.front();
 }
 
-void register_builtin_experiments(ExperimentRegistry& registry) { registry.add(fixed_point_experiment()); }
+void register_builtin_experiments(ExperimentRegistry& registry) {
+  registry.add(fixed_point_experiment());
+  registry.add(volterra_experiment());
+}
 
 ExperimentRegistry& default_experiment_registry() {
   static ExperimentRegistry registry = [] {

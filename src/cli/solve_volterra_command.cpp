@@ -1,0 +1,219 @@
+// `iterop solve volterra`: option checks (all before any solve), the expression problem, one solve
+// per step count, and the table or JSON with max errors, statuses, blow-up times and the fitted order.
+#include "solve_volterra_command.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "cli_support.hpp"
+#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/volterra_convergence.hpp"
+#include "iterop/experiments/volterra_expression.hpp"
+
+namespace iterop::cli {
+
+namespace {
+
+using experiments::format_exact;
+using experiments::format_scientific;
+using experiments::VolterraKind;
+using experiments::VolterraMethod;
+
+std::string footer() {
+  std::string s =
+      "Equations (scalar):\n"
+      "  --kind second (default)  y(t) = f(t) + int_0^t K(t, s, y(s)) ds;  --f in t, --kernel in t, s, y\n"
+      "                           with --singular-exponent a in (0, 1): the kernel is (t - s)^(-a) K(t, s, y)\n"
+      "  --kind first             int_0^t K(t, s) y(s) ds = g(t);        --f is g(t) (g(0) = 0), --kernel in t, s\n"
+      "                           (K(t, t) must not vanish)\n"
+      "  --kind ide               y'(t) = F(t, y) + int_0^t K(t, s, y(s)) ds, y(0) = --y0 (required);\n"
+      "                           --f is F in t, y; --kernel in t, s, y\n"
+      "Expressions: muparser syntax: + - * / ^, sin cos tan asin acos atan sinh cosh tanh exp log (= ln) log2\n"
+      "  log10 sqrt abs sign rint min max; constants pi (also _pi) and _e. --exact is y(t), in t.\n"
+      "Methods (--method; the default is the natural one for the kind):\n";
+  for (auto m : experiments::volterra_methods())
+    s += fmt::format("  {:<18}{}\n", experiments::to_string(m), experiments::describe(m));
+  s += "Grid: --steps N1,N2,... (integers >= 2, increasing; default 64,128,256,512,1024); uniform, or graded\n"
+       "  t_j = T (j/N)^r with --grading r >= 1 (for solutions that are not smooth at t = 0).\n"
+       "Output: for each N the status, the max error over the nodes against --exact, the kernel and expression\n"
+       "  evaluations, iterations of the implicit equations and the time; with --exact the observed order, the\n"
+       "  least-squares slope of log(max error) over log(h) over the converged runs. A solution that blows up is\n"
+       "  reported with its status and the time where the solve stopped (blow_up_time).\n"
+       "  --format table (default) or json (runs[].steps, max_error, status, evaluations, iterations, seconds;\n"
+       "  observed_order, null without --exact).\n"
+       "Exit status: 0 every solve converged; 1 a solve stopped before T (blow-up, non-finite values, implicit\n"
+       "  equation not solved; the results are still printed); 2 bad usage (nothing was solved); 3 a failure.\n"
+       "Example: iterop solve volterra --f 1 --kernel \"-(t-s)*y\" --T 6.283185307179586 --steps 64,128,256,512 "
+       "--exact \"cos(t)\"\n";
+  return s;
+}
+
+std::string equation_text(const experiments::VolterraExpressionSpec& s) {
+  const std::string interval = "on [0, " + format_exact(s.T) + "]";
+  switch (s.kind) {
+    case VolterraKind::second:
+      if (s.singular_exponent)
+        return "y(t) = f(t) + int_0^t (t - s)^(-" + format_exact(*s.singular_exponent) + ") K(t, s, y(s)) ds, f = " +
+               s.f + ", K = " + s.kernel + ", " + interval;
+      return "y(t) = f(t) + int_0^t K(t, s, y(s)) ds, f = " + s.f + ", K = " + s.kernel + ", " + interval;
+    case VolterraKind::first:
+      return "int_0^t K(t, s) y(s) ds = g(t), g = " + s.f + ", K = " + s.kernel + ", " + interval;
+    case VolterraKind::ide:
+      return "y'(t) = F(t, y) + int_0^t K(t, s, y(s)) ds, F = " + s.f + ", K = " + s.kernel + ", y(0) = " +
+             format_exact(*s.y0) + ", " + interval;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<int> parse_steps_list(const std::string& text) {
+  std::vector<int> steps;
+  require_usage(!text.empty(), "--steps", "\"\"", "a comma-separated list of step counts such as 64,128,256");
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    require_usage(!item.empty(), "--steps", text, "a comma-separated list of integers (an entry is empty)");
+    long long n = 0;
+    try {
+      n = parse_integer("--steps", item, std::numeric_limits<long long>::min(), std::numeric_limits<long long>::max());
+    } catch (const usage_error&) {
+      require_usage(false, "--steps", text, "integer step counts (\"" + item + "\" is not an integer)");
+    }
+    require_usage(n >= 2, "--steps", text, "at least 2 steps in each solve (" + item + " < 2)");
+    require_usage(n <= 100000000, "--steps", text, "at most 100000000 steps in a solve");
+    require_usage(steps.empty() || n > steps.back(), "--steps", text,
+                  "strictly increasing step counts (" + item + " after " +
+                      (steps.empty() ? std::string() : std::to_string(steps.back())) + ")");
+    steps.push_back(static_cast<int>(n));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return steps;
+}
+
+SolveVolterraCommand::SolveVolterraCommand(CLI::App& solve) {
+  app_ = solve.add_subcommand("volterra", "Solve a scalar Volterra equation given by expressions, for several step counts");
+  app_->add_option("--f", f_, "f(t) (second kind), g(t) (first kind) or F(t, y) (ide)")->type_name("EXPR")->required();
+  app_->add_option("--kernel", kernel_, "K(t, s, y) (second kind, ide) or K(t, s) (first kind)")
+      ->type_name("EXPR")
+      ->required();
+  app_->add_option("--T", T_, "end of the interval [0, T], T > 0")->type_name("X")->required();
+  app_->add_option("--kind", kind_, "second (default), first or ide")->type_name("KIND");
+  y0_opt_ = app_->add_option("--y0", y0_, "initial value y(0) (--kind ide only, required there)")->type_name("V");
+  singular_opt_ = app_->add_option("--singular-exponent", singular_exponent_,
+                                   "a in (0, 1): kernel (t - s)^(-a) K(t, s, y) (--kind second)")
+                      ->type_name("a");
+  method_opt_ = app_->add_option("--method", method_,
+                                 "trapezoid, block_simpson, product_trapezoid, midpoint or ide_trapezoid (default: the "
+                                 "natural one for the kind)")
+                    ->type_name("NAME");
+  app_->add_option("--steps", steps_, "step counts N1,N2,... (integers >= 2, increasing; default 64,128,256,512,1024)")
+      ->type_name("LIST");
+  exact_opt_ = app_->add_option("--exact", exact_, "the exact solution y(t): errors and observed order")->type_name("EXPR");
+  app_->add_option("--grading", grading_, "graded grid t_j = T (j/N)^r, r >= 1 (default 1: uniform)")->type_name("r");
+  app_->add_option("--format", format_, "table or json (default table)")->type_name("FORMAT");
+  app_->footer(footer());
+}
+
+int SolveVolterraCommand::execute(std::ostream& out) const {
+  // Every check comes before the first solve.
+  require_usage(format_ == "table" || format_ == "json", "--format", format_, "table or json");
+  experiments::VolterraExpressionSpec spec;
+  spec.kind = experiments::parse_volterra_kind(kind_);
+  spec.f = f_;
+  spec.kernel = kernel_;
+  spec.T = parse_number("--T", T_);
+  require_usage(spec.T > 0, "--T", T_, "T > 0");
+  const std::vector<int> steps = parse_steps_list(steps_);
+  const double grading = parse_number("--grading", grading_);
+  require_usage(grading >= 1, "--grading", grading_, "r >= 1 (t_j = T (j/N)^r; 1 is uniform)");
+  if (y0_opt_->count()) spec.y0 = parse_number("--y0", y0_);
+  if (singular_opt_->count()) {
+    spec.singular_exponent = parse_number("--singular-exponent", singular_exponent_);
+    require_usage(*spec.singular_exponent > 0 && *spec.singular_exponent < 1, "--singular-exponent", singular_exponent_,
+                  "0 < a < 1");
+    require_usage(spec.kind == VolterraKind::second, "--singular-exponent", singular_exponent_,
+                  "only with --kind second (the weakly singular factor (t - s)^(-a) of the second kind)");
+  }
+  if (exact_opt_->count()) spec.exact = exact_;
+  const double a = spec.singular_exponent.value_or(0.0);
+  const VolterraMethod method =
+      method_opt_->count() ? experiments::parse_volterra_method(method_) : experiments::default_volterra_method(spec.kind, a);
+  experiments::check_volterra_method(method, spec.kind, a, grading, steps);
+  const experiments::VolterraExpressionProblem problem = experiments::make_expression_problem(spec);
+  if (const auto* first = std::get_if<quadrature::FirstKindProblem>(&problem.problem))
+    experiments::check_first_kind(*first, steps, grading, spec.kernel, spec.f);
+
+  std::vector<experiments::ConvergenceRun> runs;
+  for (int n : steps) {
+    problem.reset_evaluations();
+    experiments::ConvergenceRun run = experiments::run_volterra(problem.problem, method, n, grading);
+    run.expression_evaluations = problem.expression_evaluations();
+    runs.push_back(std::move(run));
+  }
+  const double order = spec.exact ? experiments::fitted_order(runs) : std::numeric_limits<double>::quiet_NaN();
+  bool all_converged = true;
+  for (const auto& r : runs) all_converged = all_converged && r.result.converged();
+
+  if (format_ == "json") {
+    nlohmann::json eq = {{"kind", experiments::to_string(spec.kind)},
+                         {"description", equation_text(spec)},
+                         {"f", spec.f},
+                         {"kernel", spec.kernel},
+                         {"T", spec.T},
+                         {"y0", spec.y0 ? nlohmann::json(*spec.y0) : nlohmann::json()},
+                         {"singular_exponent", spec.singular_exponent ? nlohmann::json(*spec.singular_exponent) : nlohmann::json()},
+                         {"exact", spec.exact ? nlohmann::json(*spec.exact) : nlohmann::json()}};
+    nlohmann::json jruns = nlohmann::json::array();
+    for (const auto& r : runs) jruns.push_back(experiments::convergence_run_json(r));
+    nlohmann::json j = {
+        {"command", "solve volterra"},
+        {"equation", eq},
+        {"method", experiments::to_string(method)},
+        {"stated_order", experiments::stated_order(method)},
+        {"grid", {{"grading", grading}, {"kind", grading == 1 ? "uniform" : "graded"}}},
+        {"steps", steps},
+        {"runs", jruns},
+        {"observed_order", experiments::json_number(order)},
+        {"observed_order_rule", "least-squares slope of log(max_error) over log(h), converged runs with a finite error"},
+        {"all_converged", all_converged},
+    };
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::vector<std::pair<std::string, std::string>> lines = {
+        {"equation", equation_text(spec)},
+        {"method", experiments::to_string(method) + " (stated order " +
+                       std::to_string(experiments::stated_order(method)) + ")"},
+        {"grid", grading == 1 ? std::string("uniform") : "graded, t_j = T (j/N)^" + format_exact(grading)},
+        {"exact", spec.exact ? *spec.exact : std::string("(not given: no errors)")},
+    };
+    std::size_t width = 0;
+    for (const auto& l : lines) width = std::max(width, l.first.size());
+    for (const auto& [key, value] : lines) out << key << std::string(width + 2 - key.size(), ' ') << value << "\n";
+    out << "\n";
+    experiments::Table t = experiments::convergence_table(runs);
+    t.columns.insert(t.columns.begin() + 6, "expression evals");
+    t.align.insert(t.align.begin() + 6, experiments::Align::right);
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      t.rows[i].insert(t.rows[i].begin() + 6, std::to_string(runs[i].expression_evaluations));
+    out << t.to_text() << "\n";
+    if (spec.exact)
+      out << "observed order  "
+          << (std::isfinite(order) ? fmt::format("{:.3f}", order) : std::string("not available (fewer than 2 usable runs)"))
+          << "  (least-squares slope of log(max error) over log(h), converged runs; stated order "
+          << experiments::stated_order(method) << ")\n";
+    for (const auto& r : runs)
+      if (!r.result.converged())
+        out << "N = " << r.steps << ": " << to_string(r.result.status) << " at t = "
+            << format_scientific(r.result.blow_up_time, 6) << ". " << r.result.message << "\n";
+  }
+  out.flush();
+  return all_converged ? exit_ok : exit_not_converged;
+}
+
+}  // namespace iterop::cli

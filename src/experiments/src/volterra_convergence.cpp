@@ -1,0 +1,241 @@
+// Volterra methods by name, the checks that a method fits the equation and its grids, and the
+// pieces of a convergence study (timed solves, fitted and local orders, JSON and table rows).
+#include "iterop/experiments/volterra_convergence.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/diagnostics/observed_order.hpp"
+#include "iterop/experiments/report_writer.hpp"
+#include "iterop/quadrature/block_by_block.hpp"
+#include "iterop/quadrature/first_kind_midpoint.hpp"
+#include "iterop/quadrature/integro_differential.hpp"
+#include "iterop/quadrature/product_trapezoid.hpp"
+#include "iterop/quadrature/trapezoid.hpp"
+
+namespace iterop::experiments {
+
+namespace q = quadrature;
+
+std::vector<VolterraMethod> volterra_methods() {
+  return {VolterraMethod::trapezoid, VolterraMethod::block_simpson, VolterraMethod::product_trapezoid,
+          VolterraMethod::midpoint, VolterraMethod::ide_trapezoid};
+}
+
+std::string to_string(VolterraMethod method) {
+  switch (method) {
+    case VolterraMethod::trapezoid: return std::string(q::Trapezoid::name);
+    case VolterraMethod::block_simpson: return std::string(q::BlockBySimpson::name);
+    case VolterraMethod::product_trapezoid: return std::string(q::ProductTrapezoid::name);
+    case VolterraMethod::midpoint: return std::string(q::FirstKindMidpoint::name);
+    case VolterraMethod::ide_trapezoid: return std::string(q::IdeTrapezoid::name);
+  }
+  return "?";
+}
+
+VolterraMethod parse_volterra_method(const std::string& name) {
+  std::string all;
+  for (auto m : volterra_methods()) {
+    if (to_string(m) == name) return m;
+    all += (all.empty() ? "" : ", ") + to_string(m);
+  }
+  require(false, "--method", name, "one of " + all);
+  return VolterraMethod::trapezoid;
+}
+
+int stated_order(VolterraMethod method) {
+  switch (method) {
+    case VolterraMethod::trapezoid: return q::Trapezoid::order;
+    case VolterraMethod::block_simpson: return q::BlockBySimpson::order;
+    case VolterraMethod::product_trapezoid: return q::ProductTrapezoid::order;
+    case VolterraMethod::midpoint: return q::FirstKindMidpoint::order;
+    case VolterraMethod::ide_trapezoid: return q::IdeTrapezoid::order;
+  }
+  return 0;
+}
+
+std::string describe(VolterraMethod method) {
+  switch (method) {
+    case VolterraMethod::trapezoid: return "second kind, regular kernel; any grid; order 2 (default for --kind second)";
+    case VolterraMethod::block_simpson:
+      return "second kind, regular kernel; block-by-block Simpson, uniform grid, even step counts; order 4";
+    case VolterraMethod::product_trapezoid:
+      return "second kind, weakly singular (t - s)^(-a) K, product integration; any grid (--grading); order 2 "
+             "(default with --singular-exponent)";
+    case VolterraMethod::midpoint: return "first kind; any grid; order 2 at the midpoints (default for --kind first)";
+    case VolterraMethod::ide_trapezoid: return "integro-differential; any grid; order 2 (default for --kind ide)";
+  }
+  return "?";
+}
+
+VolterraMethod default_volterra_method(VolterraKind kind, double singular_exponent) {
+  switch (kind) {
+    case VolterraKind::first: return VolterraMethod::midpoint;
+    case VolterraKind::ide: return VolterraMethod::ide_trapezoid;
+    case VolterraKind::second: break;
+  }
+  return singular_exponent > 0 ? VolterraMethod::product_trapezoid : VolterraMethod::trapezoid;
+}
+
+void check_volterra_method(VolterraMethod method, VolterraKind kind, double singular_exponent, double grading,
+                           const std::vector<int>& steps) {
+  const std::string name = to_string(method);
+  const bool second = method == VolterraMethod::trapezoid || method == VolterraMethod::block_simpson ||
+                      method == VolterraMethod::product_trapezoid;
+  const VolterraKind fits = second ? VolterraKind::second
+                                   : (method == VolterraMethod::midpoint ? VolterraKind::first : VolterraKind::ide);
+  require(fits == kind, "--method", name,
+          "a method for --kind " + to_string(kind) + " (" +
+              to_string(default_volterra_method(kind, singular_exponent)) + "); " + name + " solves the " +
+              (fits == VolterraKind::ide ? std::string("integro-differential equation (--kind ide)")
+                                         : to_string(fits) + " kind (--kind " + to_string(fits) + ")"));
+  require(!(singular_exponent > 0) || method == VolterraMethod::product_trapezoid, "--method", name,
+          "product_trapezoid for a weakly singular kernel (--singular-exponent given)");
+  require(std::isfinite(grading) && grading >= 1, "--grading", grading, "r >= 1 (t_j = T (j/N)^r; 1 is uniform)");
+  require(method != VolterraMethod::block_simpson || grading == 1, "--grading", grading,
+          "1 (a uniform grid) for block_simpson");
+  if (method == VolterraMethod::block_simpson)
+    for (int n : steps) require(n % 2 == 0, "--steps", n, "even step counts for block_simpson (blocks of two steps)");
+}
+
+void check_first_kind(const q::FirstKindProblem& p, const std::vector<int>& steps, double grading,
+                      const std::string& kernel_text, const std::string& rhs_text) {
+  const double g0 = p.rhs(0.0);
+  if (!(std::abs(g0) <= 1e-12))
+    throw invalid_option("--f = " + (rhs_text.empty() ? std::string("g") : "\"" + rhs_text + "\"") +
+                         ". Violated constraint: g(0) = 0 for the first kind, since int_0^0 K(0, s) y(s) ds = 0 (g(0) = " +
+                         format_value(g0) + ").");
+  for (int n_steps : steps) {
+    const q::Grid grid = volterra_grid(p.T, n_steps, grading);
+    for (int n = 1; n <= n_steps; ++n) {
+      const double tn = grid.t[static_cast<std::size_t>(n)];
+      const double mid = 0.5 * (grid.t[static_cast<std::size_t>(n) - 1] + tn);
+      const double kd = p.kernel(tn, tn), km = p.kernel(tn, mid);
+      if (!(std::isfinite(kd) && std::abs(kd) > 0 && std::isfinite(km) && std::abs(km) > 0)) {
+        const bool diag = !(std::isfinite(kd) && std::abs(kd) > 0);
+        throw invalid_option(
+            "--kernel = " + (kernel_text.empty() ? std::string("K") : "\"" + kernel_text + "\"") +
+            ". Violated constraint: a first-kind kernel that does not vanish on the diagonal, K(t, t) != 0, finite "
+            "(the midpoint rule divides by K(t_n, t_{n-1/2}); K(" + format_value(tn) + ", " +
+            format_value(diag ? tn : mid) + ") = " + format_value(diag ? kd : km) + " on the grid with N = " +
+            std::to_string(n_steps) + ").");
+      }
+    }
+  }
+}
+
+q::Grid volterra_grid(double T, int steps, double grading) {
+  return grading == 1 ? q::Grid::uniform(T, steps) : q::Grid::graded(T, steps, grading);
+}
+
+double problem_end(const AnyVolterraProblem& problem) {
+  return std::visit([](const auto& p) { return p.T; }, problem);
+}
+
+q::VolterraResult solve_with(const AnyVolterraProblem& problem, const q::Grid& grid, VolterraMethod method) {
+  return std::visit(
+      [&](const auto& p) -> q::VolterraResult {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, q::SecondKindProblem>) {
+          switch (method) {
+            case VolterraMethod::trapezoid: return q::solve_volterra(p, grid, q::Trapezoid{});
+            case VolterraMethod::block_simpson: return q::solve_volterra(p, grid, q::BlockBySimpson{});
+            case VolterraMethod::product_trapezoid: return q::solve_volterra(p, grid, q::ProductTrapezoid{});
+            default: break;
+          }
+        } else if constexpr (std::is_same_v<P, q::FirstKindProblem>) {
+          if (method == VolterraMethod::midpoint) return q::solve_volterra(p, grid, q::FirstKindMidpoint{});
+        } else {
+          if (method == VolterraMethod::ide_trapezoid) return q::solve_volterra(p, grid, q::IdeTrapezoid{});
+        }
+        require(false, "--method", to_string(method), "a method that fits the kind of equation");
+        return {};
+      },
+      problem);
+}
+
+ConvergenceRun run_volterra(const AnyVolterraProblem& problem, VolterraMethod method, int steps, double grading) {
+  ConvergenceRun run;
+  run.steps = steps;
+  const q::Grid grid = volterra_grid(problem_end(problem), steps, grading);
+  run.h = grid.max_step();
+  const auto t0 = std::chrono::steady_clock::now();
+  run.result = solve_with(problem, grid, method);
+  run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return run;
+}
+
+namespace {
+std::string fixed2(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+bool usable(const ConvergenceRun& r) {
+  return r.result.converged() && std::isfinite(r.result.max_error) && r.result.max_error > 0 && r.h > 0;
+}
+}  // namespace
+
+double fitted_order(const std::vector<ConvergenceRun>& runs) {
+  std::vector<double> h, e;
+  for (const auto& r : runs)
+    if (usable(r)) {
+      h.push_back(r.h);
+      e.push_back(r.result.max_error);
+    }
+  return observed_order(h, e);
+}
+
+double local_order(const ConvergenceRun& coarse, const ConvergenceRun& fine) {
+  if (!usable(coarse) || !usable(fine) || coarse.h == fine.h) return std::numeric_limits<double>::quiet_NaN();
+  return std::log(coarse.result.max_error / fine.result.max_error) / std::log(coarse.h / fine.h);
+}
+
+nlohmann::json convergence_run_json(const ConvergenceRun& run) {
+  const q::VolterraResult& r = run.result;
+  nlohmann::json j = {
+      {"steps", run.steps},
+      {"h", run.h},
+      {"status", std::string(to_string(r.status))},
+      {"message", r.message},
+      {"max_error", json_number(r.max_error)},
+      {"evaluations", r.kernel_evaluations},
+      {"forcing_evaluations", r.forcing_evaluations},
+      {"iterations", r.nonlinear_iterations},
+      {"seconds", run.wall_seconds},
+      {"solver_seconds", r.seconds},
+      {"nodes", r.nodes()},
+      {"t_end", r.t.empty() ? nlohmann::json() : json_number(r.t.back())},
+      {"y_end", r.y.empty() ? nlohmann::json() : json_number(r.y.back())},
+      {"blow_up_time", json_number(r.blow_up_time)},
+  };
+  if (run.expression_evaluations >= 0) j["expression_evaluations"] = run.expression_evaluations;
+  return j;
+}
+
+Table convergence_table(const std::vector<ConvergenceRun>& runs) {
+  Table t;
+  t.columns = {"N", "h", "status", "max error", "local order", "kernel evals", "iterations", "time", "stopped at"};
+  t.align = {Align::right, Align::right, Align::left, Align::right, Align::right,
+             Align::right, Align::right, Align::right, Align::left};
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    const double lo = i > 0 ? local_order(runs[i - 1], r) : std::numeric_limits<double>::quiet_NaN();
+    std::string stopped;
+    if (!r.result.converged())
+      stopped = "t = " + format_scientific(r.result.blow_up_time, 4) + " (last node " +
+                (r.result.t.empty() ? std::string("none") : format_scientific(r.result.t.back(), 4)) + ")";
+    t.add_row({std::to_string(r.steps), format_scientific(r.h), std::string(to_string(r.result.status)),
+               format_scientific(r.result.max_error), std::isfinite(lo) ? fixed2(lo) : "",
+               std::to_string(r.result.kernel_evaluations), std::to_string(r.result.nonlinear_iterations),
+               format_seconds(r.wall_seconds), stopped});
+  }
+  return t;
+}
+
+}  // namespace iterop::experiments

@@ -1,0 +1,205 @@
+// Runs the built `iterop solve volterra`: observed orders of each method on equations given as
+// expressions, blow-up reported with its time, and a one-line error with exit code 2 for bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using iterop::cli_test::count_lines;
+using iterop::cli_test::run_iterop;
+
+namespace {
+
+std::vector<std::string> volterra(std::vector<std::string> args) {
+  args.insert(args.begin(), {"solve", "volterra"});
+  return args;
+}
+
+/// Runs, expects exit 0 and JSON, and checks every run converged.
+nlohmann::json solved(const std::vector<std::string>& args) {
+  const auto r = run_iterop(volterra(args));
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const auto& run : j["runs"]) EXPECT_EQ(run["status"], "converged") << run.dump();
+  return j;
+}
+
+/// Runs and expects exit 2 with one error line; returns that line.
+std::string usage_error(const std::vector<std::string>& args) {
+  const auto r = run_iterop(volterra(args));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("iterop: error: ", 0), 0u) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;  // nothing was solved
+  return r.err;
+}
+
+const std::vector<std::string> l2 = {"--f", "1", "--kernel", "-(t-s)*y", "--T", "6.283185307179586", "--steps",
+                                     "64,128,256,512", "--exact", "cos(t)", "--format", "json"};
+
+}  // namespace
+
+TEST(CliSolveVolterra, TrapezoidOnL2HasOrderTwo) {
+  const auto j = solved(l2);
+  EXPECT_EQ(j["method"], "trapezoid");
+  EXPECT_EQ(j["stated_order"], 2);
+  ASSERT_TRUE(j["observed_order"].is_number());
+  EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3);
+  ASSERT_EQ(j["runs"].size(), 4u);
+  double previous = 1e300;
+  for (const auto& run : j["runs"]) {
+    for (const char* key : {"steps", "max_error", "status", "evaluations", "iterations", "seconds"})
+      EXPECT_TRUE(run.contains(key)) << key;
+    EXPECT_LT(run["max_error"].get<double>(), previous);
+    previous = run["max_error"].get<double>();
+    // A general (non-convolution) kernel: every kernel call of the rule is one muparser evaluation of K.
+    EXPECT_GT(run["evaluations"].get<long>(), 0);
+    EXPECT_GE(run["expression_evaluations"].get<long>(), run["evaluations"].get<long>());
+    EXPECT_GE(run["iterations"].get<long>(), run["steps"].get<long>());
+  }
+  EXPECT_EQ(j["runs"][0]["steps"], 64);
+  EXPECT_LT(j["runs"][3]["max_error"].get<double>(), 1e-4);
+}
+
+TEST(CliSolveVolterra, BlockSimpsonOnL2HasOrderFour) {
+  auto args = l2;
+  args.insert(args.end(), {"--method", "block_simpson"});
+  const auto j = solved(args);
+  EXPECT_EQ(j["method"], "block_simpson");
+  EXPECT_EQ(j["stated_order"], 4);
+  EXPECT_NEAR(j["observed_order"].get<double>(), 4.0, 0.3);
+}
+
+TEST(CliSolveVolterra, FirstKindMidpointHasOrderTwo) {
+  const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--exact",
+                         "1-exp(-t/2)/2", "--method", "midpoint", "--steps", "32,64,128,256,512", "--format", "json"});
+  EXPECT_EQ(j["method"], "midpoint");
+  EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3);
+}
+
+TEST(CliSolveVolterra, FirstKindDefaultsToMidpoint) {
+  const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--steps", "16,32",
+                         "--format", "json"});
+  EXPECT_EQ(j["method"], "midpoint");
+  EXPECT_TRUE(j["observed_order"].is_null());  // no --exact: no errors, no order
+  EXPECT_TRUE(j["runs"][0]["max_error"].is_null());
+}
+
+TEST(CliSolveVolterra, IntegroDifferentialD2HasOrderTwo) {
+  const auto j = solved({"--kind", "ide", "--f", "-y", "--kernel", "exp(-(t-s))*y", "--y0", "1", "--T", "5", "--exact",
+                         "exp(-t)*cosh(t)", "--steps", "32,64,128,256,512", "--format", "json"});
+  EXPECT_EQ(j["method"], "ide_trapezoid");
+  EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3);
+  EXPECT_EQ(j["equation"]["y0"], 1.0);
+}
+
+TEST(CliSolveVolterra, WeaklySingularA2DefaultsToProductTrapezoidOrderTwo) {
+  for (const char* grading : {"1", "2"}) {
+    const auto j = solved({"--f", "t^2 + 16/15*t^2.5", "--kernel", "-y", "--singular-exponent", "0.5", "--T", "1",
+                           "--exact", "t^2", "--steps", "32,64,128,256,512", "--grading", grading, "--format", "json"});
+    EXPECT_EQ(j["method"], "product_trapezoid");
+    EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3) << "grading " << grading;
+    EXPECT_EQ(j["grid"]["grading"], std::stod(grading));
+  }
+}
+
+TEST(CliSolveVolterra, BlowUpIsReportedWithItsTimeAndExitOne) {
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--steps", "64,256,1024", "--format", "json"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["all_converged"].get<bool>());
+  for (const auto& run : j["runs"]) {
+    EXPECT_NE(run["status"], "converged") << run.dump();
+    ASSERT_TRUE(run["blow_up_time"].is_number()) << run.dump();
+    const double t = run["blow_up_time"].get<double>();
+    EXPECT_GT(t, 0.9);   // y = 1 / (1 - t): the discrete solution leaves near t = 1 ...
+    EXPECT_LT(t, 1.05);  // ... and is not carried on to T = 1.5
+    EXPECT_LT(run["t_end"].get<double>(), 1.0);
+    EXPECT_GT(run["y_end"].get<double>(), 10.0);
+  }
+  // Finer grids follow the solution closer to t = 1.
+  EXPECT_GT(j["runs"][2]["blow_up_time"].get<double>(), j["runs"][0]["blow_up_time"].get<double>());
+}
+
+TEST(CliSolveVolterra, BlowUpInTheTableNamesStatusAndTime) {
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--steps", "256"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("N = 256: max_iterations at t = 9.96094e-01"), std::string::npos) << r.out;
+}
+
+TEST(CliSolveVolterra, TableOutputShowsTheObservedOrder) {
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "-(t-s)*y", "--T", "6.283185307179586", "--steps",
+                                      "64,128,256", "--exact", "cos(t)"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("observed order  2.0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trapezoid (stated order 2)"), std::string::npos) << r.out;
+}
+
+TEST(CliSolveVolterra, SyntaxErrorNamesThePosition) {
+  const std::string e = usage_error({"--f", "1", "--kernel", "-(t-s)*y)", "--T", "1"});
+  EXPECT_NE(e.find("--kernel"), std::string::npos) << e;
+  EXPECT_NE(e.find("position 8"), std::string::npos) << e;
+  EXPECT_NE(e.find("-(t-s)*y[)]"), std::string::npos) << e;  // the expression with the spot marked
+  const std::string end = usage_error({"--f", "2*", "--kernel", "y", "--T", "1"});
+  EXPECT_NE(end.find("--f"), std::string::npos) << end;
+  EXPECT_NE(end.find("position 2"), std::string::npos) << end;
+}
+
+TEST(CliSolveVolterra, UnknownVariableIsNamed) {
+  const std::string e = usage_error({"--f", "1", "--kernel", "-(t-s)*x", "--T", "1"});
+  EXPECT_NE(e.find("unknown variable \"x\""), std::string::npos) << e;
+  EXPECT_NE(e.find("t, s, y"), std::string::npos) << e;
+  // y is a variable of the kernel, not of f(t).
+  const std::string f = usage_error({"--f", "y+1", "--kernel", "y", "--T", "1"});
+  EXPECT_NE(f.find("unknown variable \"y\""), std::string::npos) << f;
+  EXPECT_NE(f.find("--f"), std::string::npos) << f;
+  const std::string fn = usage_error({"--f", "1", "--kernel", "foo(t)*y", "--T", "1"});
+  EXPECT_NE(fn.find("unknown function \"foo\""), std::string::npos) << fn;
+}
+
+TEST(CliSolveVolterra, EachBadOptionIsOneLineAndExitTwo) {
+  const std::vector<std::string> base = {"--f", "1", "--kernel", "y", "--T", "1"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{"--f", "1", "--kernel", "y", "--T", "0"}, "--T = 0"},
+      {{"--f", "1", "--kernel", "y", "--T", "-2"}, "--T = -2"},
+      {{"--f", "1", "--kernel", "y", "--T", "abc"}, "--T = abc"},
+      {with({"--steps", "1,8"}), "at least 2 steps"},
+      {with({"--steps", "64,32"}), "strictly increasing"},
+      {with({"--steps", "64,64"}), "strictly increasing"},
+      {with({"--steps", "64,1e2"}), "not an integer"},
+      {with({"--steps", "16,x"}), "not an integer"},
+      {with({"--singular-exponent", "1"}), "0 < a < 1"},
+      {with({"--singular-exponent", "-0.5"}), "0 < a < 1"},
+      {with({"--method", "midpoint"}), "--method = midpoint"},
+      {with({"--method", "simpson"}), "--method = simpson"},
+      {with({"--singular-exponent", "0.5", "--method", "trapezoid"}), "product_trapezoid"},
+      {with({"--method", "block_simpson", "--steps", "16,33"}), "even"},
+      {with({"--method", "block_simpson", "--grading", "2"}), "--grading = 2"},
+      {with({"--grading", "0.5"}), "--grading = 0.5"},
+      {with({"--y0", "1"}), "--y0"},
+      {with({"--kind", "nth"}), "--kind = nth"},
+      {with({"--format", "xml"}), "--format = xml"},
+      {{"--kind", "ide", "--f", "-y", "--kernel", "y", "--T", "1"}, "--y0"},
+      {{"--kind", "first", "--f", "t", "--kernel", "t-s", "--T", "1"}, "vanish on the diagonal"},
+      {{"--kind", "first", "--f", "t", "--kernel", "(t-s)*exp(t)", "--T", "1"}, "\"(t-s)*exp(t)\""},
+      {{"--kind", "first", "--f", "1+t", "--kernel", "1", "--T", "1"}, "g(0) = 0"},
+      {{"--kind", "first", "--f", "t", "--kernel", "y", "--T", "1"}, "unknown variable \"y\""},
+  };
+  for (const auto& c : cases) {
+    const std::string e = usage_error(c.args);
+    EXPECT_NE(e.find(c.needle), std::string::npos) << "expected \"" << c.needle << "\" in: " << e;
+  }
+}
