@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -90,7 +91,7 @@ double max_relative_error(const std::vector<double>& k, const std::vector<double
 }
 
 /// Largest |h_n - ref_n| / (||k_1..k_N||_2 ||u_c||_2 log2(2N)): the single-FFT batch's error measure.
-double max_normwise_error(const std::vector<double>& k, const std::vector<double>& u, std::size_t d,
+[[maybe_unused]] double max_normwise_error(const std::vector<double>& k, const std::vector<double>& u, std::size_t d,
                           const std::vector<double>& h) {
   const std::size_t n_steps = k.size() - 1;
   long double kk = 0;
@@ -225,6 +226,28 @@ TEST(LagSum, ResetReproducesTheFirstPass) {
   EXPECT_EQ(sum.pushed(), 0u);
   const auto second = run_online(sum, u);
   EXPECT_EQ(first, second);
+}
+
+TEST(LagSum, ObjectsBuiltAndRunInConcurrentThreadsMatchSerialRuns) {
+  // FFTW's planner is not thread-safe; LagSum serialises plan creation and destruction.
+  const std::size_t n_steps = 5000;
+  const auto u = random_values(n_steps + 1, 31);
+  std::vector<std::vector<double>> kernels, serial, parallel(4);
+  for (unsigned i = 0; i < 4; ++i) {
+    kernels.push_back(make_kernel(Kernel::random, n_steps, 40 + i));
+    LagSum sum(kernels.back(), 1, LagSumOptions{.fft_min_block = 16});
+    serial.push_back(run_online(sum, u));
+  }
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      for (int rep = 0; rep < 3; ++rep) {
+        LagSum sum(kernels[i], 1, LagSumOptions{.fft_min_block = 16});
+        parallel[i] = run_online(sum, u);
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (unsigned i = 0; i < 4; ++i) EXPECT_EQ(serial[i], parallel[i]) << "thread " << i;
 }
 
 /// Exact work of the splitting for N = 2^K, blocks from B = 2^c: bands b = B, 2B, .., N with N / b
