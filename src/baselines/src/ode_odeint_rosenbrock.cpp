@@ -29,45 +29,58 @@ using UMat = boost::numeric::ublas::matrix<double>;
 struct NonFinite {};
 struct StepLimit {};
 
-/// Shared by F and the Jacobian functor: the last (t, x, F(t, x)), which rosenbrock4 evaluates right
+/// Shared by F and the Jacobian functor: the last (t, z, F(t, z)), which rosenbrock4 evaluates right
 /// before the Jacobian at the same point, reused for dF/dt.
 struct Shared {
   const RosenbrockLink* link;
   std::size_t n;
   double last_t = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> last_x, last_f, shifted, rowmajor;
+  std::vector<double> last_z, last_f, shifted, rowmajor;
 };
+
+// The system is integrated in autonomous form, x = (z, tau), z' = F(tau, z), tau' = 1: Boost 1.74's
+// rosenbrock4 handles an explicit time dependence through dfdt with global order 1 only (measured:
+// y' = cos t with the exact dfdt, fixed steps 2/10 .. 2/80, error 9.0e-3, 4.7e-3, 2.4e-3, 1.2e-3),
+// while the autonomous form has its order 4. dF/dt becomes the last column of the Jacobian.
 
 struct System {
   Shared* s;
-  void operator()(const UVec& x, UVec& dxdt, double t) const {
-    if (!s->link->rhs(s->link->context, t, &x[0], &dxdt[0])) throw NonFinite{};
-    s->last_t = t;
-    s->last_x.assign(&x[0], &x[0] + s->n);
-    s->last_f.assign(&dxdt[0], &dxdt[0] + s->n);
+  void operator()(const UVec& x, UVec& dxdt, double) const {
+    const std::size_t n = s->n;
+    const double tau = x[n];
+    if (!s->link->rhs(s->link->context, tau, &x[0], &dxdt[0])) throw NonFinite{};
+    dxdt[n] = 1;
+    s->last_t = tau;
+    s->last_z.assign(&x[0], &x[0] + n);
+    s->last_f.assign(&dxdt[0], &dxdt[0] + n);
   }
 };
 
 struct Jacobian {
   Shared* s;
-  void operator()(const UVec& x, UMat& jac, double t, UVec& dfdt) const {
+  void operator()(const UVec& x, UMat& jac, double, UVec& dfdt) const {
     const std::size_t n = s->n;
+    const double tau = x[n];
     s->rowmajor.resize(n * n);
-    if (!s->link->jacobian(s->link->context, t, &x[0], s->rowmajor.data())) throw NonFinite{};
+    if (!s->link->jacobian(s->link->context, tau, &x[0], s->rowmajor.data())) throw NonFinite{};
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < n; ++j) jac(i, j) = s->rowmajor[i * n + j];
-    const bool cached = s->last_t == t && s->last_x.size() == n && std::equal(s->last_x.begin(), s->last_x.end(), &x[0]);
+    // dF/dt by a forward difference, F(tau, z) reused from the evaluation rosenbrock4 has just made.
+    const bool cached =
+        s->last_t == tau && s->last_z.size() == n && std::equal(s->last_z.begin(), s->last_z.end(), &x[0]);
     if (!cached) {
       s->last_f.resize(n);
-      if (!s->link->rhs(s->link->context, t, &x[0], s->last_f.data())) throw NonFinite{};
-      s->last_t = t;
-      s->last_x.assign(&x[0], &x[0] + n);
+      if (!s->link->rhs(s->link->context, tau, &x[0], s->last_f.data())) throw NonFinite{};
+      s->last_t = tau;
+      s->last_z.assign(&x[0], &x[0] + n);
     }
-    const double d0 = std::sqrt(std::numeric_limits<double>::epsilon()) * std::max(1.0, std::abs(t));
-    const double d = (t + d0) - t;
+    const double d0 = std::sqrt(std::numeric_limits<double>::epsilon()) * std::max(1.0, std::abs(tau));
+    const double d = (tau + d0) - tau;
     s->shifted.resize(n);
-    if (!s->link->rhs(s->link->context, t + d, &x[0], s->shifted.data())) throw NonFinite{};
-    for (std::size_t i = 0; i < n; ++i) dfdt[i] = (s->shifted[i] - s->last_f[i]) / d;
+    if (!s->link->rhs(s->link->context, tau + d, &x[0], s->shifted.data())) throw NonFinite{};
+    for (std::size_t i = 0; i < n; ++i) jac(i, n) = (s->shifted[i] - s->last_f[i]) / d;
+    for (std::size_t j = 0; j <= n; ++j) jac(n, j) = 0;
+    for (std::size_t i = 0; i <= n; ++i) dfdt[i] = 0;
   }
 };
 
@@ -89,8 +102,9 @@ RosenbrockResult integrate_rosenbrock4(const RosenbrockLink& link, std::size_t n
                                        long max_steps) {
   RosenbrockResult result;
   Shared shared{&link, n, std::numeric_limits<double>::quiet_NaN(), {}, {}, {}, {}};
-  UVec x(n);
+  UVec x(n + 1);
   std::copy(z0, z0 + n, x.begin());
+  x[n] = t0;
   // integrate_times starts at the first time of the sequence: t0 in front, its observation skipped.
   std::vector<double> sequence(1, t0);
   sequence.insert(sequence.end(), times, times + count);
@@ -104,7 +118,10 @@ RosenbrockResult integrate_rosenbrock4(const RosenbrockLink& link, std::size_t n
   };
   long started = 0;
   try {
-    auto stepper = odeint::make_dense_output(atol, rtol, odeint::rosenbrock4<double>());
+    // The controller's error norm is an RMS over the n + 1 components and t's error estimate is zero:
+    // tolerances scaled by sqrt(n / (n + 1)) keep the test on z exactly what atol and rtol ask.
+    const double scale = std::sqrt(static_cast<double>(n) / static_cast<double>(n + 1));
+    auto stepper = odeint::make_dense_output(atol * scale, rtol * scale, odeint::rosenbrock4<double>());
     result.steps = odeint::integrate_times(stepper, std::make_pair(System{&shared}, Jacobian{&shared}), x,
                                            sequence.begin(), sequence.end(), dt0, observer,
                                            StepBudget{&started, max_steps});

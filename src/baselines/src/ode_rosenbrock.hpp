@@ -29,8 +29,9 @@ struct RosenbrockResult {
 
 /// rosenbrock4 (controller + dense output, make_dense_output(atol, rtol, rosenbrock4<double>())) from
 /// (t0, z0) through integrate_times with the first step dt0, recording z at each of `times`
-/// (count > 0, all > t0, increasing); at most max_steps steps. dF/dt is a forward difference in t
-/// (F at the step's start reused), exactly 0 for an autonomous F.
+/// (count > 0, all > t0, increasing); at most max_steps steps. Integrated in autonomous form (z, t)
+/// (Boost 1.74's own treatment of dF/dt is only first-order accurate); dF/dt is a forward difference
+/// in t (F at the step's start reused), exactly 0 for an autonomous F.
 RosenbrockResult integrate_rosenbrock4(const RosenbrockLink& link, std::size_t n, const double* z0, double t0,
                                        const double* times, std::size_t count, double dt0, double atol, double rtol,
                                        long max_steps);

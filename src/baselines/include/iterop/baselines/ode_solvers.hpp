@@ -35,10 +35,12 @@ enum class OdeMethod {
   cvode_bdf,           ///< CVODE BDF (orders 1-5), Newton with the dense direct solver (SUNDenseMatrix + SUNLinSol_Dense)
   cvode_adams,         ///< CVODE Adams-Moulton (orders 1-12) with the fixed-point nonlinear solver (functional iteration): for non-stiff problems
   arkode_erk,          ///< ARKODE ARKStep, explicit: its default 4th-order ERK table, Hermite dense output
-  arkode_dirk,         ///< ARKODE ARKStep, implicit: its default 4th-order SDIRK table, Newton + dense solver, Lagrange dense output
+  arkode_dirk,         ///< ARKODE ARKStep, implicit: its default 4th-order SDIRK table, Newton + dense solver (Newton matrix re-formed every step), Lagrange dense output
   odeint_dopri5,       ///< Boost.Odeint runge_kutta_dopri5 in make_dense_output (controlled, 5th order, 4th-order dense output)
   odeint_rk4,          ///< Boost.Odeint runge_kutta4 with the fixed step OdeOptions::fixed_step; no error control, no interpolation
-  odeint_rosenbrock4,  ///< Boost.Odeint rosenbrock4 (controller + dense output), with the Jacobian (difference quotients when none)
+  /// Boost.Odeint rosenbrock4 (controller + dense output) with the Jacobian (difference quotients when
+  /// none), on the autonomous form (z, t): Boost 1.74's own dF/dt handling is only first-order accurate
+  odeint_rosenbrock4,
 };
 
 /// Every OdeMethod, in declaration order.
@@ -50,10 +52,11 @@ OdeMethod parse_ode_method(const std::string& name);
 /// Whether the method solves linear systems with dF/dz (cvode_bdf, arkode_dirk, odeint_rosenbrock4).
 bool is_implicit(OdeMethod m);
 
-/// Options of solve_ode. Tolerances mean what each integrator makes of them (SUNDIALS: weighted RMS
-/// norm of the local error with weights 1 / (rtol |z_i| + atol); Odeint: max norm with
-/// atol + rtol (|z_i| + h |z'_i|)), which is why baselines are compared at equal accuracy, never at
-/// equal tolerance.
+/// Options of solve_ode. Tolerances mean what each integrator makes of them (SUNDIALS: RMS norm of
+/// the local error estimate with weights 1 / (rtol |z_i| + atol); Odeint dopri5: max norm with
+/// weights 1 / (atol + rtol (|z_i| + h |z'_i|)); rosenbrock4: RMS norm with weights
+/// 1 / (atol + rtol max(|z_i|, |z_i new|))), which is why baselines are compared at equal accuracy,
+/// never at equal tolerance.
 struct OdeOptions {
   OdeMethod method = OdeMethod::cvode_bdf;  ///< the integrator
   double rtol = 1e-6;         ///< relative tolerance, 0 < rtol < 1 (ignored by odeint_rk4)
