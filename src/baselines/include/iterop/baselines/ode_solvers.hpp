@@ -2,6 +2,7 @@
 // z' = F(t, z) solved to given output times by dense output, with every evaluation counted.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <span>
 #include <string>
