@@ -154,6 +154,17 @@ TEST(Counters, ConvolutionStructureSavesKernelEvaluations) {
   EXPECT_EQ(static_cast<int>(direct.step_iterations.size()), 256);
 }
 
+TEST(Counters, FftLagSumsAgreeWithDirectLagSums) {
+  const auto grid = q::Grid::uniform(2, 4096);
+  const auto fft = q::solve_volterra(q::reference::N3(), grid, q::Trapezoid{});
+  const auto direct = q::solve_volterra(q::reference::N3(), grid,
+                                        q::Trapezoid{.lag_sums = {.method = q::LagSumMethod::direct}});
+  ASSERT_EQ(fft.nodes(), direct.nodes());
+  for (int i = 0; i < fft.nodes(); ++i) EXPECT_NEAR(fft.value(i), direct.value(i), 1e-13) << i;
+  EXPECT_EQ(fft.kernel_evaluations, direct.kernel_evaluations);
+  EXPECT_LT(fft.kernel_evaluations, 6L * 4097);  // a(t - s) N + 1 times, G(y) a few times per node
+}
+
 TEST(StepSolvers, PicardAndNewtonAgreeWithAnderson) {
   const auto grid = q::Grid::uniform(2, 128);
   const auto a = q::solve_volterra(q::reference::N3(), grid, q::Trapezoid{});

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "iterop/quadrature/detail/solve_context.hpp"
+#include "iterop/quadrature/fast_lag_sum.hpp"
 #include "iterop/quadrature/grid.hpp"
 #include "iterop/quadrature/step_solver.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
@@ -16,17 +18,20 @@
 namespace iterop::quadrature {
 
 /// Trapezoidal rule on any grid: weights w_0 = h_1 / 2, w_j = (h_j + h_{j+1}) / 2, w_n = h_n / 2.
-/// For convolution kernels on a uniform grid the history is a lag sum: a(t - s) is evaluated N + 1
-/// times instead of N^2 / 2, and the sum itself costs O(N^2 d) multiply-adds.
+/// For convolution kernels on a uniform grid the history is a lag sum (LagSum): a(t - s) is evaluated
+/// N + 1 times instead of N^2 / 2, and the sum costs O(N log^2 N) by FFT (Hairer, Lubich & Schlichte)
+/// or O(N^2) directly.
 struct Trapezoid {
   static constexpr int order = 2;                    ///< global error O(h^2) for smooth problems
   static constexpr std::string_view name = "trapezoid";
   StepSolver step{};                                 ///< the implicit equation at each node
   double blow_up_threshold = 1e12;                   ///< |y| > threshold max(1, |y(0)|) is reported as blow-up
   bool use_convolution = true;                       ///< exploit ConvolutionKernel structure when present
+  LagSumOptions lag_sums{};                          ///< how the convolution history is summed (FFT by default)
 
   void validate() const {
     step.validate();
+    lag_sums.validate();
     require(blow_up_threshold > 1, "Trapezoid::blow_up_threshold", blow_up_threshold, "blow_up_threshold > 1");
   }
 };
@@ -58,15 +63,18 @@ inline VolterraResult solve_volterra(const SecondKindProblem& p, const Grid& gri
   VolterraResult& r = ctx.result();
 
   const bool conv = m.use_convolution && p.is_convolution() && grid.is_uniform();
-  std::vector<double> a, u;  // a_m = a(m h); u_j = G(y_j), flat
+  std::vector<double> a, u0(d), un(d), hist(d);  // a_m = a(m h)
   const double h = t[1] - t[0];
+  std::optional<LagSum> lag;
   if (conv) {
     a.resize(static_cast<std::size_t>(N) + 1);
     for (int i = 0; i <= N; ++i) a[i] = p.convolution.lag_kernel(i * h);
     r.kernel_evaluations += N + 1;
-    u.resize(static_cast<std::size_t>(N + 1) * d);
-    p.convolution.nonlinearity(std::span<const double>(y), std::span<double>(&u[0], d));
+    lag.emplace(a, static_cast<std::size_t>(d), m.lag_sums);
+    p.convolution.nonlinearity(std::span<const double>(y), std::span<double>(u0));
     ++r.kernel_evaluations;
+    lag->history(hist);  // h_0 = 0
+    lag->push(u0);
   }
 
   for (int n = 1; n <= N; ++n) {
@@ -76,10 +84,8 @@ inline VolterraResult solve_volterra(const SecondKindProblem& p, const Grid& gri
     std::function<void(std::span<const double>, std::span<double>)> phi;
     if (conv) {
       // c = f_n + h (sum_{j<n} a_{n-j} u_j - a_n u_0 / 2); Phi(y) = c + (h / 2) a_0 G(y).
-      for (int j = 0; j < n; ++j) {
-        const double w = (j == 0 ? 0.5 : 1.0) * h * a[n - j];
-        for (int cc = 0; cc < d; ++cc) c[cc] += w * u[j * d + cc];
-      }
+      lag->history(hist);
+      for (int cc = 0; cc < d; ++cc) c[cc] += h * (hist[cc] - 0.5 * a[n] * u0[cc]);
       w_last = 0.5 * h * a[0];
       phi = [&](std::span<const double> v, std::span<double> out) {
         p.convolution.nonlinearity(v, out);
@@ -102,9 +108,10 @@ inline VolterraResult solve_volterra(const SecondKindProblem& p, const Grid& gri
     const StepOutcome o = detail::solve_step(m.step, guess, phi);
     if (!ctx.accept_step(o, tn)) break;
     if (!ctx.accept_node(tn, guess)) break;
-    if (conv) {
-      p.convolution.nonlinearity(std::span<const double>(guess), std::span<double>(&u[n * d], d));
+    if (conv && n < N) {
+      p.convolution.nonlinearity(std::span<const double>(guess), std::span<double>(un));
       ++r.kernel_evaluations;
+      lag->push(un);
     }
   }
   return ctx.finish(p.exact);
