@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench_command.hpp"
 #include "cli_support.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/atomic_file.hpp"
@@ -41,6 +42,7 @@ int run(int argc, char** argv) {
       "  iterop solve volterra --f 1 --kernel \"-(t-s)*y\" --T 6.283185307179586 --exact \"cos(t)\"\n"
       "  iterop run                 run the default experiment (fixed-point)\n"
       "  iterop run --list          list the experiments\n"
+      "  iterop bench volterra      work-precision bench: VIE methods against ODE integrators\n"
       "Use iterop COMMAND --help for the options of a command.\n"
       "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
 
@@ -50,6 +52,7 @@ int run(int argc, char** argv) {
   cli::SolveFixedPointCommand fixed_point(*solve, experiments::default_problem_catalogue());
   cli::SolveVolterraCommand volterra(*solve);
   cli::RunCommand run_command(app, experiments::default_experiment_registry());
+  cli::BenchCommand bench(app);
 
   try {
     app.parse(argc, argv);
@@ -67,6 +70,7 @@ int run(int argc, char** argv) {
   if (fixed_point.selected()) return fixed_point.execute(std::cout);
   if (volterra.selected()) return volterra.execute(std::cout);
   if (run_command.selected()) return run_command.execute(std::cout, std::cerr);
+  if (bench.selected()) return bench.execute(std::cout, std::cerr);
   cli::print_error("no command given (run with --help for usage)");
   return cli::exit_usage;
 }

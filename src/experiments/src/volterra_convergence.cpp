@@ -12,6 +12,7 @@
 #include "iterop/diagnostics/observed_order.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/quadrature/block_by_block.hpp"
+#include "iterop/quadrature/fast_lag_sum.hpp"
 #include "iterop/quadrature/first_kind_midpoint.hpp"
 #include "iterop/quadrature/integro_differential.hpp"
 #include "iterop/quadrature/product_trapezoid.hpp"
@@ -127,6 +128,18 @@ void check_first_kind(const q::FirstKindProblem& p, const std::vector<int>& step
     }
   }
 }
+
+namespace {
+template <class M>
+std::string lag_sums_of(const M& m) {
+  if constexpr (requires { m.lag_sums.method; })
+    return q::to_string(m.lag_sums.method);
+  else
+    return "direct";
+}
+}  // namespace
+
+std::string trapezoid_lag_sums() { return lag_sums_of(q::Trapezoid{}); }
 
 q::Grid volterra_grid(double T, int steps, double grading) {
   return grading == 1 ? q::Grid::uniform(T, steps) : q::Grid::graded(T, steps, grading);

@@ -281,6 +281,7 @@ nlohmann::json config_json(const VolterraExperimentConfig& config, const Experim
           {"step_solver",
            {{"kind", step.describe()}, {"tolerance", step.tolerance}, {"max_iterations", step.max_iterations}}},
           {"blow_up_threshold", 1e12},
+          {"trapezoid_lag_sums", trapezoid_lag_sums()},
           {"cases", jc},
           {"versions", build_info_json()}};
 }
@@ -297,10 +298,10 @@ std::string markdown_report(const VolterraExperimentConfig& config, const std::v
       "first-kind midpoint rule). The observed order is the least-squares slope of log(max error) over log(h), h "
       "the largest step, over every converged run of the sweep; the local order compares the two finest runs. "
       "Implicit equations of each step: {} to ||y - Phi(y)||_inf <= {} (1 + ||y||_inf). Convolution problems "
-      "(L2, L3, N1, N3, N4, S1) use lag sums in the trapezoidal rule. The stated order is the method's own "
+      "(L2, L3, N1, N3, N4, S1) use lag sums in the trapezoidal rule ({} summation). The stated order is the method's own "
       "`order`.\n\n",
       config.min_power, config.max_power, config.l3_min_power, config.l3_max_power, step.describe(),
-      format_exact(step.tolerance));
+      format_exact(step.tolerance), trapezoid_lag_sums());
   const auto info = build_info_json();
   std::size_t solves = beyond.size();
   for (const auto& st : studies) solves += st.runs.size();

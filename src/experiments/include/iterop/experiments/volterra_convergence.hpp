@@ -51,6 +51,10 @@ void check_volterra_method(VolterraMethod method, VolterraKind kind, double sing
 void check_first_kind(const quadrature::FirstKindProblem& problem, const std::vector<int>& steps, double grading,
                       const std::string& kernel_text = "", const std::string& rhs_text = "");
 
+/// How a default quadrature::Trapezoid sums convolution histories in this build: "fft" (fast lag
+/// sums, O(N log^2 N)) or "direct" (O(N^2)).
+std::string trapezoid_lag_sums();
+
 /// The grid of N steps on [0, T]: uniform for grading 1, else t_j = T (j / N)^grading.
 quadrature::Grid volterra_grid(double T, int steps, double grading);
 /// T of any problem.
