@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench_command.hpp"
+#include "check_command.hpp"
 #include "cli_support.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/atomic_file.hpp"
@@ -43,6 +44,7 @@ int run(int argc, char** argv) {
       "  iterop run                 run the default experiment (fixed-point)\n"
       "  iterop run --list          list the experiments\n"
       "  iterop bench volterra      work-precision bench: VIE methods against ODE integrators\n"
+      "  iterop check --all         run the theory checks (PASS / FAIL / PREMISE NOT MET)\n"
       "Use iterop COMMAND --help for the options of a command.\n"
       "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
 
@@ -53,6 +55,7 @@ int run(int argc, char** argv) {
   cli::SolveVolterraCommand volterra(*solve);
   cli::RunCommand run_command(app, experiments::default_experiment_registry());
   cli::BenchCommand bench(app);
+  cli::CheckCommand check(app);
 
   try {
     app.parse(argc, argv);
@@ -71,6 +74,7 @@ int run(int argc, char** argv) {
   if (volterra.selected()) return volterra.execute(std::cout);
   if (run_command.selected()) return run_command.execute(std::cout, std::cerr);
   if (bench.selected()) return bench.execute(std::cout, std::cerr);
+  if (check.selected()) return check.execute(std::cout);
   cli::print_error("no command given (run with --help for usage)");
   return cli::exit_usage;
 }

@@ -33,11 +33,13 @@ std::string gp_string(std::string_view s) {
   return out + "'";
 }
 
-bool drawable(double x, double y, bool log_y) { return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0); }
+bool drawable(double x, double y, bool log_y, bool log_x = false) {
+  return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0) && (!log_x || x > 0);
+}
 
-bool has_points(const Series& s, bool log_y) {
+bool has_points(const Series& s, bool log_y, bool log_x) {
   for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-    if (drawable(s.x[i], s.y[i], log_y)) return true;
+    if (drawable(s.x[i], s.y[i], log_y, log_x)) return true;
   return false;
 }
 
@@ -118,10 +120,10 @@ std::string gnuplot_data(const Figure& figure) {
   for (std::size_t p = 0; p < figure.panels.size(); ++p) {
     const Panel& panel = figure.panels[p];
     for (const Series& s : panel.series) {
-      if (!has_points(s, panel.log_y)) continue;
+      if (!has_points(s, panel.log_y, panel.log_x)) continue;
       out += "# panel " + std::to_string(p + 1) + ": " + s.label + "\n";
       for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
-        if (drawable(s.x[i], s.y[i], panel.log_y)) out += number(s.x[i]) + " " + number(s.y[i]) + "\n";
+        if (drawable(s.x[i], s.y[i], panel.log_y, panel.log_x)) out += number(s.x[i]) + " " + number(s.y[i]) + "\n";
       out += "\n\n";
     }
   }
@@ -149,19 +151,20 @@ std::string gnuplot_script(const Figure& figure, std::string_view data_file, std
     s += "set grid\n";
     s += "set key outside right top spacing 0.9 font ',8'\n";
     if (panel.log_y) s += "set logscale y\nset format y '%.0e'\n";
+    if (panel.log_x) s += "set logscale x\nset format x '%.0e'\n";
     auto end = [](const std::optional<double>& v) { return v ? number(*v) : std::string("*"); };
     if (panel.x_min || panel.x_max) s += "set xrange [" + end(panel.x_min) + ":" + end(panel.x_max) + "]\n";
     if (panel.y_min || panel.y_max) s += "set yrange [" + end(panel.y_min) + ":" + end(panel.y_max) + "]\n";
     std::string plots;
     for (const Series& series : panel.series) {
-      if (!has_points(series, panel.log_y)) continue;
+      if (!has_points(series, panel.log_y, panel.log_x)) continue;
       if (!plots.empty()) plots += ", \\\n     ";
       plots += gp_string(data_file) + " index " + std::to_string(index++) + " using 1:2 with linespoints pt 7 ps 0.35";
       if (!series.color.empty()) plots += " lc rgb " + gp_string(series.color);
       plots += " dt " + std::to_string(series.dash_type) + " title " + gp_string(series.label);
     }
     if (plots.empty()) {
-      s += "unset logscale y\nset xrange [0:1]\nset yrange [0:1]\n";
+      s += "unset logscale y\nunset logscale x\nset xrange [0:1]\nset yrange [0:1]\n";
       s += "set label 1 'no data to draw' at graph 0.5, 0.5 center\nplot NaN notitle\n";
     } else {
       s += "plot " + plots + "\n";

@@ -262,7 +262,8 @@ Figure work_figure(const std::string& id, const std::vector<BenchRun>& runs, boo
   Panel panel;
   panel.title = id + ": max error on the 65 output points against " +
                 (by_time ? std::string("wall time (log-log)") : std::string("evaluations (log-log)"));
-  panel.x_label = by_time ? "log10(wall time / s)" : "log10(evaluations: kernel for VIE, rhs for ODE)";
+  panel.x_label = by_time ? "wall time / s" : "evaluations (kernel for VIE, rhs for ODE)";
+  panel.log_x = true;
   panel.y_label = "max error";
   for (const auto& m : methods_of(runs)) {
     Series s;
@@ -274,7 +275,7 @@ Figure work_figure(const std::string& id, const std::vector<BenchRun>& runs, boo
       if (!r.usable()) continue;
       const double x = by_time ? r.seconds : static_cast<double>(r.evaluations);
       if (!(x > 0)) continue;
-      s.x.push_back(std::log10(x));
+      s.x.push_back(x);
       s.y.push_back(r.error);
     }
     panel.series.push_back(std::move(s));

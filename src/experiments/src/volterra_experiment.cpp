@@ -105,7 +105,8 @@ Figure convergence_figure(const std::vector<Study>& studies) {
   for (const auto& id : problem_order()) {
     Panel panel;
     panel.title = id + ": max error over the nodes against h (log-log)";
-    panel.x_label = "log10(h)";
+    panel.x_label = "h";
+    panel.log_x = true;
     panel.y_label = "max error";
     std::map<int, bool> guide_done;
     for (const auto& s : studies) {
@@ -116,7 +117,7 @@ Figure convergence_figure(const std::vector<Study>& studies) {
       series.dash_type = s.spec.grading == 1 ? 1 : 4;
       for (const auto& r : s.runs) {
         if (!r.result.converged()) continue;
-        series.x.push_back(std::log10(r.h));
+        series.x.push_back(r.h);
         series.y.push_back(r.result.max_error);
       }
       // A grey guide of slope `order`, through the coarsest drawn point, one per stated order.
@@ -132,7 +133,7 @@ Figure convergence_figure(const std::vector<Study>& studies) {
         const double x0 = series.x[anchor], y0 = series.y[anchor];
         for (std::size_t i = anchor; i < series.x.size(); ++i) {
           guide.x.push_back(series.x[i]);
-          guide.y.push_back(y0 * std::pow(10.0, order * (series.x[i] - x0)));
+          guide.y.push_back(y0 * std::pow(series.x[i] / x0, order));
         }
         panel.series.push_back(std::move(series));
         panel.series.push_back(std::move(guide));
@@ -321,8 +322,8 @@ std::string markdown_report(const VolterraExperimentConfig& config, const std::v
   }
   s += "## Convergence plots\n\n";
   if (plot.written)
-    s += "![convergence](" + plot.png.filename().string() + ")\n\nOne panel per problem, log10(h) against the max "
-         "error on a log scale; grey dashed lines have the stated slopes. Data: `" + plot.data.filename().string() +
+    s += "![convergence](" + plot.png.filename().string() + ")\n\nOne panel per problem, h against the max "
+         "error, both on log scales; grey dashed lines have the stated slopes. Data: `" + plot.data.filename().string() +
          "`, script: `" + plot.script.filename().string() + "`.\n\n";
   else
     s += "Plot skipped: " + plot.message + ". The data (`" + plot.data.filename().string() +

@@ -27,7 +27,8 @@ struct Panel {
   std::string title;
   std::string x_label;
   std::string y_label;
-  bool log_y = true;  ///< logarithmic y axis
+  bool log_y = true;   ///< logarithmic y axis
+  bool log_x = false;  ///< logarithmic x axis
   std::optional<double> x_min, x_max;  ///< x range; unset ends are chosen by gnuplot
   std::optional<double> y_min, y_max;  ///< y range; unset ends are chosen by gnuplot (lines leaving it are clipped)
   std::vector<Series> series;
