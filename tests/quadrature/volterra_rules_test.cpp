@@ -165,6 +165,19 @@ TEST(Counters, FftLagSumsAgreeWithDirectLagSums) {
   EXPECT_LT(fft.kernel_evaluations, 6L * 4097);  // a(t - s) N + 1 times, G(y) a few times per node
 }
 
+TEST(Counters, BlockSimpsonLagSumsAgreeWithDirectKernelSums) {
+  for (const char* id : {"N3", "S1", "L3"}) {
+    const auto p = q::reference::second_kind(id);
+    const auto grid = q::Grid::uniform(p.T, 512);
+    const auto conv = q::solve_volterra(p, grid, q::BlockBySimpson{});
+    const auto direct = q::solve_volterra(p, grid, q::BlockBySimpson{.use_convolution = false});
+    ASSERT_EQ(conv.nodes(), direct.nodes()) << id;
+    for (int i = 0; i < conv.nodes(); ++i)
+      for (int c = 0; c < p.dimension; ++c) EXPECT_NEAR(conv.value(i, c), direct.value(i, c), 1e-12) << id << " " << i;
+    EXPECT_LT(conv.kernel_evaluations * 20, direct.kernel_evaluations) << id;
+  }
+}
+
 TEST(StepSolvers, PicardAndNewtonAgreeWithAnderson) {
   const auto grid = q::Grid::uniform(2, 128);
   const auto a = q::solve_volterra(q::reference::N3(), grid, q::Trapezoid{});
