@@ -1,5 +1,5 @@
-// `iterop run [NAME]`: runs an experiment from the registry (default: fixed-point) and writes its
-// report folder; `iterop run --list` lists the experiments.
+// `iterop run [NAME|FILE]`: the default suite (no argument), one experiment of the registry, or an
+// experiment file (TOML); `iterop run --list` lists the suite members and the files in experiments/.
 #pragma once
 
 #include <ostream>
@@ -20,17 +20,25 @@ class RunCommand {
   /// Whether the command line selected this subcommand.
   bool selected() const { return app_->parsed(); }
 
-  /// Lists the experiments, or runs one (progress on `progress`, the list of files on `out`).
-  /// Throws usage_error for an unknown experiment or bad seed; io_error when a file cannot be written.
+  /// Lists the experiments and files, or runs the suite, one experiment or one file (progress on
+  /// `progress`, the list of files on `out`). Throws usage_error for an unknown experiment, a bad seed
+  /// or ITEROP_STOP_AFTER_CELLS, experiments::experiment_file_error for a bad file (both exit 2, before
+  /// any work), io_error when a file cannot be written. Returns exit_failure, after one line on stderr,
+  /// when ITEROP_STOP_AFTER_CELLS stopped the run.
   int execute(std::ostream& out, std::ostream& progress) const;
 
  private:
+  int list(std::ostream& out) const;
+
   CLI::App* app_;
+  CLI::Option* seed_option_ = nullptr;
   const experiments::ExperimentRegistry& registry_;
   std::string name_;
   bool list_ = false;
+  bool fresh_ = false;
   std::string out_;
   std::string seed_ = "1";
+  std::string experiments_dir_ = "experiments";
 };
 
 }  // namespace iterop::cli

@@ -5,6 +5,8 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/fixed_point_experiment.hpp"
+#include "iterop/experiments/theory_checks_experiment.hpp"
+#include "iterop/experiments/volterra_bench.hpp"
 #include "iterop/experiments/volterra_experiment.hpp"
 
 namespace iterop::experiments {
@@ -32,9 +34,18 @@ const Experiment& ExperimentRegistry::default_experiment() const {
   return experiments_.front();
 }
 
+std::vector<const Experiment*> ExperimentRegistry::suite() const {
+  std::vector<const Experiment*> members;
+  for (const auto& e : experiments_)
+    if (e.in_suite) members.push_back(&e);
+  return members;
+}
+
 void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(fixed_point_experiment());
   registry.add(volterra_experiment());
+  registry.add(volterra_bench_experiment());
+  registry.add(theory_checks_experiment());
 }
 
 ExperimentRegistry& default_experiment_registry() {

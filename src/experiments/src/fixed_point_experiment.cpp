@@ -13,6 +13,7 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/build_info.hpp"
+#include "iterop/experiments/cell_cache.hpp"
 #include "iterop/experiments/plot.hpp"
 #include "iterop/experiments/problem_catalogue.hpp"
 #include "iterop/experiments/report_writer.hpp"
@@ -415,29 +416,63 @@ ExperimentOutcome run_fixed_point_experiment(const FixedPointExperimentConfig& c
     notes.push_back("Ceres cases skipped: this build of iterop has no Ceres.");
   for (const auto& n : notes) context.report(n);
 
+  // Each finished case is stored in cells/ (keyed by problem, method, stop rule and seed); a rerun into
+  // the same folder reads finished cases back instead of solving them again (not with --fresh).
+  const CellCache cache(folder.path() / "cells", !context.fresh);
+  CellBudget budget(context.stop_after_cells);
   std::vector<CaseResult> results;
   std::map<double, FixedPointProblem> problems;
   const std::size_t width = std::to_string(cases.size()).size();
+  std::size_t reused = 0;
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const FixedPointCase& k = cases[i];
-    auto it = problems.find(k.c);
-    if (it == problems.end())
-      it = problems.emplace(k.c, default_problem_catalogue().make("heq", {{"c", k.c}, {"n", config.n}})).first;
+    const nlohmann::json key = {
+        {"experiment", experiment_name},
+        {"problem", {{"name", "heq"}, {"c", k.c}, {"n", config.n}}},
+        {"method", method_spec_json(k.method)},
+        {"stop", {{"atol", stop.abs_tol}, {"rtol", stop.rel_tol}, {"max_iterations", stop.max_iterations}}},
+        {"seed", context.seed}};
     CaseResult r{k, {}, "", ""};
-    try {
-      r.run = run_fixed_point(it->second, k.method, stop);
-      r.status = std::string(to_string(r.run.summary.status));
-      r.message = r.run.summary.message;
-    } catch (const backend_error& e) {
-      r.status = "error";
-      r.message = e.what();
-      r.run.solver = k.method.solver;
+    bool cached = false;
+    if (const auto stored = cache.load(key)) {
+      try {
+        r.run = fixed_point_run_from_cell_json(stored->at("run"));
+        r.status = stored->at("status").get<std::string>();
+        r.message = stored->at("message").get<std::string>();
+        cached = true;
+      } catch (const std::exception&) {  // a cell of another layout: solve again
+        r = CaseResult{k, {}, "", ""};
+      }
     }
-    context.report(fmt::format("[{:>{}}/{}] c = {:<7} {:<34} {}, {} iterations, ||G(x)-x||_2 = {}, {}", i + 1, width,
-                               cases.size(), c_text(k.c), k.label, r.status, r.run.summary.iterations,
-                               format_scientific(r.run.true_residual), format_seconds(r.run.wall_seconds)));
+    if (!cached) {
+      auto it = problems.find(k.c);
+      if (it == problems.end())
+        it = problems.emplace(k.c, default_problem_catalogue().make("heq", {{"c", k.c}, {"n", config.n}})).first;
+      try {
+        r.run = run_fixed_point(it->second, k.method, stop);
+        r.status = std::string(to_string(r.run.summary.status));
+        r.message = r.run.summary.message;
+      } catch (const backend_error& e) {
+        r.status = "error";
+        r.message = e.what();
+        r.run.solver = k.method.solver;
+      }
+      cache.store(key, {{"status", r.status}, {"message", r.message}, {"run", fixed_point_run_cell_json(r.run)}});
+    } else {
+      ++reused;
+    }
+    context.report(fmt::format("[{:>{}}/{}] {}c = {:<7} {:<34} {}, {} iterations, ||G(x)-x||_2 = {}, {}", i + 1, width,
+                               cases.size(), cached ? "cached: " : "", c_text(k.c), k.label, r.status,
+                               r.run.summary.iterations, format_scientific(r.run.true_residual),
+                               format_seconds(r.run.wall_seconds)));
     results.push_back(std::move(r));
+    if (!cached) budget.computed(cases.size() - i - 1);
   }
+  if (reused > 0)
+    notes.push_back(fmt::format("{} of {} cases were read back from cells/ (finished by an earlier run of this build "
+                                "with the same settings and seed; their times are those of that run); --fresh solves "
+                                "every case again.",
+                                reused, cases.size()));
 
   context.report("writing the report to " + folder.path().string());
   folder.write_csv("results.csv", csv_table(results));
@@ -456,6 +491,12 @@ ExperimentOutcome run_fixed_point_experiment(const FixedPointExperimentConfig& c
   ExperimentOutcome outcome;
   outcome.files = folder.written();
   outcome.notes = notes;
+  std::size_t meet = 0;
+  for (const auto& r : results) meet += r.status != "error" && r.run.meets_tolerance() ? 1 : 0;
+  outcome.summary = fmt::format("{} solves of the H-equation ({} methods, c = {}) in {}; {} meet the tolerance{}",
+                                results.size(), results.size() / config.c_values.size(),
+                                fmt::join(config.c_values, ", "), format_seconds(seconds), meet,
+                                reused > 0 ? fmt::format(" ({} read back from cells/)", reused) : std::string());
   return outcome;
 }
 

@@ -606,7 +606,29 @@ ExperimentOutcome run_volterra_bench(const VolterraBenchConfig& config, const Ex
   ExperimentOutcome outcome;
   outcome.files = folder.written();
   outcome.notes = notes;
+  outcome.summary = fmt::format("{} runs on {} in {}", all.size(), fmt::join(config.problems, ", "),
+                                format_seconds(seconds));
+  for (const auto& id : config.problems)
+    if (!best_vie[id].empty())
+      for (const auto& v : ratios[id])
+        if (v.method == best_vie[id])
+          outcome.summary += fmt::format("; {}: {} reaches {} in {}", id, v.method, format_exact(config.ratio_target),
+                                         format_seconds(v.seconds));
+  if (!ode) outcome.summary += " (no ODE baselines in this build)";
   return outcome;
+}
+
+Experiment volterra_bench_experiment(VolterraBenchConfig config) {
+  config.validate();
+  Experiment e;
+  e.name = "volterra-bench";
+  e.description = fmt::format(
+      "Work-precision bench, quick sweeps: trapezoid and block_simpson (N = 2^{} .. 2^{}) against CVODE, ARKODE and "
+      "Odeint (rtol {} .. {}) on {}; the full sweeps are `iterop bench volterra`.",
+      config.min_power, config.max_power, config.rtols.empty() ? "-" : format_exact(config.rtols.front()),
+      config.rtols.empty() ? "-" : format_exact(config.rtols.back()), fmt::join(config.problems, " and "));
+  e.run = [config = std::move(config)](const ExperimentContext& context) { return run_volterra_bench(config, context); };
+  return e;
 }
 
 }  // namespace iterop::experiments

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ struct ExperimentContext {
   std::uint64_t seed = 1;               ///< seed for every random choice the experiment makes
   ProgressReporter progress;            ///< progress lines; may be empty (silent)
   std::string gnuplot = "gnuplot";      ///< the gnuplot program used for plots
+  bool fresh = false;                   ///< ignore finished cells cached in the report folder (--fresh)
+  /// Testing aid (ITEROP_STOP_AFTER_CELLS): experiments with a cell cache stop with run_interrupted
+  /// after computing this many cells, as if the run had been killed; unset: no limit.
+  std::optional<std::size_t> stop_after_cells;
 
   /// Sends `line` to the progress reporter, if there is one.
   void report(std::string_view line) const {
@@ -31,6 +36,7 @@ struct ExperimentContext {
 struct ExperimentOutcome {
   std::vector<std::filesystem::path> files;  ///< every file written, in order
   std::vector<std::string> notes;            ///< one line each, e.g. "plot skipped: gnuplot not found"
+  std::string summary = {};                  ///< one line for the suite's index.md, e.g. "140 solves, ..."
 };
 
 /// A runnable experiment.
@@ -40,9 +46,11 @@ struct Experiment {
   /// Runs the experiment and writes its report into context.output_folder. Throws io_error when a
   /// file cannot be written and iterop::invalid_option for a bad context.
   std::function<ExperimentOutcome(const ExperimentContext&)> run;
+  bool in_suite = true;     ///< run by `iterop run` without a name (the default suite)
 };
 
-/// Experiments by name, in registration order; the first registered is the default.
+/// Experiments by name, in registration order; the first registered is the default experiment, and
+/// those marked in_suite form the default suite that `iterop run` runs without a name.
 class ExperimentRegistry {
  public:
   /// Adds an experiment. Throws iterop::invalid_option for an empty or duplicate name or a missing function.
@@ -53,15 +61,19 @@ class ExperimentRegistry {
   const std::vector<Experiment>& list() const { return experiments_; }
   /// Names in registration order, joined by ", " (for messages).
   std::string names() const;
-  /// The experiment `iterop run` runs without a name (the first registered); throws if there is none.
+  /// The first registered experiment; throws if there is none.
   const Experiment& default_experiment() const;
+  /// The members of the default suite (in_suite), in registration order.
+  std::vector<const Experiment*> suite() const;
 
  private:
   std::vector<Experiment> experiments_;
 };
 
-/// The built-in experiments, registered in order (fixed-point first, the default). Later components
-/// add theirs here, explicitly, rather than through static initialisers a static library may drop.
+/// The built-in experiments, registered in order: fixed-point (the first, `iterop run fixed-point`
+/// and the head of the default suite), volterra, volterra-bench (the quick work-precision bench) and
+/// theory-checks. Later components add theirs here, explicitly, rather than through static
+/// initialisers a static library may drop.
 void register_builtin_experiments(ExperimentRegistry& registry);
 
 /// The process-wide registry used by `iterop run`: the built-in experiments.

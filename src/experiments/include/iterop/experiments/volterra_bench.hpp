@@ -54,4 +54,8 @@ double time_to_accuracy(const std::vector<WorkPoint>& curve, double target, bool
 /// <id>-error-vs-time.png and <id>-error-vs-evaluations.png into context.output_folder.
 ExperimentOutcome run_volterra_bench(const VolterraBenchConfig& config, const ExperimentContext& context);
 
+/// The registry entry "volterra-bench": the bench with `config`, by default the quick sweeps of
+/// quick_volterra_bench_config() (the full sweeps are `iterop bench volterra`).
+Experiment volterra_bench_experiment(VolterraBenchConfig config = quick_volterra_bench_config());
+
 }  // namespace iterop::experiments

@@ -1,0 +1,84 @@
+// Tests of the cell cache: canonical keys and their hash, store and load, rejection of another key, layout
+// or build, --fresh, the budget of computed cells, and the round trip of a fixed-point run through a cell.
+#include "iterop/experiments/cell_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "iterop/experiments/fixed_point_run.hpp"
+#include "iterop/experiments/problem_catalogue.hpp"
+#include "test_support.hpp"
+
+namespace ie = iterop::experiments;
+using iterop::cli_test::read_file;
+using iterop::cli_test::ScratchFolder;
+
+TEST(CellCache, CanonicalKeyIgnoresInsertionOrder) {
+  nlohmann::json a = {{"method", "anderson"}, {"memory", 3}, {"c", 0.99}};
+  nlohmann::json b;
+  b["c"] = 0.99;
+  b["memory"] = 3;
+  b["method"] = "anderson";
+  EXPECT_EQ(ie::canonical_cell_key(a), ie::canonical_cell_key(b));
+  EXPECT_EQ(ie::cell_hash(ie::canonical_cell_key(a)), ie::cell_hash(ie::canonical_cell_key(b)));
+  b["memory"] = 5;
+  EXPECT_NE(ie::cell_hash(ie::canonical_cell_key(a)), ie::cell_hash(ie::canonical_cell_key(b)));
+  EXPECT_EQ(ie::cell_hash(""), "cbf29ce484222325");  // FNV-1a 64 offset basis: the hash is the published one
+  EXPECT_EQ(ie::cell_hash("a"), "af63dc4c8601ec8c");
+}
+
+TEST(CellCache, StoresAndLoadsOnlyTheSameKeyAndBuild) {
+  ScratchFolder dir;
+  const ie::CellCache cache(dir.path() / "cells");
+  const nlohmann::json key = {{"kind", "test"}, {"seed", 1}};
+  EXPECT_FALSE(cache.load(key).has_value());
+  const auto path = cache.store(key, {{"iterations", 9}});
+  EXPECT_EQ(path, cache.path_of(key));
+  ASSERT_TRUE(cache.load(key).has_value());
+  EXPECT_EQ((*cache.load(key))["iterations"], 9);
+  EXPECT_FALSE(cache.load({{"kind", "test"}, {"seed", 2}}).has_value());
+  EXPECT_FALSE(ie::CellCache(dir.path() / "cells", /*reuse=*/false).load(key).has_value());  // --fresh
+
+  auto stored = nlohmann::json::parse(read_file(path));
+  EXPECT_EQ(stored["build"], ie::build_fingerprint());
+  stored["build"] = "another build";
+  std::ofstream(path) << stored.dump();
+  EXPECT_FALSE(cache.load(key).has_value());  // written by another executable: computed again
+  std::ofstream(path) << "{ not json";
+  EXPECT_FALSE(cache.load(key).has_value());
+}
+
+TEST(CellCache, BudgetStopsAfterTheLimitWhenCellsRemain) {
+  ie::CellBudget none(std::nullopt);
+  for (int i = 0; i < 10; ++i) EXPECT_NO_THROW(none.computed(5));
+  ie::CellBudget two(2);
+  EXPECT_NO_THROW(two.computed(3));
+  EXPECT_THROW(two.computed(2), ie::run_interrupted);
+  ie::CellBudget last(1);
+  EXPECT_NO_THROW(last.computed(0));  // nothing remains: the run finishes normally
+}
+
+TEST(CellCache, FixedPointRunRoundTrip) {
+  const auto problem = ie::default_problem_catalogue().make("heq", {{"c", 0.99}, {"n", 64}});
+  ie::MethodSpec m;
+  m.method = "anderson";
+  m.memory = 3;
+  const auto run = ie::run_fixed_point(problem, m, ie::toth_kelley_stop(1e-8, 1e-8, 100));
+  const auto back = ie::fixed_point_run_from_cell_json(nlohmann::json::parse(ie::fixed_point_run_cell_json(run).dump()));
+  EXPECT_EQ(back.summary.status, run.summary.status);
+  EXPECT_EQ(back.summary.iterations, run.summary.iterations);
+  EXPECT_EQ(back.summary.evaluations, run.summary.evaluations);
+  EXPECT_EQ(back.summary.method, run.summary.method);
+  EXPECT_EQ(back.summary.message, run.summary.message);
+  ASSERT_EQ(back.summary.history.size(), run.summary.history.size());
+  for (std::size_t i = 0; i < run.summary.history.size(); ++i) {
+    EXPECT_EQ(back.summary.history[i].residual, run.summary.history[i].residual);
+    EXPECT_EQ(back.summary.history[i].columns, run.summary.history[i].columns);
+  }
+  EXPECT_EQ(back.true_residual, run.true_residual);
+  EXPECT_EQ(back.tolerance, run.tolerance);
+  EXPECT_TRUE(std::isnan(back.error) == std::isnan(run.error));
+  EXPECT_TRUE(back.solution.empty());
+  EXPECT_EQ(ie::method_spec_json(m), (nlohmann::json{{"solver", "iterop"}, {"method", "anderson"}, {"memory", 3}}));
+}
