@@ -8,7 +8,7 @@ packages=(
   libeigen3-dev libboost-dev libfftw3-dev libmuparser-dev
   libsundials-dev libceres-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libtomlplusplus-dev
   gnuplot-nox
   libopenblas0-pthread
 )
