@@ -868,6 +868,7 @@ ExperimentFile load_experiment_file(const std::filesystem::path& path, std::opti
   std::ostringstream json;
   json << toml::json_formatter{root};
   file.document = nlohmann::json::parse(json.str(), nullptr, /*allow_exceptions=*/false);
+  if (file.document.is_discarded()) file.document = "(the file has values JSON cannot represent)";
   return file;
 }
 

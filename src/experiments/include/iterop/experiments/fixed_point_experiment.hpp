@@ -39,7 +39,9 @@ struct FixedPointCase {
 std::vector<FixedPointCase> fixed_point_cases(const FixedPointExperimentConfig& config);
 
 /// Runs the experiment and writes report.md, results.csv, results.json, config.json and
-/// residual-history.png (with its .dat and .gp) into context.output_folder.
+/// residual-history.png (with its .dat and .gp) into context.output_folder. Each finished case is also
+/// written to cells/ (see CellCache) and read back by a later run of the same build into the same
+/// folder, unless context.fresh; context.stop_after_cells stops the run (run_interrupted) for tests.
 ExperimentOutcome run_fixed_point_experiment(const FixedPointExperimentConfig& config, const ExperimentContext& context);
 
 /// The registry entry: name "fixed-point", running `config`.
