@@ -208,11 +208,11 @@ Figure fixed_point_figure(const std::vector<FixedPointRow>& rows) {
   groups = unique_in_order(groups);
   labels = unique_in_order(labels);
   Figure fig;
-  fig.columns = static_cast<int>(std::min<std::size_t>(3, groups.size()));
+  fig.columns = static_cast<int>(std::min<std::size_t>(2, groups.size()));  // the keys sit beside the panels
   const int rows_of_panels = static_cast<int>((groups.size() + static_cast<std::size_t>(fig.columns) - 1) /
                                               static_cast<std::size_t>(fig.columns));
-  fig.width = 900 * fig.columns;
-  fig.height = 700 * rows_of_panels;
+  fig.width = 1200 * fig.columns;
+  fig.height = 650 * rows_of_panels;
   for (const auto& g : groups) {
     Panel panel;
     panel.title = g;
