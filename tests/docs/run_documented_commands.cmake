@@ -1,8 +1,12 @@
 # Runs every `iterop ...` command of the ```sh blocks of a Markdown file, as written, with the built
 # binary, in a scratch folder; a trailing comment "exit N" gives the expected exit status (default 0).
-# Usage: cmake -DDOC=<file.md> -DITEROP=<path to iterop> -DWORK_DIR=<scratch> -P run_documented_commands.cmake
+# Usage: cmake -DDOC=<file.md> -DITEROP=<path to iterop> -DWORK_DIR=<scratch> [-DSOURCE_DIR=<repo>] -P run_documented_commands.cmake
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
+# Relative paths in the documents (experiments/*.toml) refer to the repository root.
+if(DEFINED SOURCE_DIR AND EXISTS ${SOURCE_DIR}/experiments)
+  file(COPY ${SOURCE_DIR}/experiments DESTINATION ${WORK_DIR})
+endif()
 file(READ ${DOC} content)
 string(REPLACE ";" "<semicolon>" content "${content}")
 string(REPLACE "\\\n" " " content "${content}")  # join continued lines
