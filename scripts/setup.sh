@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libtomlplusplus-dev
   gnuplot-nox
-  libopenblas0-pthread
+  libopenblas0-pthread libtorch-dev
 )
 
 missing=()
