@@ -1,0 +1,117 @@
+// PIGN, the Picard-iterative graph network of [OL]: encoder, one shared graph convolution iterated
+// K times with relaxation, decoder. Plain-data facade (pimpl); LibTorch stays in src/pign.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "iterop/operators/planetoid.hpp"
+#include "iterop/operators/training_report.hpp"
+
+namespace iterop::operators {
+
+/// Options of PIGN. The network is
+///   x_0 = drop_enc(ReLU(drop_in(X) W_enc + b_enc)),
+///   x_{k+1} = alpha_k x_k + (1 - alpha_k) drop_loop(ReLU(A_hat x_k W + b)),  k < iterations,
+///   logits = x_K W_dec + b_dec,
+/// with A_hat = D^-1/2 (A + I) D^-1/2 (sparse) and W shared over the iterations.
+struct PignOptions {
+  int hidden = 32;                     ///< hidden width (>= 1)
+  int iterations = 9;                  ///< K_train, iterations of the shared layer in training (>= 1)
+  double alpha = 0.55;                 ///< constant relaxation alpha_k, in [0, 1)
+  std::vector<double> alpha_schedule{};///< if non-empty: alpha_k for k < iterations (size == iterations)
+  bool learn_alpha = false;            ///< alpha_k = sigmoid(theta_k), theta initialised from the alphas
+  double input_dropout = 0.0;          ///< dropout on the input features, in [0, 1)
+  double dropout = 0.5;                ///< dropout after the encoder, in [0, 1)
+  bool dropout_in_loop = true;         ///< also dropout (same p) on ReLU(G(x)) inside every iteration
+  double lr = 0.01;                    ///< Adam learning rate (> 0)
+  double weight_decay = 5e-4;          ///< Adam weight decay on every weight (>= 0)
+  int epochs = 200;                    ///< training epochs (>= 1)
+  bool row_normalise = true;           ///< divide each feature row by its sum
+  std::uint64_t seed = 0;              ///< torch::manual_seed before initialisation and training
+  std::string device = "cpu";          ///< torch::Device string: "cpu", "cuda", "cuda:1", ...
+
+  /// Throws iterop::invalid_option naming the field, the value and the rule.
+  void validate() const;
+};
+
+/// Accuracy and over-smoothing after one iteration of an inference schedule (evaluation mode).
+struct PignIterationRecord {
+  int iteration = 0;      ///< k: 0 is the encoder output, k >= 1 after k iterations
+  double alpha = 0;       ///< alpha used to reach x_k (0 for k = 0)
+  double train_acc = 0;   ///< decoder(x_k) accuracy on the training nodes
+  double val_acc = 0;     ///< on the validation nodes
+  double test_acc = 0;    ///< on the test nodes
+  double mad = 0;         ///< mean average cosine distance of the rows of x_k (see mad())
+  double step = 0;        ///< ||x_k - x_{k-1}||_F (0 for k = 0)
+};
+
+/// The contraction bound of one relaxed step against the rate observed when iterating it.
+struct PignContraction {
+  double alpha = 0;        ///< the constant relaxation used
+  double weight_norm = 0;  ///< ||W||_2 of the shared layer, by power iteration
+  double bound = 0;        ///< alpha + (1 - alpha) ||W||_2 (Lipschitz bound, since ||A_hat||_2 = 1)
+  double max_ratio = 0;    ///< max_k ||x_{k+1} - x_k|| / ||x_k - x_{k-1}|| over the iterations run
+  double mean_ratio = 0;   ///< geometric mean of those ratios over the second half of the iterations
+  int iterations = 0;      ///< iterations run (stops early when the step falls below 1e-13 ||x||)
+};
+
+/// Anderson against plain relaxed iteration for the fixed point of the trained step (deep-equilibrium style).
+struct PignFixedPoint {
+  double alpha = 0;            ///< relaxation of the step operator
+  int picard_iterations = 0;   ///< iterations of x <- step(x) to the tolerance (or the cap)
+  bool picard_converged = false;
+  int anderson_iterations = 0; ///< iterations of Anderson(memory) to the tolerance (or the cap)
+  bool anderson_converged = false;
+  double test_acc = 0;         ///< decoder accuracy at Anderson's fixed point, test nodes
+};
+
+/// A PIGN model bound to one graph: train, then evaluate along any schedule and measure contraction.
+/// Deterministic for a seed on CPU. LibTorch failures come back as iterop::backend_error("LibTorch", ...).
+class Pign {
+ public:
+  /// Builds and seeds the model; throws iterop::invalid_option for bad options or data.
+  Pign(const GraphData& g, const PignOptions& o);
+  ~Pign();
+  Pign(Pign&&) noexcept;
+  Pign& operator=(Pign&&) noexcept;
+
+  /// Trains for o.epochs with K_train = o.iterations, then restores the parameters of the epoch
+  /// selected on validation (accuracy, then loss).
+  TrainReport train();
+
+  /// Evaluation mode along an inference schedule: x_{k} from x_{k-1} with alphas[k-1]; one record
+  /// per k = 0..alphas.size(). Each alpha must lie in [0, 1].
+  std::vector<PignIterationRecord> evaluate(const std::vector<double>& alphas) const;
+
+  /// The training relaxations alpha_0..alpha_{K-1} (learned ones when o.learn_alpha).
+  std::vector<double> training_alphas() const;
+
+  /// ||W||_2 of the shared layer by power iteration (200 steps on W^T W, float64).
+  double weight_spectral_norm() const;
+
+  /// Iterates the relaxed step with constant alpha from the encoder output (evaluation mode,
+  /// float64) and reports the bound alpha + (1 - alpha) ||W||_2 against the observed step ratios.
+  PignContraction contraction(double alpha, int iterations = 60) const;
+
+  /// Solves x = alpha x + (1 - alpha) ReLU(A_hat x W + b) with the core's Picard and
+  /// Anderson(memory) on tensors (float64), |residual|_2 <= tol * ||x_0||, at most max_iterations.
+  PignFixedPoint solve_fixed_point(double alpha, int memory = 5, double tol = 1e-6, int max_iterations = 500) const;
+
+  /// Number of trainable scalars.
+  long num_parameters() const;
+
+  /// The options the model was built with.
+  const PignOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A schedule of `count` alphas rising linearly from `first` to `last` (both included).
+std::vector<double> linear_schedule(int count, double first, double last);
+
+}  // namespace iterop::operators

@@ -1,0 +1,293 @@
+// PIGN on LibTorch: encoder, one shared GCN layer iterated with relaxation, decoder; training with
+// model selection on validation, evaluation along schedules, MAD, contraction bound, fixed-point solves.
+#include "iterop/operators/pign.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include <torch/nn/module.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
+
+#include "detail/graph_tensors.hpp"
+#include "iterop/fixed_point/anderson.hpp"
+#include "iterop/fixed_point/picard.hpp"
+#include "iterop/fixed_point/solve.hpp"
+#include "iterop/operators/torch_vector_ops.hpp"
+
+namespace iterop::operators {
+namespace {
+
+torch::Tensor glorot(int64_t in, int64_t out) {
+  const double r = std::sqrt(6.0 / double(in + out));
+  return torch::rand({in, out}) * (2 * r) - r;
+}
+
+/// Mean average cosine distance of the rows of h: mean over ordered pairs i != j of
+/// 1 - cos(h_i, h_j); a zero row has cosine 0 with every row (distance 1).
+double mad_of(const torch::Tensor& h) {
+  const int64_t n = h.size(0);
+  if (n < 2) return 0.0;
+  auto hd = h.to(torch::kFloat64);
+  auto norms = hd.norm(2, 1, true);
+  auto hn = hd / torch::where(norms > 0, norms, torch::ones_like(norms));
+  auto s = torch::mm(hn, hn.t());
+  const double total = (1.0 - s).sum().item<double>() - (1.0 - s.diagonal()).sum().item<double>();
+  return total / (double(n) * double(n - 1));
+}
+
+struct PignNet : torch::nn::Module {
+  torch::Tensor enc_w, enc_b, w, b, dec_w, dec_b, theta;
+  PignNet(int64_t in, int64_t hidden, int64_t out, const std::vector<double>& alphas, bool learn) {
+    enc_w = register_parameter("enc_w", glorot(in, hidden));
+    enc_b = register_parameter("enc_b", torch::zeros({hidden}));
+    w = register_parameter("w", glorot(hidden, hidden));
+    b = register_parameter("b", torch::zeros({hidden}));
+    dec_w = register_parameter("dec_w", glorot(hidden, out));
+    dec_b = register_parameter("dec_b", torch::zeros({out}));
+    auto a = torch::tensor(alphas, torch::kFloat64).clamp(1e-4, 1 - 1e-4);
+    theta = register_parameter("theta", torch::log(a / (1 - a)).to(torch::kFloat32), learn);
+  }
+};
+
+}  // namespace
+
+void PignOptions::validate() const {
+  require(hidden >= 1, "PignOptions::hidden", hidden, "hidden >= 1");
+  require(iterations >= 1, "PignOptions::iterations", iterations, "iterations >= 1");
+  require(alpha >= 0 && alpha < 1, "PignOptions::alpha", alpha, "0 <= alpha < 1");
+  require(alpha_schedule.empty() || int(alpha_schedule.size()) == iterations, "PignOptions::alpha_schedule.size()",
+          alpha_schedule.size(), "empty or equal to iterations");
+  for (double a : alpha_schedule)
+    require(a >= 0 && a < 1, "PignOptions::alpha_schedule[k]", a, "0 <= alpha_k < 1");
+  require(input_dropout >= 0 && input_dropout < 1, "PignOptions::input_dropout", input_dropout, "0 <= input_dropout < 1");
+  require(dropout >= 0 && dropout < 1, "PignOptions::dropout", dropout, "0 <= dropout < 1");
+  require(lr > 0, "PignOptions::lr", lr, "lr > 0");
+  require(weight_decay >= 0, "PignOptions::weight_decay", weight_decay, "weight_decay >= 0");
+  require(epochs >= 1, "PignOptions::epochs", epochs, "epochs >= 1");
+}
+
+std::vector<double> linear_schedule(int count, double first, double last) {
+  require(count >= 0, "linear_schedule count", count, "count >= 0");
+  std::vector<double> a(static_cast<std::size_t>(count));
+  for (int k = 0; k < count; ++k) a[std::size_t(k)] = count == 1 ? first : first + (last - first) * k / (count - 1);
+  return a;
+}
+
+struct Pign::Impl {
+  PignOptions o;
+  torch::Device device{torch::kCPU};
+  detail::GraphTensors data;
+  std::shared_ptr<PignNet> net;
+
+  torch::Tensor encode(bool training) const {
+    auto x = detail::feature_dropout(data.x, o.input_dropout, training);
+    auto h = torch::relu(torch::mm(x, net->enc_w) + net->enc_b);
+    return training ? torch::dropout(h, o.dropout, true) : h;
+  }
+  torch::Tensor step(const torch::Tensor& x, const torch::Tensor& alpha, bool training) const {
+    auto g = torch::relu(torch::mm(data.adj, torch::mm(x, net->w)) + net->b);
+    if (training && o.dropout_in_loop) g = torch::dropout(g, o.dropout, true);
+    return alpha * x + (1 - alpha) * g;
+  }
+  torch::Tensor alphas() const { return torch::sigmoid(net->theta); }
+  torch::Tensor forward(bool training) const {
+    auto x = encode(training);
+    auto a = alphas();
+    for (int k = 0; k < o.iterations; ++k) x = step(x, a[k], training);
+    return torch::mm(x, net->dec_w) + net->dec_b;
+  }
+};
+
+Pign::Pign(const GraphData& g, const PignOptions& o) : impl_(std::make_unique<Impl>()) {
+  o.validate();
+  impl_->o = o;
+  impl_->device = detail::parse_device(o.device);
+  detail::translate_torch_errors([&] {
+    impl_->data = detail::to_tensors(g, o.row_normalise, impl_->device);
+    torch::manual_seed(o.seed);
+    const auto alphas = o.alpha_schedule.empty() ? std::vector<double>(std::size_t(o.iterations), o.alpha)
+                                                 : o.alpha_schedule;
+    impl_->net = std::make_shared<PignNet>(g.num_features, o.hidden, g.num_classes, alphas, o.learn_alpha);
+    impl_->net->to(impl_->device);
+    return 0;
+  });
+}
+Pign::~Pign() = default;
+Pign::Pign(Pign&&) noexcept = default;
+Pign& Pign::operator=(Pign&&) noexcept = default;
+const PignOptions& Pign::options() const { return impl_->o; }
+
+long Pign::num_parameters() const {
+  long n = 0;
+  for (const auto& p : impl_->net->parameters()) n += long(p.numel());
+  return n;
+}
+
+TrainReport Pign::train() {
+  auto& m = *impl_;
+  return detail::translate_torch_errors([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::manual_seed(m.o.seed + 1);
+    torch::optim::Adam opt(m.net->parameters(), torch::optim::AdamOptions(m.o.lr).weight_decay(m.o.weight_decay));
+    TrainReport rep;
+    std::vector<torch::Tensor> best;
+    for (int epoch = 1; epoch <= m.o.epochs; ++epoch) {
+      m.net->train();
+      opt.zero_grad();
+      auto loss = detail::cross_entropy(m.forward(true), m.data.labels, m.data.train);
+      loss.backward();
+      opt.step();
+      EpochRecord e;
+      e.epoch = epoch;
+      e.loss = loss.item<double>();
+      {
+        torch::NoGradGuard no_grad;
+        m.net->eval();
+        auto logits = m.forward(false);
+        e.train_acc = detail::accuracy(logits, m.data.labels, m.data.train);
+        e.val_acc = detail::accuracy(logits, m.data.labels, m.data.val);
+        e.test_acc = detail::accuracy(logits, m.data.labels, m.data.test);
+        e.val_loss = m.data.val.numel() ? detail::cross_entropy(logits, m.data.labels, m.data.val).item<double>() : 0.0;
+      }
+      rep.epochs.push_back(e);
+      if (detail::better(e, rep)) {
+        rep.best_epoch = epoch;
+        rep.best_val_acc = e.val_acc;
+        rep.test_acc = e.test_acc;
+        best.clear();
+        for (const auto& p : m.net->parameters(true)) best.push_back(p.detach().clone());
+      }
+    }
+    {
+      torch::NoGradGuard no_grad;
+      auto params = m.net->parameters(true);
+      for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(best[i]);
+    }
+    m.net->eval();
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+  });
+}
+
+std::vector<double> Pign::training_alphas() const {
+  torch::NoGradGuard no_grad;
+  auto a = impl_->alphas().to(torch::kCPU).to(torch::kFloat64).contiguous();
+  return std::vector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel());
+}
+
+std::vector<PignIterationRecord> Pign::evaluate(const std::vector<double>& alphas) const {
+  for (double a : alphas) require(a >= 0 && a <= 1, "Pign::evaluate alphas[k]", a, "0 <= alpha_k <= 1");
+  const auto& m = *impl_;
+  return detail::translate_torch_errors([&] {
+    torch::NoGradGuard no_grad;
+    m.net->eval();
+    std::vector<PignIterationRecord> out;
+    auto x = m.encode(false);
+    auto record = [&](int k, double alpha, double step) {
+      auto logits = torch::mm(x, m.net->dec_w) + m.net->dec_b;
+      PignIterationRecord r;
+      r.iteration = k;
+      r.alpha = alpha;
+      r.train_acc = detail::accuracy(logits, m.data.labels, m.data.train);
+      r.val_acc = detail::accuracy(logits, m.data.labels, m.data.val);
+      r.test_acc = detail::accuracy(logits, m.data.labels, m.data.test);
+      r.mad = mad_of(x);
+      r.step = step;
+      out.push_back(r);
+    };
+    record(0, 0.0, 0.0);
+    for (std::size_t k = 0; k < alphas.size(); ++k) {
+      auto xn = m.step(x, torch::scalar_tensor(alphas[k], x.options()), false);
+      const double step = (xn - x).norm().item<double>();
+      x = xn;
+      record(int(k + 1), alphas[k], step);
+    }
+    return out;
+  });
+}
+
+double Pign::weight_spectral_norm() const {
+  torch::NoGradGuard no_grad;
+  auto w = impl_->net->w.detach().to(torch::kCPU).to(torch::kFloat64);
+  auto v = torch::ones({w.size(1)}, torch::kFloat64) / std::sqrt(double(w.size(1)));
+  for (int i = 0; i < 200; ++i) {
+    auto u = torch::mv(w.t(), torch::mv(w, v));
+    const double nu = u.norm().item<double>();
+    if (nu == 0) return 0.0;
+    v = u / nu;
+  }
+  return torch::mv(w, v).norm().item<double>();
+}
+
+PignContraction Pign::contraction(double alpha, int iterations) const {
+  require(alpha >= 0 && alpha <= 1, "Pign::contraction alpha", alpha, "0 <= alpha <= 1");
+  require(iterations >= 2, "Pign::contraction iterations", iterations, "iterations >= 2");
+  const auto& m = *impl_;
+  return detail::translate_torch_errors([&] {
+    torch::NoGradGuard no_grad;
+    PignContraction c;
+    c.alpha = alpha;
+    c.weight_norm = weight_spectral_norm();
+    c.bound = alpha + (1 - alpha) * c.weight_norm;
+    auto adj = m.data.adj.to(torch::kFloat64);
+    auto w = m.net->w.detach().to(torch::kFloat64);
+    auto b = m.net->b.detach().to(torch::kFloat64);
+    auto x = m.encode(false).to(torch::kFloat64);
+    std::vector<double> steps;
+    for (int k = 0; k < iterations; ++k) {
+      auto xn = alpha * x + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(x, w)) + b);
+      const double s = (xn - x).norm().item<double>();
+      const double scale = xn.norm().item<double>();
+      x = xn;
+      steps.push_back(s);
+      c.iterations = k + 1;
+      if (s <= 1e-13 * scale) break;
+    }
+    std::vector<double> ratios;
+    for (std::size_t k = 1; k < steps.size(); ++k)
+      if (steps[k - 1] > 0) ratios.push_back(steps[k] / steps[k - 1]);
+    double log_sum = 0;
+    int count = 0;
+    for (std::size_t k = 0; k < ratios.size(); ++k) {
+      c.max_ratio = std::max(c.max_ratio, ratios[k]);
+      if (k >= ratios.size() / 2 && ratios[k] > 0) {
+        log_sum += std::log(ratios[k]);
+        ++count;
+      }
+    }
+    c.mean_ratio = count ? std::exp(log_sum / count) : 0.0;
+    return c;
+  });
+}
+
+PignFixedPoint Pign::solve_fixed_point(double alpha, int memory, double tol, int max_iterations) const {
+  require(alpha >= 0 && alpha < 1, "Pign::solve_fixed_point alpha", alpha, "0 <= alpha < 1");
+  require(tol > 0, "Pign::solve_fixed_point tol", tol, "tol > 0");
+  const auto& m = *impl_;
+  return detail::translate_torch_errors([&] {
+    torch::NoGradGuard no_grad;
+    m.net->eval();
+    auto adj = m.data.adj.to(torch::kFloat64);
+    auto w = m.net->w.detach().to(torch::kFloat64);
+    auto b = m.net->b.detach().to(torch::kFloat64);
+    auto step = [&](const torch::Tensor& x) {
+      return alpha * x + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(x, w)) + b);
+    };
+    const torch::Tensor x0 = m.encode(false).to(torch::kFloat64);
+    const iterop::Stop stop{.abs_tol = tol * x0.norm().item<double>(), .rel_tol = 0.0, .max_iterations = max_iterations};
+    PignFixedPoint r;
+    r.alpha = alpha;
+    const auto rp = iterop::solve(step, x0, iterop::Picard{}, stop);
+    r.picard_iterations = rp.iterations;
+    r.picard_converged = rp.status == iterop::Status::converged;
+    const auto ra = iterop::solve(step, x0, iterop::Anderson{.memory = memory}, stop);
+    r.anderson_iterations = ra.iterations;
+    r.anderson_converged = ra.status == iterop::Status::converged;
+    auto logits = torch::mm(ra.solution.to(torch::kFloat32), m.net->dec_w) + m.net->dec_b;
+    r.test_acc = detail::accuracy(logits, m.data.labels, m.data.test);
+    return r;
+  });
+}
+
+}  // namespace iterop::operators

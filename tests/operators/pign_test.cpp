@@ -1,0 +1,126 @@
+// Tests of PIGN: shapes, seeded determinism, an accuracy floor on the SBM generator, the
+// contraction bound against the observed rate, Anderson on the trained step; a Cora search (disabled).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/operators/pign.hpp"
+#include "iterop/operators/planetoid.hpp"
+
+namespace fs = std::filesystem;
+using namespace iterop::operators;
+
+namespace {
+
+TEST(Pign, ShapesAndScheduleRecords) {
+  const GraphData g = make_sbm({.seed = 1});
+  Pign m(g, {.hidden = 8, .iterations = 3, .epochs = 2});
+  const long h = 8, f = g.num_features, c = g.num_classes;
+  EXPECT_EQ(m.num_parameters(), f * h + h + h * h + h + h * c + c + 3);
+  EXPECT_EQ(m.training_alphas().size(), 3u);
+  EXPECT_NEAR(m.training_alphas()[0], 0.55, 1e-6);
+  (void)m.train();
+  const auto recs = m.evaluate(linear_schedule(5, 0.55, 0.95));
+  ASSERT_EQ(recs.size(), 6u);
+  EXPECT_EQ(recs[0].iteration, 0);
+  EXPECT_EQ(recs[5].iteration, 5);
+  EXPECT_DOUBLE_EQ(recs[5].alpha, 0.95);
+  for (const auto& r : recs) {
+    EXPECT_GE(r.mad, 0.0);
+    EXPECT_LE(r.mad, 2.0);
+    EXPECT_GE(r.test_acc, 0.0);
+    EXPECT_LE(r.test_acc, 1.0);
+  }
+  EXPECT_THROW(Pign(g, {.iterations = 3, .alpha_schedule = {0.5, 0.5}}), iterop::invalid_option);
+  EXPECT_THROW(Pign(g, {.alpha = 1.0}), iterop::invalid_option);
+  EXPECT_THROW((void)m.evaluate({1.5}), iterop::invalid_option);
+}
+
+TEST(Pign, SeededTrainingIsReproducible) {
+  const GraphData g = make_sbm({.seed = 1});
+  const PignOptions o{.epochs = 20, .seed = 4};
+  Pign a(g, o), b(g, o);
+  const TrainReport ra = a.train(), rb = b.train();
+  for (std::size_t i = 0; i < ra.epochs.size(); ++i) EXPECT_EQ(ra.epochs[i].loss, rb.epochs[i].loss) << i;
+  const auto ea = a.evaluate({0.6, 0.7}), eb = b.evaluate({0.6, 0.7});
+  for (std::size_t i = 0; i < ea.size(); ++i) EXPECT_EQ(ea[i].mad, eb[i].mad);
+}
+
+TEST(Pign, LearnsTheSbmGraph) {
+  const GraphData g = make_sbm({.seed = 2});
+  Pign m(g, {.input_dropout = 0.5, .dropout_in_loop = false, .seed = 0});
+  const TrainReport r = m.train();
+  std::cout << "PIGN on SBM: best epoch " << r.best_epoch << ", val " << r.best_val_acc << ", test " << r.test_acc
+            << ", " << r.seconds << " s\n";
+  EXPECT_GT(r.test_acc, 0.40);  // measured 0.543 (seed 0); chance is 0.25
+}
+
+TEST(Pign, ContractionBoundHoldsForTheObservedRate) {
+  const GraphData g = make_sbm({.seed = 2});
+  Pign m(g, {.epochs = 100, .seed = 0});
+  (void)m.train();
+  for (double alpha : {0.55, 0.9}) {
+    const PignContraction c = m.contraction(alpha, 60);
+    std::cout << "PIGN contraction alpha " << alpha << ": ||W||_2 " << c.weight_norm << ", bound " << c.bound
+              << ", observed max ratio " << c.max_ratio << ", mean ratio " << c.mean_ratio << " over "
+              << c.iterations << " iterations\n";
+    EXPECT_NEAR(c.bound, alpha + (1 - alpha) * c.weight_norm, 1e-12);
+    // Each step ratio is at most the Lipschitz constant of the relaxed step.
+    EXPECT_LE(c.max_ratio, c.bound * (1 + 1e-9));
+    EXPECT_GT(c.weight_norm, 0.0);
+  }
+}
+
+TEST(Pign, AndersonSolvesTheTrainedStep) {
+  // With the default decay the trained step measured here was expansive (observed ratio 1.41); a
+  // strong weight decay gives an observed ratio of 0.65 (the bound, 1.12, is not below 1: it is loose).
+  const GraphData g = make_sbm({.seed = 2});
+  Pign m(g, {.weight_decay = 0.05, .epochs = 100, .seed = 0});
+  (void)m.train();
+  const PignContraction c = m.contraction(0.55, 60);
+  const PignFixedPoint f = m.solve_fixed_point(0.55, 5, 1e-8, 1000);
+  std::cout << "PIGN (weight decay 0.05) alpha 0.55: bound " << c.bound << ", observed ratio " << c.mean_ratio
+            << "; Picard " << f.picard_iterations << (f.picard_converged ? "" : " (not converged)")
+            << " iterations, Anderson(5) " << f.anderson_iterations << (f.anderson_converged ? "" : " (not converged)")
+            << ", test accuracy at the fixed point " << f.test_acc << "\n";
+  ASSERT_LT(c.mean_ratio, 1.0);
+  EXPECT_LE(c.max_ratio, c.bound * (1 + 1e-9));
+  EXPECT_TRUE(f.picard_converged);
+  EXPECT_TRUE(f.anderson_converged);
+  EXPECT_LE(f.anderson_iterations, f.picard_iterations);
+}
+
+TEST(Pign, DISABLED_CoraSearch) {
+  // Reproducible hyperparameter search on validation (run with --gtest_also_run_disabled_tests).
+  const fs::path cora{ITEROP_CORA_DIR};
+  if (!fs::exists(cora / "features.tsv")) GTEST_SKIP() << "Cora data not found at " << cora.string();
+  const GraphData g = read_planetoid(cora);
+  struct Setting {
+    const char* name;
+    PignOptions o;
+  };
+  const std::vector<Setting> settings = {
+      {"naive K9 a.55 w32 loopdrop", {}},
+      {"naive no loop dropout", {.dropout_in_loop = false}},
+      {"input drop .5, no loop drop", {.input_dropout = 0.5, .dropout_in_loop = false}},
+      {"input drop .5, loop drop", {.input_dropout = 0.5}},
+      {"input drop .5, K4 a.3", {.iterations = 4, .alpha = 0.3, .input_dropout = 0.5, .dropout_in_loop = false}},
+      {"input drop .5, wd 5e-3", {.input_dropout = 0.5, .dropout_in_loop = false, .weight_decay = 5e-3}},
+      {"input drop .5, w64", {.hidden = 64, .input_dropout = 0.5, .dropout_in_loop = false}},
+      {"input drop .5, lr .005 learned alpha", {.learn_alpha = true, .input_dropout = 0.5, .dropout_in_loop = false, .lr = 0.005}},
+      {"input drop .5, no row norm", {.input_dropout = 0.5, .dropout_in_loop = false, .row_normalise = false}},
+  };
+  for (const auto& s : settings) {
+    Pign m(g, s.o);
+    const TrainReport r = m.train();
+    const auto recs = m.evaluate(linear_schedule(60, s.o.alpha, 0.95));
+    std::cout << "PIGN Cora [" << s.name << "]: best epoch " << r.best_epoch << ", val " << r.best_val_acc
+              << ", test " << r.test_acc << ", " << r.seconds << " s; schedule 60 to 0.95: test at k=9 "
+              << recs[9].test_acc << ", k=30 " << recs[30].test_acc << ", k=60 " << recs[60].test_acc << ", MAD k=0 "
+              << recs[0].mad << " k=60 " << recs[60].mad << "\n";
+  }
+}
+
+}  // namespace
