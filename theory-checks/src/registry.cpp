@@ -58,6 +58,8 @@ std::vector<TheoryCheck> build() {
     p.T = 2.0;
     return volterra_picard_factorial(p, 2.0, 200);
   }));
+  c.push_back(make("lag_sums.fft_equals_direct", "FFT lag sums equal the direct sums", "FFT method built",
+                   [] { return lag_sums_fft_equal_direct(4096); }));
   const std::pair<const char*, const char*> orders[] = {
       {"trapezoid", "L2"},     {"trapezoid", "L3"},     {"trapezoid", "N1"},     {"trapezoid", "N3"},
       {"trapezoid", "S1"},     {"block_simpson", "L2"}, {"block_simpson", "N1"}, {"block_simpson", "N3"},

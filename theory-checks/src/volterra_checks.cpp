@@ -3,6 +3,7 @@
 #include "iterop/theory_checks/volterra_checks.hpp"
 
 #include <algorithm>
+#include <random>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "iterop/diagnostics/observed_order.hpp"
 #include "iterop/fixed_point/picard.hpp"
 #include "iterop/quadrature/block_by_block.hpp"
+#include "iterop/quadrature/fast_lag_sum.hpp"
 #include "iterop/quadrature/first_kind_midpoint.hpp"
 #include "iterop/quadrature/integro_differential.hpp"
 #include "iterop/quadrature/product_trapezoid.hpp"
@@ -135,6 +137,47 @@ CheckResult quadrature_order(const std::string& method, const std::string& id) {
   r.bound = stated;
   r.margin = 0.3 - std::abs(p - stated);
   r.details = runs;
+  return conclude(r);
+}
+
+CheckResult lag_sums_fft_equal_direct(int steps) {
+  CheckResult r;
+  r.name = "lag_sums.fft_equals_direct";
+  r.statement = "FFT lag sums (dyadic blocks, O(N log^2 N)) equal the direct sums h_n = sum_{j<n} k_{n-j} u_j "
+                "to 1e-12 relative to sum_j |k_{n-j}| |u_j|";
+  r.premise = "the FFT method is available (built with FFTW)";
+  r.premise_met = q::lag_sum_fft_available;
+  r.premise_evidence = q::lag_sum_fft_available ? "ITEROP_HAVE_FFTW" : "built without FFTW";
+  r.experiment = "kernel k_m = exp(-0.01 m) cos(0.3 m) + 1 / (1 + m), random u, N = " + std::to_string(steps) + ", d = 2";
+  if (!r.premise_met) return conclude(r);
+  const int d = 2;
+  std::vector<double> k(static_cast<std::size_t>(steps) + 1), u(static_cast<std::size_t>(steps + 1) * d);
+  for (int m = 0; m <= steps; ++m) k[m] = std::exp(-0.01 * m) * std::cos(0.3 * m) + 1.0 / (1 + m);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal;
+  for (auto& v : u) v = normal(rng);
+  q::LagSum fft(k, d, q::LagSumMethod::fft), direct(k, d, q::LagSumMethod::direct);
+  std::vector<double> a(d), b(d);
+  double worst = 0;
+  for (int n = 0; n <= steps; ++n) {
+    fft.history(a);
+    direct.history(b);
+    for (int c = 0; c < d; ++c) {
+      double scale = 0;
+      for (int j = 0; j < n; ++j) scale += std::abs(k[n - j]) * std::abs(u[j * d + c]);
+      if (scale > 0) worst = std::max(worst, std::abs(a[c] - b[c]) / scale);
+    }
+    if (n < steps) {
+      fft.push(std::span<const double>(&u[static_cast<std::size_t>(n) * d], d));
+      direct.push(std::span<const double>(&u[static_cast<std::size_t>(n) * d], d));
+    }
+  }
+  r.quantity = "max relative difference FFT vs direct";
+  r.measured = worst;
+  r.bound = 1e-12;
+  r.margin = r.bound - worst;
+  r.details = "FFTs: " + std::to_string(fft.stats().ffts) + ", direct multiply-adds of the FFT method: " +
+              std::to_string(fft.stats().direct_multiply_adds);
   return conclude(r);
 }
 

@@ -18,4 +18,9 @@ CheckResult volterra_picard_factorial(const quadrature::SecondKindProblem& p, do
 /// midpoint, ide_trapezoid.
 CheckResult quadrature_order(const std::string& method, const std::string& problem_id);
 
+/// Fast lag sums (online dyadic FFT blocks, Hairer, Lubich & Schlichte) equal the direct sums
+/// h_n = sum_{j<n} k_{n-j} u_j to 1e-12 relative to sum_j |k_{n-j}| |u_j|, for N = `steps`.
+/// Premise: the FFT method is built (FFTW).
+CheckResult lag_sums_fft_equal_direct(int steps);
+
 }  // namespace iterop::theory
