@@ -50,7 +50,10 @@ Result<X> solve(Op&& op, const X& x0, const Method& method, const Stop& stop = {
   res.norm = stop.norm;
   res.returned = stop.returned;
 
-  X x = x0, g = ops::zeros_like(x0), f = ops::zeros_like(x0);
+  // Every state is a fresh value (zeros_like + copy): for handle types such as torch::Tensor a copy
+  // construction would share storage with the caller's x0.
+  X x = ops::zeros_like(x0), g = ops::zeros_like(x0), f = ops::zeros_like(x0);
+  ops::copy(x0, x);
   X xn = ops::zeros_like(x0), gn = ops::zeros_like(x0), fn = ops::zeros_like(x0);
   std::optional<X> scratch;  // step norms for max and wrms
   std::optional<X> best;
