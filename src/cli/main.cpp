@@ -17,6 +17,9 @@
 #include "run_command.hpp"
 #include "solve_fixed_point_command.hpp"
 #include "solve_volterra_command.hpp"
+#if defined(ITEROP_HAVE_OPERATORS)
+#include "train_command.hpp"
+#endif
 
 #ifndef ITEROP_VERSION
 #error "ITEROP_VERSION must be defined by the build (the CMake project version)"
@@ -46,6 +49,9 @@ int run(int argc, char** argv) {
       "  iterop run --list          list the experiments\n"
       "  iterop bench volterra      work-precision bench: VIE methods against ODE integrators\n"
       "  iterop check --all         run the theory checks (PASS / FAIL / PREMISE NOT MET)\n"
+#if defined(ITEROP_HAVE_OPERATORS)
+      "  iterop train pign --sbm    train PIGN (Picard-iterative graph network) and print its accuracy\n"
+#endif
       "Use iterop COMMAND --help for the options of a command.\n"
       "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
 
@@ -57,6 +63,9 @@ int run(int argc, char** argv) {
   cli::RunCommand run_command(app, experiments::default_experiment_registry());
   cli::BenchCommand bench(app);
   cli::CheckCommand check(app);
+#if defined(ITEROP_HAVE_OPERATORS)
+  cli::TrainCommand train(app);
+#endif
 
   try {
     app.parse(argc, argv);
@@ -76,6 +85,9 @@ int run(int argc, char** argv) {
   if (run_command.selected()) return run_command.execute(std::cout, std::cerr);
   if (bench.selected()) return bench.execute(std::cout, std::cerr);
   if (check.selected()) return check.execute(std::cout);
+#if defined(ITEROP_HAVE_OPERATORS)
+  if (train.selected()) return train.execute(std::cout, std::cerr);
+#endif
   cli::print_error("no command given (run with --help for usage)");
   return cli::exit_usage;
 }

@@ -5,6 +5,9 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/fixed_point_experiment.hpp"
+#if defined(ITEROP_HAVE_OPERATORS)
+#include "iterop/experiments/pign_experiment.hpp"
+#endif
 #include "iterop/experiments/theory_checks_experiment.hpp"
 #include "iterop/experiments/volterra_bench.hpp"
 #include "iterop/experiments/volterra_experiment.hpp"
@@ -46,6 +49,10 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(volterra_experiment());
   registry.add(volterra_bench_experiment());
   registry.add(theory_checks_experiment());
+#if defined(ITEROP_HAVE_OPERATORS)
+  registry.add(pign_sbm_experiment());   // a few seconds; not in the suite yet
+  registry.add(pign_cora_experiment());  // not in the suite (minutes)
+#endif
 }
 
 ExperimentRegistry& default_experiment_registry() {

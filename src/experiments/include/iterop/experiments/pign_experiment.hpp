@@ -1,0 +1,51 @@
+// The PIGN experiments "pign-sbm" (built-in SBM generator, no data needed) and "pign-cora" (Planetoid
+// Cora): PIGN vs the stacked GCN under feature noise, over seeds, with accuracy and MAD per iteration.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/operators/gcn.hpp"
+#include "iterop/operators/pign.hpp"
+
+namespace iterop::experiments {
+
+/// One PIGN-vs-GCN study: data, noise levels, seeds, both models' options and the inference schedule.
+struct PignStudy {
+  std::string name;                        ///< experiment name, e.g. "pign-sbm"
+  std::filesystem::path data_folder;       ///< Planetoid folder; empty: the SBM generator (seed = run seed + i)
+  std::vector<double> noise_levels{0.0};   ///< feature-noise fractions p (see operators::add_feature_noise)
+  int seeds = 2;                           ///< seeds context.seed, context.seed + 1, ... (>= 1)
+  operators::PignOptions pign{};           ///< PIGN options (seed overwritten per run)
+  operators::GcnOptions gcn{};             ///< GCN options (seed overwritten per run)
+  int inference_iterations = 18;           ///< length of the constant-alpha inference schedule (>= 1)
+  operators::SbmOptions sbm{};             ///< generator options when data_folder is empty (seed overwritten)
+
+  /// Throws iterop::invalid_option naming the field, the value and the rule.
+  void validate() const;
+};
+
+/// The best PIGN setting found on Cora validation so far: width 32, K = 9, alpha 0.55, input dropout
+/// 0.5, no dropout inside the loop, no row normalisation.
+operators::PignOptions tuned_pign_options();
+
+/// The Cora folder for experiments: $ITEROP_CORA_DIR when set (it must then hold features.tsv, else
+/// invalid_option), else ../shared/data/planetoid/cora relative to the current folder when present,
+/// else an empty path (use the SBM generator).
+std::filesystem::path resolve_cora_folder();
+
+/// Runs the study and writes report.md, results.json, results.csv, config.json and the plots
+/// accuracy_vs_iterations.png and mad_vs_iterations.png into context.output_folder.
+ExperimentOutcome run_pign_study(const ExperimentContext& context, const PignStudy& study);
+
+/// "pign-sbm": the SBM generator, p in {0, 0.5}, 2 seeds, 100 epochs (a few seconds on CPU). Not in
+/// the default suite yet (the suite test pins its members).
+Experiment pign_sbm_experiment();
+
+/// "pign-cora": Cora (resolve_cora_folder(); the SBM generator when absent), p in {0, 0.5, 0.7},
+/// 5 seeds, 200 epochs. Not in the default suite (minutes on CPU).
+Experiment pign_cora_experiment();
+
+}  // namespace iterop::experiments
