@@ -24,13 +24,22 @@ int count(const std::string& text, const std::string& what) {
   return n;
 }
 
+/// The default suite: every built component; the neural run only where LibTorch is built.
+std::vector<std::string> suite_members() {
+  std::vector<std::string> m{"fixed-point", "volterra", "volterra-bench", "theory-checks"};
+#ifdef ITEROP_HAVE_OPERATORS
+  m.push_back("pign-sbm");
+#endif
+  return m;
+}
+
 }  // namespace
 
 TEST(RunSuite, RegistryHasTheSuiteMembers) {
   const auto& reg = iterop::experiments::default_experiment_registry();
   std::vector<std::string> names;
   for (const auto* e : reg.suite()) names.push_back(e->name);
-  EXPECT_EQ(names, (std::vector<std::string>{"fixed-point", "volterra", "volterra-bench", "theory-checks"}));
+  EXPECT_EQ(names, suite_members());
 }
 
 TEST(RunSuite, DefaultSuiteWritesEveryMemberAndTheIndex) {
@@ -46,15 +55,15 @@ TEST(RunSuite, DefaultSuiteWritesEveryMemberAndTheIndex) {
   EXPECT_EQ(count(r.err, "] cached: c = "), 3) << r.err;
 
   const std::string index = read_file(out / "index.md");
-  for (const char* member : {"fixed-point", "volterra", "volterra-bench", "theory-checks"}) {
-    EXPECT_NE(index.find(std::string("- [") + member + "](" + member + "/report.md): "), std::string::npos) << member;
+  for (const std::string& member : suite_members()) {
+    EXPECT_NE(index.find("- [" + member + "](" + member + "/report.md): "), std::string::npos) << member;
     for (const char* file : {"report.md", "results.json", "results.csv", "config.json"})
       EXPECT_TRUE(std::filesystem::exists(out / member / file)) << member << "/" << file;
   }
   EXPECT_NE(index.find("(3 read back from cells/)"), std::string::npos) << index;
 
   const auto idx = nlohmann::json::parse(read_file(out / "index.json"));
-  ASSERT_EQ(idx["members"].size(), 4u);
+  ASSERT_EQ(idx["members"].size(), suite_members().size());
   for (const auto& m : idx["members"])
     for (const char* key : {"name", "folder", "report", "summary", "seconds", "files"}) EXPECT_TRUE(m.contains(key)) << key;
 
@@ -72,6 +81,9 @@ TEST(RunSuite, DefaultSuiteWritesEveryMemberAndTheIndex) {
     EXPECT_TRUE(is_png(out / "fixed-point" / "residual-history.png"));
     EXPECT_TRUE(is_png(out / "volterra" / "convergence.png"));
     EXPECT_TRUE(is_png(out / "volterra-bench" / "L3-error-vs-time.png"));
+#ifdef ITEROP_HAVE_OPERATORS
+    EXPECT_TRUE(is_png(out / "pign-sbm" / "accuracy_vs_iterations.png"));
+#endif
   } else {
     EXPECT_NE(r.out.find("Plot skipped"), std::string::npos);
   }
