@@ -65,6 +65,11 @@ int run(int argc, char** argv) {
   cli::CheckCommand check(app);
 #if defined(ITEROP_HAVE_OPERATORS)
   cli::TrainCommand train(app);
+#else
+  // Present in every build, so that a build without LibTorch says why it cannot train.
+  CLI::App* train_unavailable =
+      app.add_subcommand("train", "Train a neural operator (not in this build: it needs LibTorch)");
+  train_unavailable->allow_extras();
 #endif
 
   try {
@@ -87,6 +92,14 @@ int run(int argc, char** argv) {
   if (check.selected()) return check.execute(std::cout);
 #if defined(ITEROP_HAVE_OPERATORS)
   if (train.selected()) return train.execute(std::cout, std::cerr);
+#else
+  if (train_unavailable->parsed()) {
+    cli::print_error("train = " + (train_unavailable->remaining().empty() ? std::string("(none)")
+                                                                            : train_unavailable->remaining().front()) +
+                     ". Violated constraint: a build with LibTorch (iterop::operators); install libtorch-dev "
+                     "(scripts/setup.sh) and rebuild with ITEROP_WITH_TORCH.");
+    return cli::exit_usage;
+  }
 #endif
   cli::print_error("no command given (run with --help for usage)");
   return cli::exit_usage;

@@ -87,6 +87,11 @@ TEST(PignCli, BadOptionsAreOneLineAndExitTwo) {
 
 #else
 
-TEST(PignCli, SkippedWithoutOperators) { GTEST_SKIP() << "built without LibTorch: no pign-sbm, no `iterop train`"; }
+TEST(PignCli, TrainWithoutLibTorchSaysWhy) {
+  const auto r = run_iterop({"train", "pign", "--sbm"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(iterop::cli_test::count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("a build with LibTorch"), std::string::npos) << r.err;
+}
 
 #endif
