@@ -153,33 +153,9 @@ void run_arkode(Run& run) {
   }
   sol.steps = nst;
 
-  const std::string said = log.text.empty() ? "" : " ARKODE messages: " + log.text;
-  const std::string where = progress_note(run, t_reached);
-  if (run.done()) {
-    sol.status = Status::converged;
-    sol.message = "Reached the last output time t = " + format_value(t_final) + " in " + std::to_string(nst) +
-                  " steps (" + run.options.describe() + ")." + said;
+  const std::string call = "ARKStepEvolve returned " + flag_name(flag) + ". ";
+  if (conclude_common(sol, run, "ARKODE", call, log.text, t_final, nst, step_limit, stalled, max_stalled_steps, t_reached))
     return;
-  }
-  if (step_limit) {
-    sol.status = Status::max_iterations;
-    sol.message = "Reached OdeOptions::max_steps = " + std::to_string(run.options.max_steps) + ". " + where + said;
-    return;
-  }
-  if (stalled >= max_stalled_steps) {
-    const bool nan = run.eval.non_finite_calls() > 0;
-    sol.status = nan ? Status::non_finite : Status::diverged;
-    sol.message = "ARKODE's step size fell below the resolution of t: " + std::to_string(max_stalled_steps) +
-                  " steps left t = " + format_value(t_reached) + " unchanged (t + h == t); stopped there. " +
-                  (nan ? run.eval.non_finite_note() + " " : std::string()) + where + said;
-    return;
-  }
-  const std::string ark_said = "ARKStepEvolve returned " + flag_name(flag) + ". ";
-  if (run.eval.non_finite_calls() > 0) {
-    sol.status = Status::non_finite;
-    sol.message = ark_said + run.eval.non_finite_note() + " " + where + said;
-    return;
-  }
   switch (flag) {
     case ARK_TOO_MUCH_WORK:
       sol.status = Status::max_iterations;
@@ -202,7 +178,6 @@ void run_arkode(Run& run) {
       throw backend_error("ARKODE",
                           "ARKStepEvolve returned " + flag_name(flag) + (log.text.empty() ? "" : ": " + log.text));
   }
-  sol.message = ark_said + where + said;
 }
 
 }  // namespace iterop::baselines::ode_detail

@@ -146,33 +146,9 @@ void run_cvode(Run& run) {
   }
   sol.steps = nst;
 
-  const std::string said = log.text.empty() ? "" : " CVODE messages: " + log.text;
-  const std::string where = progress_note(run, t_reached);
-  if (run.done()) {
-    sol.status = Status::converged;
-    sol.message = "Reached the last output time t = " + format_value(t_final) + " in " + std::to_string(nst) +
-                  " steps (" + run.options.describe() + ")." + said;
+  const std::string call = "CVode returned " + flag_name(flag) + ". ";
+  if (conclude_common(sol, run, "CVODE", call, log.text, t_final, nst, step_limit, stalled, max_stalled_steps, t_reached))
     return;
-  }
-  if (step_limit) {
-    sol.status = Status::max_iterations;
-    sol.message = "Reached OdeOptions::max_steps = " + std::to_string(run.options.max_steps) + ". " + where + said;
-    return;
-  }
-  if (stalled >= max_stalled_steps) {
-    const bool nan = run.eval.non_finite_calls() > 0;
-    sol.status = nan ? Status::non_finite : Status::diverged;
-    sol.message = "CVODE's step size fell below the resolution of t: " + std::to_string(max_stalled_steps) +
-                  " steps left t = " + format_value(t_reached) + " unchanged (t + h == t); stopped there. " +
-                  (nan ? run.eval.non_finite_note() + " " : std::string()) + where + said;
-    return;
-  }
-  const std::string cvode_said = "CVode returned " + flag_name(flag) + ". ";
-  if (run.eval.non_finite_calls() > 0) {
-    sol.status = Status::non_finite;
-    sol.message = cvode_said + run.eval.non_finite_note() + " " + where + said;
-    return;
-  }
   switch (flag) {
     case CV_TOO_MUCH_WORK:
       sol.status = Status::max_iterations;
@@ -194,7 +170,6 @@ void run_cvode(Run& run) {
     default:
       throw backend_error("CVODE", "CVode returned " + flag_name(flag) + (log.text.empty() ? "" : ": " + log.text));
   }
-  sol.message = cvode_said + where + said;
 }
 
 }  // namespace iterop::baselines::ode_detail
