@@ -344,35 +344,15 @@ Table volterra_summary(const std::vector<VolterraRow>& rows) {
 }
 
 Table volterra_problem_table(const std::vector<VolterraRow>& rows, const std::string& group) {
-  std::vector<int> ns;
-  for (const auto& r : rows)
-    if (r.group == group)
-      for (int n : r.cell->steps)
-        if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);
-  std::sort(ns.begin(), ns.end());
-  Table t;
-  t.columns = {"method"};
-  t.align = {Align::left};
-  for (int n : ns) {
-    t.columns.push_back("N = " + std::to_string(n));
-    t.align.push_back(Align::right);
-  }
-  t.columns.insert(t.columns.end(), {"observed order", "stated order"});
-  t.align.insert(t.align.end(), {Align::right, Align::right});
+  std::vector<ErrorTableRow> table_rows;
   for (const auto& r : rows) {
     if (r.group != group) continue;
-    std::vector<std::string> line{r.cell->method_label};
-    for (int n : ns) {
-      auto it = std::find_if(r.runs.begin(), r.runs.end(), [n](const VolterraRunRow& x) { return x.steps == n; });
-      if (it == r.runs.end()) line.push_back("");
-      else if (it->status != "converged") line.push_back(it->status);
-      else line.push_back(format_scientific(it->max_error));
-    }
-    line.push_back(fixed2(r.order));
-    line.push_back(std::to_string(stated_order(r.cell->method)));
-    t.add_row(std::move(line));
+    ErrorTableRow row{r.cell->method_label, {}, r.order, stated_order(r.cell->method)};
+    for (const auto& x : r.runs)
+      row.cells.emplace_back(x.steps, x.status == "converged" ? format_scientific(x.max_error) : x.status);
+    table_rows.push_back(std::move(row));
   }
-  return t;
+  return error_table(table_rows);
 }
 
 Table volterra_runs_table(const VolterraRow& r) {

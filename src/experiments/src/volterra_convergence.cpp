@@ -2,6 +2,7 @@
 // pieces of a convergence study (timed solves, fitted and local orders, JSON and table rows).
 #include "iterop/experiments/volterra_convergence.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cmath>
@@ -247,6 +248,34 @@ Table convergence_table(const std::vector<ConvergenceRun>& runs) {
                format_scientific(r.result.max_error), std::isfinite(lo) ? fixed2(lo) : "",
                std::to_string(r.result.kernel_evaluations), std::to_string(r.result.nonlinear_iterations),
                format_seconds(r.wall_seconds), stopped});
+  }
+  return t;
+}
+
+Table error_table(const std::vector<ErrorTableRow>& rows) {
+  std::vector<int> ns;
+  for (const auto& r : rows)
+    for (const auto& [n, text] : r.cells)
+      if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);
+  std::sort(ns.begin(), ns.end());
+  Table t;
+  t.columns = {"method"};
+  t.align = {Align::left};
+  for (int n : ns) {
+    t.columns.push_back("N = " + std::to_string(n));
+    t.align.push_back(Align::right);
+  }
+  t.columns.insert(t.columns.end(), {"observed order", "stated order"});
+  t.align.insert(t.align.end(), {Align::right, Align::right});
+  for (const auto& r : rows) {
+    std::vector<std::string> line{r.label};
+    for (int n : ns) {
+      auto it = std::find_if(r.cells.begin(), r.cells.end(), [n](const auto& c) { return c.first == n; });
+      line.push_back(it == r.cells.end() ? std::string() : it->second);
+    }
+    line.push_back(std::isfinite(r.observed_order) ? fixed2(r.observed_order) : std::string("n/a"));
+    line.push_back(std::to_string(r.stated_order));
+    t.add_row(std::move(line));
   }
   return t;
 }

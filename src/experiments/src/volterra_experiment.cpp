@@ -165,35 +165,16 @@ Table summary_table(const std::vector<Study>& studies) {
 
 /// Errors of every study of one problem: one row per method and grid, one column per N.
 Table problem_table(const std::vector<Study>& studies, const std::string& id) {
-  std::vector<int> ns;
-  for (const auto& s : studies)
-    if (s.spec.problem == id)
-      for (int n : s.spec.steps)
-        if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);
-  std::sort(ns.begin(), ns.end());
-  Table t;
-  t.columns = {"method"};
-  t.align = {Align::left};
-  for (int n : ns) {
-    t.columns.push_back("N = " + std::to_string(n));
-    t.align.push_back(Align::right);
-  }
-  t.columns.insert(t.columns.end(), {"observed order", "stated order"});
-  t.align.insert(t.align.end(), {Align::right, Align::right});
+  std::vector<ErrorTableRow> rows;
   for (const auto& s : studies) {
     if (s.spec.problem != id) continue;
-    std::vector<std::string> row{s.spec.label()};
-    for (int n : ns) {
-      auto it = std::find_if(s.runs.begin(), s.runs.end(), [n](const ConvergenceRun& r) { return r.steps == n; });
-      if (it == s.runs.end()) row.push_back("");
-      else if (!it->result.converged()) row.push_back(std::string(to_string(it->result.status)));
-      else row.push_back(format_scientific(it->result.max_error));
-    }
-    row.push_back(fixed(s.order));
-    row.push_back(std::to_string(stated_order(s.spec.method)));
-    t.add_row(std::move(row));
+    ErrorTableRow row{s.spec.label(), {}, s.order, stated_order(s.spec.method)};
+    for (const auto& r : s.runs)
+      row.cells.emplace_back(r.steps, r.result.converged() ? format_scientific(r.result.max_error)
+                                                           : std::string(to_string(r.result.status)));
+    rows.push_back(std::move(row));
   }
-  return t;
+  return error_table(rows);
 }
 
 Table beyond_table(const std::vector<BeyondRun>& runs) {

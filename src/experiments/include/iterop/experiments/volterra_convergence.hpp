@@ -90,4 +90,17 @@ nlohmann::json convergence_run_json(const ConvergenceRun& run);
 /// t_end / blow-up time where the solve stopped early.
 Table convergence_table(const std::vector<ConvergenceRun>& runs);
 
+/// One row of an error-by-grid table: a label, the cell text for each step count it ran, and the
+/// observed (fitted) and stated orders.
+struct ErrorTableRow {
+  std::string label;
+  std::vector<std::pair<int, std::string>> cells;  ///< (N, text): an error, or a status
+  double observed_order = 0;
+  int stated_order = 0;
+};
+
+/// "method | N = ... | observed order | stated order", one column per step count of any row (sorted);
+/// a row without a given N leaves that cell empty. Shared by the volterra experiment and experiment files.
+Table error_table(const std::vector<ErrorTableRow>& rows);
+
 }  // namespace iterop::experiments
