@@ -159,7 +159,8 @@ std::string gnuplot_script(const Figure& figure, std::string_view data_file, std
     for (const Series& series : panel.series) {
       if (!has_points(series, panel.log_y, panel.log_x)) continue;
       if (!plots.empty()) plots += ", \\\n     ";
-      plots += gp_string(data_file) + " index " + std::to_string(index++) + " using 1:2 with linespoints pt 7 ps 0.35";
+      plots += gp_string(data_file) + " index " + std::to_string(index++) + " using 1:2 with " +
+               (series.points_only ? "points pt 7 ps 0.3" : "linespoints pt 7 ps 0.35");
       if (!series.color.empty()) plots += " lc rgb " + gp_string(series.color);
       plots += " dt " + std::to_string(series.dash_type) + " title " + gp_string(series.label);
     }

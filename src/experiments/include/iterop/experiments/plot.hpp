@@ -20,6 +20,7 @@ struct Series {
   std::vector<double> y;
   std::string color;   ///< gnuplot colour, e.g. "#1f77b4"; empty: gnuplot's cycle
   int dash_type = 1;   ///< gnuplot dash type, 1 = solid
+  bool points_only = false;  ///< markers only, no connecting lines (a scatter plot)
 };
 
 /// One set of axes.
