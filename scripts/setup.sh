@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential g++ cmake ninja-build ccache pkg-config git
   libeigen3-dev libboost-dev libfftw3-dev libmuparser-dev
-  libsundials-dev libceres-dev
+  libsundials-dev libceres-dev liblemon-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libtomlplusplus-dev
   gnuplot-nox
