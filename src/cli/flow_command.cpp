@@ -1,0 +1,461 @@
+// `iterop train flow` and `iterop sample flow`: option checks before any work, training pools drawn
+// from iterop::distributions, CaLMFlow (checkpoints, resume) or CFM training with progress on stderr,
+// the model file plus a JSON description beside it, generation by every sampler, CSV and distances.
+#include "flow_command.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_support.hpp"
+#include "iterop/distributions/flow_datasets.hpp"
+#include "iterop/distributions/sample_distances.hpp"
+#include "iterop/experiments/atomic_file.hpp"
+#include "iterop/experiments/flow_experiment.hpp"
+#include "iterop/experiments/flow_ode_sampling.hpp"
+#include "iterop/operators/calmflow.hpp"
+#include "iterop/operators/conditional_flow_matching.hpp"
+
+namespace iterop::cli {
+
+namespace {
+
+namespace op = operators;
+namespace dist = distributions;
+namespace ex = experiments;
+using json = nlohmann::json;
+
+constexpr const char* description_format = "iterop-flow-model 1";
+
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+std::string dataset_list() {
+  std::string s;
+  for (const auto& n : dist::dataset_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+/// Checks a data set name and that it accepts dimension `dim`.
+void require_dataset(const char* option, const std::string& name, long long dim) {
+  for (const auto& info : dist::dataset_catalogue()) {
+    if (info.name != name) continue;
+    require_usage(info.any_dimension || dim == 2, "--dim", std::to_string(dim),
+                  "2 for the 2-D data set " + name + " (given by " + option + ")");
+    return;
+  }
+  require_usage(false, option, name, "one of " + dataset_list());
+}
+
+/// The folder of `file` exists (so the result can be written there).
+void require_writable_folder(const char* option, const std::string& file) {
+  require_usage(!file.empty(), option, "\"\"", "a file name");
+  const auto parent = std::filesystem::path(file).parent_path();
+  require_usage(parent.empty() || std::filesystem::is_directory(parent), option, file,
+                "a file in an existing folder");
+}
+
+std::string description_path(const std::string& model) { return model + ".json"; }
+
+std::string seconds_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  if (s < 60) return fmt::format("{:.0f} s", s);
+  if (s < 3600) return fmt::format("{:.0f} min {:.0f} s", std::floor(s / 60), std::fmod(s, 60));
+  return fmt::format("{:.1f} h", s / 3600);
+}
+
+}  // namespace
+
+FlowCommand::FlowCommand(CLI::App& app) {
+  CLI::App* train = app.get_subcommand("train");
+  train_flow_ = train->add_subcommand("flow", "Train CaLMFlow, I-CFM or OT-CFM to carry one data set to another, and save it");
+  auto* t = train_flow_;
+  t->add_option("--model", model_, "calmflow (default), icfm or otcfm")->type_name("KIND");
+  t->add_option("--source", source_, "Source data set (default 8gaussians): " + dataset_list())->type_name("NAME");
+  t->add_option("--target", target_, "Target data set (default moons)")->type_name("NAME");
+  t->add_option("--dim", dim_, "Dimension (default 2; the 2-D sets need 2)")->type_name("D");
+  t->add_option("--steps", steps_, "Training steps (default 1000)")->type_name("N");
+  t->add_option("--seed", seed_, "Seed of initialisation, minibatches and the training pools (default 0)")->type_name("S");
+  t->add_option("--out", out_, "Model file (default flow.model); FILE.json beside it describes the model")->type_name("FILE");
+  t->add_option("--pool", pool_, "Training pools: this many source and target points (default 10000)")->type_name("N");
+  t->add_option("--batch", batch_, "Trajectories (CaLMFlow) or pairs (CFM) per step (default 256)")->type_name("B");
+  t->add_option("--lr", lr_, "Adam learning rate (default 0.001)")->type_name("LR");
+  t->add_option("--width", width_, "CaLMFlow d_model (default 64) or CFM hidden width (default 256)")->type_name("W");
+  t->add_option("--layers", layers_, "CaLMFlow transformer blocks (default 2)")->type_name("L");
+  t->add_option("--heads", heads_, "CaLMFlow attention heads (default 2)")->type_name("H");
+  t->add_option("--feedforward", feedforward_, "CaLMFlow feed-forward width (default 256)")->type_name("F");
+  t->add_option("--time-points", time_points_, "CaLMFlow time points N (default 16)")->type_name("N");
+  t->add_option("--trajectories", trajectories_, "CaLMFlow trajectories per sequence M (default 8)")->type_name("M");
+  t->add_option("--spatial-tokens", spatial_tokens_, "CaLMFlow tokens per state K (default 1)")->type_name("K");
+  t->add_option("--beta", beta_, "CaLMFlow KL weight (default 0.1)")->type_name("B");
+  t->add_flag("--deterministic", deterministic_, "CaLMFlow without the variational head (the ablation)");
+  t->add_option("--depth", depth_, "CFM hidden layers (default 3)")->type_name("D");
+  t->add_option("--activation", activation_, "CFM activation: relu, selu (default), silu, gelu, tanh, elu")->type_name("A");
+  t->add_option("--checkpoint", checkpoint_, "CaLMFlow checkpoint file, written atomically (see --checkpoint-every)")->type_name("FILE");
+  t->add_option("--checkpoint-every", checkpoint_every_, "Write the checkpoint every k steps (default 0: at the end only)")->type_name("K");
+  t->add_option("--resume", resume_, "Resume CaLMFlow training exactly from this checkpoint")->type_name("FILE");
+  t->add_option("--progress-every", progress_every_, "A progress line every k steps (default: steps / 10)")->type_name("K");
+  t->add_option("--device", device_, "torch device: cpu (default), cuda, cuda:1, ...")->type_name("DEV");
+  t->add_option("--format", format_, "table (default) or json")->type_name("FORMAT");
+  t->footer(
+      "Both kinds train from the same pools (seeded by --seed) for --steps steps of --batch trajectories (CaLMFlow:\n"
+      "straight paths on N time points, teacher forcing) or pairs (CFM: independent or exact minibatch OT pairing).\n"
+      "Progress goes to stderr. Exit status: 0 trained and saved; 2 bad usage; 3 a non-finite loss (the last\n"
+      "finite weights are saved), LibTorch failed or a file could not be written.\n");
+
+  sample_ = app.add_subcommand("sample", "Generate from a trained model (see: iterop sample flow --help)");
+  sample_->require_subcommand(1);
+  sample_flow_ = sample_->add_subcommand("flow", "Generate points from a model saved by iterop train flow");
+  auto* s = sample_flow_;
+  s->add_option("--model", s_model_, "Model file written by iterop train flow (FILE.json must be beside it)")
+      ->type_name("FILE")
+      ->required();
+  s->add_option("--n", s_n_, "Number of points (default 1000)")->type_name("N");
+  s->add_option("--temperature", s_temperature_, "CaLMFlow sampling temperature tau >= 0 (default 0.5)")->type_name("T");
+  s->add_option("--seed", s_seed_, "Seed of the source points and the sampling noise (default 0)")->type_name("S");
+  s->add_option("--method", s_method_,
+                "CaLMFlow: sequential (default; key/value cache), picard, anderson (parallel in time). CFM: euler "
+                "(default), rk4, dopri5, cvode (= cvode_adams), cvode_bdf, cvode_adams")
+      ->type_name("METHOD");
+  s->add_option("--steps", s_steps_, "euler/rk4 steps (default 100)")->type_name("N");
+  s->add_option("--rtol", s_rtol_, "dopri5/cvode relative tolerance (default 1e-5)")->type_name("TOL");
+  s->add_option("--atol", s_atol_, "dopri5/cvode absolute tolerance (default 1e-5)")->type_name("TOL");
+  s->add_option("--tol", s_tol_, "picard/anderson: tolerance on the distance to the sequential sample (default 1e-4)")->type_name("TOL");
+  s->add_option("--out", s_out_, "Write the points as CSV (header x1,...,xD)")->type_name("FILE");
+  s->add_option("--target", s_target_, "Compare with n points of this data set: exact W2, MMD², energy distance")->type_name("NAME");
+  s->add_option("--source", s_source_, "Source data set (default: the one the model was trained from)")->type_name("NAME");
+  s->add_option("--gamma", s_gamma_, "RBF MMD gamma (default 2)")->type_name("G");
+  s->add_option("--prompt", s_prompt_, "Prompt of a prompt-conditioned CaLMFlow")->type_name("TEXT");
+  s->add_option("--format", s_format_, "table (default) or json")->type_name("FORMAT");
+  s->footer(
+      "Source points: sample_dataset(source, n, dim, 1000003 seed + 13); the target sample for the distances:\n"
+      "sample_dataset(target, n, dim, 1000003 seed + 14). Exit status: 0 generated; 2 bad usage; 3 the sampler\n"
+      "failed (status printed), LibTorch failed or a file could not be written.\n");
+}
+
+int FlowCommand::execute(std::ostream& out, std::ostream& progress) const {
+  return train_flow_->parsed() ? train(out, progress) : sample(out, progress);
+}
+
+int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
+  // Every option is checked before any work.
+  require_usage(format_ == "table" || format_ == "json", "--format", format_, "table or json");
+  require_usage(model_ == "calmflow" || model_ == "icfm" || model_ == "otcfm", "--model", model_,
+                "one of calmflow, icfm, otcfm");
+  const bool calm = model_ == "calmflow";
+  const long long dim = parse_integer("--dim", dim_, 1, 100000);
+  require_dataset("--source", source_, dim);
+  require_dataset("--target", target_, dim);
+  const int steps = static_cast<int>(parse_integer("--steps", steps_, calm ? 0 : 1, 100000000));
+  const auto seed = static_cast<std::uint64_t>(parse_integer("--seed", seed_, 0, std::numeric_limits<long long>::max()));
+  const auto pool = static_cast<std::size_t>(parse_integer("--pool", pool_, 1, 100000000));
+  const int batch = batch_.empty() ? 256 : static_cast<int>(parse_integer("--batch", batch_, 1, 1000000));
+  const double lr = parse_number("--lr", lr_);
+  require_usage(lr > 0, "--lr", lr_, "lr > 0");
+  const int width = width_.empty() ? (calm ? 64 : 256) : static_cast<int>(parse_integer("--width", width_, 1, 65536));
+  const int progress_every =
+      progress_every_.empty() ? std::max(1, steps / 10) : static_cast<int>(parse_integer("--progress-every", progress_every_, 1, 100000000));
+  require_writable_folder("--out", out_);
+  if (!calm) {
+    for (const auto& [flag, value, given] :
+         {std::tuple<const char*, std::string, bool>{"--checkpoint", checkpoint_, !checkpoint_.empty()},
+          {"--resume", resume_, !resume_.empty()},
+          {"--checkpoint-every", checkpoint_every_, checkpoint_every_ != "0"},
+          {"--deterministic", "true", deterministic_}})
+      require_usage(!given, flag, value, "only with --model calmflow");
+  }
+
+  op::CalmFlowOptions co;
+  op::CfmOptions fo;
+  op::CalmFlowTrainOptions to;
+  if (calm) {
+    co.dim = static_cast<int>(dim);
+    co.steps = steps;
+    co.seed = seed;
+    co.batch = batch;
+    co.lr = lr;
+    co.width = width;
+    co.layers = static_cast<int>(parse_integer("--layers", layers_, 1, 1000));
+    co.heads = static_cast<int>(parse_integer("--heads", heads_, 1, 1000));
+    co.feedforward = static_cast<int>(parse_integer("--feedforward", feedforward_, 1, 1000000));
+    co.time_points = static_cast<int>(parse_integer("--time-points", time_points_, 2, 100000));
+    co.trajectories = static_cast<int>(parse_integer("--trajectories", trajectories_, 1, 100000));
+    co.spatial_tokens = static_cast<int>(parse_integer("--spatial-tokens", spatial_tokens_, 1, 100000));
+    co.beta = parse_number("--beta", beta_);
+    require_usage(co.beta >= 0, "--beta", beta_, "beta >= 0");
+    co.variational = !deterministic_;
+    co.device = device_;
+    require_usage(co.batch >= co.trajectories && co.batch % co.trajectories == 0, "--batch", std::to_string(co.batch),
+                  "a multiple of --trajectories (" + std::to_string(co.trajectories) + ")");
+    require_usage(co.width % co.heads == 0, "--width", std::to_string(co.width),
+                  "a multiple of --heads (" + std::to_string(co.heads) + ")");
+    co.validate();  // anything left (e.g. rotary needs an even head width) names the field
+    to.checkpoint_path = checkpoint_;
+    to.checkpoint_every = static_cast<int>(parse_integer("--checkpoint-every", checkpoint_every_, 0, 100000000));
+    require_usage(to.checkpoint_every == 0 || !checkpoint_.empty(), "--checkpoint-every", checkpoint_every_,
+                  "only with --checkpoint FILE");
+    if (!checkpoint_.empty()) require_writable_folder("--checkpoint", checkpoint_);
+    if (!resume_.empty())
+      require_usage(std::filesystem::is_regular_file(resume_), "--resume", resume_, "an existing checkpoint file");
+    to.resume_from = resume_;
+    to.progress_every = progress_every;
+  } else {
+    fo.dim = static_cast<int>(dim);
+    fo.steps = steps;
+    fo.seed = seed;
+    fo.batch = batch;
+    fo.lr = lr;
+    fo.width = width;
+    fo.depth = static_cast<int>(parse_integer("--depth", depth_, 1, 1000));
+    fo.activation = activation_;
+    fo.device = device_;
+    fo.coupling = model_ == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
+    const std::vector<std::string> acts = {"relu", "selu", "silu", "gelu", "tanh", "elu"};
+    require_usage(std::find(acts.begin(), acts.end(), activation_) != acts.end(), "--activation", activation_,
+                  "one of relu, selu, silu, gelu, tanh, elu");
+    fo.validate();
+  }
+
+  // The same pools (and seeds) as the flow experiments.
+  const auto d = static_cast<std::size_t>(dim);
+  const dist::SampleSet source_pool = dist::sample_dataset(source_, pool, d, 1000003ULL * seed + 11);
+  const dist::SampleSet target_pool = dist::sample_dataset(target_, pool, d, 1000003ULL * seed + 12);
+
+  json trained;
+  long parameters = 0;
+  bool finite = true;
+  progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", model_, source_,
+                          target_, dim, steps, batch, seed)
+           << std::endl;
+  if (calm) {
+    op::CalmFlow model(co);
+    parameters = model.num_parameters();
+    progress << fmt::format("CaLMFlow: {} parameters; N = {}, M = {}, K = {}, width {}, {} layers, {} heads", parameters,
+                            co.time_points, co.trajectories, co.spatial_tokens, co.width, co.layers, co.heads)
+             << std::endl;
+    to.progress = [&](const op::CalmFlowProgress& p) {
+      progress << fmt::format("step {}/{}  loss {:.5g} (mse {:.4g}, kl {:.4g})  {:.2f} steps/s  {} left", p.step, p.steps,
+                              p.loss, p.mse, p.kl, p.steps_per_second, seconds_text(p.seconds_left))
+               << std::endl;
+      return true;
+    };
+    const op::CalmFlowTrainReport r = model.train({source_pool, target_pool, {}}, to);
+    finite = r.status != op::CalmFlowTrainStatus::non_finite_loss;
+    progress << r.message << std::endl;
+    model.save(out_);
+    trained = {{"status", op::to_string(r.status)},
+               {"message", r.message},
+               {"first_step", r.first_step},
+               {"steps", r.last_step},
+               {"seconds", r.seconds},
+               {"steps_per_second", r.steps_per_second},
+               {"final_loss", r.loss.empty() ? json(nullptr) : number(r.loss.back())},
+               {"checkpoint", r.last_checkpoint}};
+  } else {
+    op::ConditionalFlowMatching model(fo);
+    parameters = model.num_parameters();
+    progress << fmt::format("{}: {} parameters; MLP depth {}, width {}, {}", model_, parameters, fo.depth, fo.width,
+                            fo.activation)
+             << std::endl;
+    const auto r = model.train(op::pool_sampler(source_pool, 1000003ULL * seed + 21),
+                               op::pool_sampler(target_pool, 1000003ULL * seed + 22), [&](const op::CfmProgress& p) {
+                                 if (p.step % progress_every == 0 || p.step == p.steps)
+                                   progress << fmt::format("step {}/{}  loss {:.5g}  {:.2f} steps/s  {} left", p.step,
+                                                           p.steps, p.loss, p.steps_per_second,
+                                                           seconds_text(p.steps_per_second > 0
+                                                                            ? (p.steps - p.step) / p.steps_per_second
+                                                                            : NAN))
+                                            << std::endl;
+                                 return Action::proceed;
+                               });
+    finite = r.status != op::CfmTrainStatus::non_finite_loss;
+    progress << r.message << std::endl;
+    model.save(out_);
+    trained = {{"status", op::to_string(r.status)},
+               {"message", r.message},
+               {"steps", r.steps_done},
+               {"seconds", r.seconds},
+               {"steps_per_second", r.steps_per_second},
+               {"final_loss", number(r.final_loss(50))},
+               {"assignment_seconds", r.assignment_seconds}};
+  }
+  const json description = {{"format", description_format},
+                            {"model", model_},
+                            {"file", std::filesystem::path(out_).filename().string()},
+                            {"source", source_},
+                            {"target", target_},
+                            {"dim", dim},
+                            {"seed", seed},
+                            {"pool", pool},
+                            {"parameters", parameters},
+                            {"training", trained}};
+  experiments::write_file_atomically(description_path(out_), description.dump(2) + "\n");
+
+  if (format_ == "json") {
+    out << description.dump(2) << "\n";
+  } else {
+    out << fmt::format("Trained {} ({} parameters) on {} -> {} (D = {}): {} steps in {:.1f} s ({:.2f} steps/s), final "
+                       "loss {}.\nSaved to {} (description: {}).\n",
+                       model_, parameters, source_, target_, dim, trained.value("steps", 0),
+                       trained.value("seconds", 0.0), trained.value("steps_per_second", 0.0),
+                       trained["final_loss"].is_null() ? std::string("n/a")
+                                                       : fmt::format("{:.5g}", trained["final_loss"].get<double>()),
+                       out_, description_path(out_));
+  }
+  return finite ? exit_ok : exit_failure;
+}
+
+int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
+  require_usage(s_format_ == "table" || s_format_ == "json", "--format", s_format_, "table or json");
+  require_usage(std::filesystem::is_regular_file(s_model_), "--model", s_model_, "an existing model file");
+  json desc;
+  {
+    std::ifstream in(description_path(s_model_));
+    require_usage(static_cast<bool>(in), "--model", s_model_,
+                  "a model written by iterop train flow (its description " + description_path(s_model_) +
+                      " must be beside it)");
+    try {
+      in >> desc;
+    } catch (const std::exception&) {
+      require_usage(false, "--model", s_model_, "a readable description " + description_path(s_model_) + " (JSON)");
+    }
+    require_usage(desc.value("format", "") == description_format && desc.contains("model") && desc.contains("dim") &&
+                      desc.contains("source"),
+                  "--model", s_model_, std::string("a description ") + description_path(s_model_) + " of format " +
+                                           description_format);
+  }
+  const std::string kind = desc.at("model").get<std::string>();
+  const bool calm = kind == "calmflow";
+  const long long dim = desc.at("dim").get<long long>();
+  const auto n = static_cast<std::size_t>(parse_integer("--n", s_n_, 1, 10000000));
+  const double temperature = parse_number("--temperature", s_temperature_);
+  require_usage(temperature >= 0, "--temperature", s_temperature_, "temperature >= 0");
+  const auto seed = static_cast<std::uint64_t>(parse_integer("--seed", s_seed_, 0, std::numeric_limits<long long>::max()));
+  const std::string method = s_method_.empty() ? (calm ? "sequential" : "euler") : s_method_;
+  if (calm) {
+    require_usage(method == "sequential" || method == "picard" || method == "anderson", "--method", method,
+                  "sequential, picard or anderson for a CaLMFlow model");
+  } else {
+    require_usage(method == "euler" || method == "rk4" || method == "dopri5" || method == "cvode" ||
+                      method == "cvode_bdf" || method == "cvode_adams",
+                  "--method", method, "euler, rk4, dopri5, cvode, cvode_bdf or cvode_adams for a " + kind + " model");
+  }
+  ex::FlowOdeOptions ode;
+  if (!calm) {
+    ode.method = ex::parse_flow_ode_method(method == "cvode" ? "cvode_adams" : method);
+    require_usage(ex::flow_ode_method_available(ode.method), "--method", method,
+                  "a method this build has (rk4, dopri5 and CVODE need the SUNDIALS/Odeint baselines)");
+    ode.steps = static_cast<int>(parse_integer("--steps", s_steps_, 1, 100000000));
+    ode.rtol = parse_number("--rtol", s_rtol_);
+    require_usage(ode.rtol > 0 && ode.rtol < 1, "--rtol", s_rtol_, "0 < rtol < 1");
+    ode.atol = parse_number("--atol", s_atol_);
+    require_usage(ode.atol > 0, "--atol", s_atol_, "atol > 0");
+    ode.validate();
+    require_usage(s_prompt_.empty(), "--prompt", s_prompt_, "only for a prompt-conditioned CaLMFlow model");
+  }
+  const double tol = parse_number("--tol", s_tol_);
+  require_usage(tol > 0, "--tol", s_tol_, "tol > 0");
+  const std::string source = s_source_.empty() ? desc.at("source").get<std::string>() : s_source_;
+  require_dataset("--source", source, dim);
+  if (!s_target_.empty()) require_dataset("--target", s_target_, dim);
+  const double gamma = parse_number("--gamma", s_gamma_);
+  require_usage(gamma > 0, "--gamma", s_gamma_, "gamma > 0");
+  if (!s_out_.empty()) require_writable_folder("--out", s_out_);
+
+  const dist::SampleSet x0 = dist::sample_dataset(source, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 13);
+  dist::SampleSet gen;
+  json info = {{"model", kind}, {"file", s_model_}, {"source", source}, {"n", n}, {"dim", dim}, {"seed", seed},
+               {"method", method}};
+  bool ok = true;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (calm) {
+    const op::CalmFlow model = op::CalmFlow::load(s_model_);
+    if (!s_prompt_.empty())
+      require_usage(model.conditional(), "--prompt", s_prompt_, "a model trained with prompts");
+    op::CalmFlowSampleOptions so;
+    so.temperature = temperature;
+    so.seed = seed;
+    so.prompt = s_prompt_;
+    info["temperature"] = temperature;
+    if (method == "sequential") {
+      gen = model.sample(x0, so);
+      info["forward_passes"] = model.options().time_points - 1;
+    } else {
+      op::CalmFlowParallelOptions po;
+      po.tol = tol;
+      const op::CalmFlowParallelReport r = model.sample_parallel(x0, so, po);
+      const op::CalmFlowParallelSolve& solve = method == "picard" ? r.picard : r.anderson;
+      gen = solve.sample;
+      ok = solve.converged;
+      info["sequential_passes"] = r.sequential_passes;
+      info["solver"] = {{"method", solve.method},         {"status", solve.status},
+                        {"converged", solve.converged},   {"iterations", solve.iterations},
+                        {"evaluations", solve.evaluations}, {"sweeps_to_tol", solve.sweeps_to_tol},
+                        {"error_to_sequential", number(solve.error)}, {"tol", tol}};
+      progress << fmt::format("{}: {} after {} iterations ({} sweeps); within {} of the sequential sample after {} "
+                              "sweeps (sequential generation: {} passes)",
+                              solve.method, solve.status, solve.iterations, solve.evaluations, tol, solve.sweeps_to_tol,
+                              r.sequential_passes)
+               << std::endl;
+    }
+  } else {
+    const op::ConditionalFlowMatching model = op::ConditionalFlowMatching::load(s_model_);
+    const ex::VelocityFn v = [&model](const double* x, std::size_t rows, double t, double* o) {
+      model.velocity(x, rows, t, o);
+    };
+    const ex::FlowSampleReport r = ex::sample_flow_ode(v, x0, ode);
+    gen = r.samples;
+    ok = r.usable();
+    info["sampler"] = {{"method", r.method},
+                       {"status", std::string(to_string(r.status))},
+                       {"message", r.message},
+                       {"batch_evaluations", r.batch_evaluations},
+                       {"sample_evaluations", r.sample_evaluations},
+                       {"steps", r.steps}};
+    progress << r.method << ": " << to_string(r.status) << ", " << r.batch_evaluations << " evaluations of v ("
+             << r.sample_evaluations << " per-point), " << r.steps << " steps" << std::endl;
+  }
+  info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  if (!s_out_.empty()) {
+    std::string csv;
+    for (long long j = 0; j < dim; ++j) csv += (j ? ",x" : "x") + std::to_string(j + 1);
+    csv += "\n";
+    for (std::size_t i = 0; i < gen.rows; ++i) {
+      for (std::size_t j = 0; j < gen.dim; ++j) csv += fmt::format("{}{:.9g}", j ? "," : "", gen(i, j));
+      csv += "\n";
+    }
+    experiments::write_file_atomically(s_out_, csv);
+    info["out"] = s_out_;
+  }
+  if (!s_target_.empty()) {
+    const dist::SampleSet ref = dist::sample_dataset(s_target_, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 14);
+    const dist::SampleQuality q = dist::sample_quality(gen, ref, gamma);
+    info["target"] = s_target_;
+    info["metrics"] = {{"n", q.n}, {"w2", number(q.w2)}, {"mmd2", number(q.mmd2)}, {"gamma", q.gamma},
+                       {"energy", number(q.energy)}};
+  }
+
+  if (s_format_ == "json") {
+    out << info.dump(2) << "\n";
+  } else {
+    out << fmt::format("Generated {} points with {} ({} model from {}, seed {}) in {:.2f} s{}.\n", n, method, kind,
+                       source, seed, info["seconds"].get<double>(), s_out_.empty() ? "" : "; written to " + s_out_);
+    if (info.contains("metrics")) {
+      const json& m = info["metrics"];
+      auto f = [](const json& v) { return v.is_null() ? std::string("n/a") : fmt::format("{:.4g}", v.get<double>()); };
+      out << fmt::format("Against {} points of {}: exact W2 {}, MMD² (gamma {}) {}, energy distance {}\n", n, s_target_,
+                         f(m["w2"]), gamma, f(m["mmd2"]), f(m["energy"]));
+    }
+  }
+  return ok ? exit_ok : exit_failure;
+}
+
+}  // namespace iterop::cli
