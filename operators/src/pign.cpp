@@ -13,6 +13,7 @@
 #include "iterop/fixed_point/anderson.hpp"
 #include "iterop/fixed_point/picard.hpp"
 #include "iterop/fixed_point/solve.hpp"
+#include "iterop/operators/learned_contraction.hpp"
 #include "iterop/operators/torch_vector_ops.hpp"
 
 namespace iterop::operators {
@@ -65,6 +66,8 @@ void PignOptions::validate() const {
   require(lr > 0, "PignOptions::lr", lr, "lr > 0");
   require(weight_decay >= 0, "PignOptions::weight_decay", weight_decay, "weight_decay >= 0");
   require(epochs >= 1, "PignOptions::epochs", epochs, "epochs >= 1");
+  require(spectral_norm_bound >= 0 && std::isfinite(spectral_norm_bound), "PignOptions::spectral_norm_bound",
+          spectral_norm_bound, "0 (off) or a finite bound c > 0");
 }
 
 std::vector<double> linear_schedule(int count, double first, double last) {
@@ -79,14 +82,39 @@ struct Pign::Impl {
   torch::Device device{torch::kCPU};
   detail::GraphTensors data;
   std::shared_ptr<PignNet> net;
+  mutable torch::Tensor sn_u;  ///< persistent left vector of the training-time power iteration (spectral normalisation)
 
+  /// The shared weight as the step uses it: W, or W / max(1, sigma / c) under spectral normalisation
+  /// (training: sigma = u^T W v after one power-iteration step, differentiable in W; otherwise the
+  /// exact largest singular value).
+  torch::Tensor weight(bool training) const {
+    const double c = o.spectral_norm_bound;
+    if (c <= 0) return net->w;
+    torch::Tensor sigma;
+    if (training) {
+      torch::Tensor v;
+      {
+        torch::NoGradGuard no_grad;
+        auto wd = net->w.detach();
+        v = torch::mv(wd.t(), sn_u);
+        v = v / (v.norm() + 1e-12);
+        auto u = torch::mv(wd, v);
+        sn_u = u / (u.norm() + 1e-12);
+      }
+      sigma = torch::dot(sn_u, torch::mv(net->w, v));
+    } else {
+      torch::NoGradGuard no_grad;
+      sigma = at::linalg_svdvals(net->w.detach().to(torch::kFloat64)).max().to(net->w.scalar_type());
+    }
+    return net->w / torch::clamp_min(sigma / c, 1.0);
+  }
   torch::Tensor encode(bool training) const {
     auto x = detail::feature_dropout(data.x, o.input_dropout, training);
     auto h = torch::relu(torch::mm(x, net->enc_w) + net->enc_b);
     return training ? torch::dropout(h, o.dropout, true) : h;
   }
   torch::Tensor step(const torch::Tensor& x, const torch::Tensor& alpha, bool training) const {
-    auto g = torch::relu(torch::mm(data.adj, torch::mm(x, net->w)) + net->b);
+    auto g = torch::relu(torch::mm(data.adj, torch::mm(x, weight(training))) + net->b);
     if (training && o.dropout_in_loop) g = torch::dropout(g, o.dropout, true);
     return alpha * x + (1 - alpha) * g;
   }
@@ -110,6 +138,7 @@ Pign::Pign(const GraphData& g, const PignOptions& o) : impl_(std::make_unique<Im
                                                  : o.alpha_schedule;
     impl_->net = std::make_shared<PignNet>(g.num_features, o.hidden, g.num_classes, alphas, o.learn_alpha);
     impl_->net->to(impl_->device);
+    impl_->sn_u = torch::ones({o.hidden}, torch::TensorOptions().device(impl_->device)) / std::sqrt(double(o.hidden));
     return 0;
   });
 }
@@ -208,16 +237,10 @@ std::vector<PignIterationRecord> Pign::evaluate(const std::vector<double>& alpha
 }
 
 double Pign::weight_spectral_norm() const {
-  torch::NoGradGuard no_grad;
-  auto w = impl_->net->w.detach().to(torch::kCPU).to(torch::kFloat64);
-  auto v = torch::ones({w.size(1)}, torch::kFloat64) / std::sqrt(double(w.size(1)));
-  for (int i = 0; i < 200; ++i) {
-    auto u = torch::mv(w.t(), torch::mv(w, v));
-    const double nu = u.norm().item<double>();
-    if (nu == 0) return 0.0;
-    v = u / nu;
-  }
-  return torch::mv(w, v).norm().item<double>();
+  return detail::translate_torch_errors([&] {
+    torch::NoGradGuard no_grad;
+    return matrix_spectral_norm(impl_->weight(false), {.max_iterations = 2000, .tol = 1e-12}).value;
+  });
 }
 
 PignContraction Pign::contraction(double alpha, int iterations) const {
@@ -231,7 +254,7 @@ PignContraction Pign::contraction(double alpha, int iterations) const {
     c.weight_norm = weight_spectral_norm();
     c.bound = alpha + (1 - alpha) * c.weight_norm;
     auto adj = m.data.adj.to(torch::kFloat64);
-    auto w = m.net->w.detach().to(torch::kFloat64);
+    auto w = m.weight(false).detach().to(torch::kFloat64);
     auto b = m.net->b.detach().to(torch::kFloat64);
     auto x = m.encode(false).to(torch::kFloat64);
     std::vector<double> steps;
@@ -257,6 +280,15 @@ PignContraction Pign::contraction(double alpha, int iterations) const {
       }
     }
     c.mean_ratio = count ? std::exp(log_sum / count) : 0.0;
+    // Local diagnostics at the last iterate: the step's Jacobian by autograd (double-backward JVPs).
+    const TensorStep step = [&](const torch::Tensor& z) {
+      return alpha * z + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(z, w)) + b);
+    };
+    c.final_residual = (step(x) - x).norm().item<double>() / std::max(x.norm().item<double>(), 1e-300);
+    const SpectralEstimate rho = jacobian_spectral_radius(step, x, {.max_iterations = 1000, .tol = 1e-9, .seed = 0});
+    c.jacobian_spectral_radius = rho.value;
+    c.jacobian_radius_converged = rho.converged;
+    c.jacobian_norm = jacobian_spectral_norm(step, x, {.max_iterations = 1000, .tol = 1e-9, .seed = 0}).value;
     return c;
   });
 }
@@ -269,7 +301,7 @@ PignFixedPoint Pign::solve_fixed_point(double alpha, int memory, double tol, int
     torch::NoGradGuard no_grad;
     m.net->eval();
     auto adj = m.data.adj.to(torch::kFloat64);
-    auto w = m.net->w.detach().to(torch::kFloat64);
+    auto w = m.weight(false).detach().to(torch::kFloat64);
     auto b = m.net->b.detach().to(torch::kFloat64);
     auto step = [&](const torch::Tensor& x) {
       return alpha * x + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(x, w)) + b);

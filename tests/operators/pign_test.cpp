@@ -92,6 +92,46 @@ TEST(Pign, AndersonSolvesTheTrainedStep) {
   EXPECT_LE(f.anderson_iterations, f.picard_iterations);
 }
 
+TEST(Pign, SpectralNormalisationKeepsTheTrainedStepContractive) {
+  // Same data, seed and options; only spectral_norm_bound differs. Without it ||W||_2 starts near 2
+  // (glorot, width 32) and stays above 1 (no weight decay), so the bound alpha + (1 - alpha) ||W||_2 is
+  // above 1; with c = 0.9 it is at most 0.55 + 0.45 * 0.9 = 0.955.
+  const GraphData g = make_sbm({.seed = 2});
+  PignOptions o{.input_dropout = 0.5, .dropout_in_loop = false, .weight_decay = 0.0, .epochs = 60, .seed = 0};
+  Pign free_model(g, o);
+  (void)free_model.train();
+  o.spectral_norm_bound = 0.9;
+  Pign sn_model(g, o);
+  const TrainReport r = sn_model.train();
+  const PignContraction cf = free_model.contraction(0.55, 60), cs = sn_model.contraction(0.55, 60);
+  std::cout << "without spectral normalisation: ||W||_2 " << cf.weight_norm << ", bound " << cf.bound
+            << ", observed ratio " << cf.mean_ratio << "; with c = 0.9: ||W||_2 " << cs.weight_norm << ", bound "
+            << cs.bound << ", observed ratio " << cs.mean_ratio << ", test " << r.test_acc << "\n";
+  EXPECT_GT(cf.bound, 1.0);
+  EXPECT_LE(cs.weight_norm, 0.9 * (1 + 1e-9));
+  EXPECT_LT(cs.bound, 1.0);
+  EXPECT_LE(cs.max_ratio, cs.bound * (1 + 1e-9));
+  EXPECT_GT(r.test_acc, 0.40);  // it still learns (chance 0.25)
+  EXPECT_TRUE(sn_model.solve_fixed_point(0.55, 5, 1e-8, 1000).picard_converged);
+  EXPECT_THROW(Pign(g, {.spectral_norm_bound = -1}), iterop::invalid_option);
+}
+
+TEST(Pign, JacobianSpectralRadiusAtTheFixedPointIsTheObservedRate) {
+  // A contractive trained step (c = 0.9): iterate to the fixed point; rho(T'(x*)) from JVP power
+  // iteration equals the observed asymptotic step ratio, and rho <= ||T'(x*)||_2 <= the global bound.
+  const GraphData g = make_sbm({.seed = 2});
+  Pign m(g, {.input_dropout = 0.5, .dropout_in_loop = false, .epochs = 60, .spectral_norm_bound = 0.9, .seed = 0});
+  (void)m.train();
+  const PignContraction c = m.contraction(0.55, 200);
+  std::cout << "at the fixed point: rho(J) " << c.jacobian_spectral_radius << " (converged "
+            << c.jacobian_radius_converged << "), ||J||_2 " << c.jacobian_norm << ", observed ratio " << c.mean_ratio
+            << ", bound " << c.bound << ", residual " << c.final_residual << " after " << c.iterations << " its\n";
+  EXPECT_LT(c.final_residual, 1e-9);
+  EXPECT_NEAR(c.mean_ratio, c.jacobian_spectral_radius, 0.02 * c.jacobian_spectral_radius);
+  EXPECT_LE(c.jacobian_spectral_radius, c.jacobian_norm * (1 + 1e-6));
+  EXPECT_LE(c.jacobian_norm, c.bound * (1 + 1e-6));
+}
+
 TEST(Pign, DISABLED_CoraSearch) {
   // Reproducible hyperparameter search on validation (run with --gtest_also_run_disabled_tests).
   const fs::path cora{ITEROP_CORA_DIR};

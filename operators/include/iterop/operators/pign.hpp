@@ -30,6 +30,12 @@ struct PignOptions {
   double weight_decay = 5e-4;          ///< Adam weight decay on every weight (>= 0)
   int epochs = 200;                    ///< training epochs (>= 1)
   bool row_normalise = true;           ///< divide each feature row by its sum
+  /// Spectral normalisation of the shared layer (0: off). With c > 0 the step uses
+  /// W_c = W / max(1, sigma(W) / c), so ||W_c||_2 <= c and the relaxed step is a contraction with
+  /// factor alpha + (1 - alpha) c when c < 1. Training estimates sigma(W) = u^T W v by one power-iteration
+  /// step per epoch on persistent vectors (as torch's spectral_norm; gradients flow through sigma);
+  /// evaluation, contraction() and solve_fixed_point() use the exact sigma (SVD, float64).
+  double spectral_norm_bound = 0.0;
   std::uint64_t seed = 0;              ///< torch::manual_seed before initialisation and training
   std::string device = "cpu";          ///< torch::Device string: "cpu", "cuda", "cuda:1", ...
 
@@ -56,6 +62,13 @@ struct PignContraction {
   double max_ratio = 0;    ///< max_k ||x_{k+1} - x_k|| / ||x_k - x_{k-1}|| over the iterations run
   double mean_ratio = 0;   ///< geometric mean of those ratios over the second half of the iterations
   int iterations = 0;      ///< iterations run (stops early when the step falls below 1e-13 ||x||)
+  /// Local diagnostics at the last iterate x_K (the fixed point once the iteration has converged):
+  /// rho(T'(x_K)) by power iteration on autograd Jacobian-vector products (the asymptotic rate of the
+  /// iteration at a fixed point), and ||T'(x_K)||_2 (the local Lipschitz constant), both float64.
+  double jacobian_spectral_radius = 0;
+  bool jacobian_radius_converged = false;  ///< whether the JVP power iteration settled (see jacobian_spectral_radius())
+  double jacobian_norm = 0;                ///< ||T'(x_K)||_2 by power iteration on J^T J
+  double final_residual = 0;               ///< ||T(x_K) - x_K||_F / ||x_K||_F (how close x_K is to a fixed point)
 };
 
 /// Anderson against plain relaxed iteration for the fixed point of the trained step (deep-equilibrium style).
@@ -89,11 +102,13 @@ class Pign {
   /// The training relaxations alpha_0..alpha_{K-1} (learned ones when o.learn_alpha).
   std::vector<double> training_alphas() const;
 
-  /// ||W||_2 of the shared layer by power iteration (200 steps on W^T W, float64).
+  /// ||W||_2 of the shared layer as the step uses it (W_c under spectral normalisation) by power
+  /// iteration on W^T W (float64, to 1e-12 relative or 2000 steps).
   double weight_spectral_norm() const;
 
   /// Iterates the relaxed step with constant alpha from the encoder output (evaluation mode,
-  /// float64) and reports the bound alpha + (1 - alpha) ||W||_2 against the observed step ratios.
+  /// float64) and reports the bound alpha + (1 - alpha) ||W||_2 against the observed step ratios,
+  /// and the Jacobian's spectral radius and norm at the last iterate (see PignContraction).
   PignContraction contraction(double alpha, int iterations = 60) const;
 
   /// Solves x = alpha x + (1 - alpha) ReLU(A_hat x W + b) with the core's Picard and
