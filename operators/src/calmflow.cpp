@@ -864,8 +864,8 @@ CalmFlowTrajectory CalmFlow::sample_trajectory(const SampleSet& x0, const CalmFl
     torch::NoGradGuard no_grad;
     m.net->eval();
     auto traj = m.generate(pr, s.temperature, s.use_cache);
-    CalmFlowTrajectory out;
-    for (int64_t i = 0; i < m.N(); ++i) out.push_back(m.slice(traj, i, pr.rows));
+    CalmFlowTrajectory out{x0};  // x(t_0) is given (exactly, not through float32)
+    for (int64_t i = 1; i < m.N(); ++i) out.push_back(m.slice(traj, i, pr.rows));
     return out;
   });
 }
@@ -893,8 +893,8 @@ CalmFlowTrajectory CalmFlow::apply_operator(const CalmFlowTrajectory& x, const C
       slices.push_back(m.float_tensor(std::move(v), {pr.sequences, 1, m.M(), m.D()}));
     }
     auto y = m.apply(pr, torch::cat(slices, 1), s.temperature);
-    CalmFlowTrajectory out;
-    for (int64_t i = 0; i < m.N(); ++i) out.push_back(m.slice(y, i, pr.rows));
+    CalmFlowTrajectory out{x[0]};  // T(x)(t_0) = x(t_0), exactly
+    for (int64_t i = 1; i < m.N(); ++i) out.push_back(m.slice(y, i, pr.rows));
     return out;
   });
 }
