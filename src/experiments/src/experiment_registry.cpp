@@ -7,6 +7,7 @@
 #include "iterop/experiments/fixed_point_experiment.hpp"
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/experiments/pign_experiment.hpp"
+#include "iterop/experiments/denoiser_experiment.hpp"
 #endif
 #include "iterop/experiments/theory_checks_experiment.hpp"
 #include "iterop/experiments/volterra_bench.hpp"
@@ -52,6 +53,8 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
 #if defined(ITEROP_HAVE_OPERATORS)
   registry.add(pign_sbm_experiment());   // a few seconds; not in the suite yet
   registry.add(pign_cora_experiment());  // not in the suite (minutes)
+  registry.add(denoiser_2d_experiment());       // about a minute; not in the suite
+  registry.add(denoiser_2d_full_experiment());  // tens of minutes; not in the suite
 #endif
 }
 

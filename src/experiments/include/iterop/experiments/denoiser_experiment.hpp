@@ -1,0 +1,51 @@
+// The diffusion-denoiser experiments "denoiser-2d" (about a minute) and "denoiser-2d-full": a DDPM
+// denoiser per 2-D data set, sample quality against the number of denoising steps (DDPM and DDIM),
+// and the sampling chain solved parallel-in-time (Picard, Anderson): sweeps against sequential steps.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/operators/diffusion_denoiser.hpp"
+
+namespace iterop::experiments {
+
+/// One denoiser study: data sets, model and training, the step counts S of the quality table and of
+/// the parallel-in-time table, sample sizes and the parallel solver's settings.
+struct DenoiserStudy {
+  std::string name;                                       ///< experiment name, e.g. "denoiser-2d"
+  std::vector<std::string> datasets{"moons", "8gaussians"};  ///< 2-D names of distributions::sample_dataset
+  std::size_t train_samples = 10000;                      ///< training set size per data set (>= 1)
+  std::size_t eval_samples = 500;                         ///< generated and target samples per quality row (>= 2)
+  operators::DenoiserOptions model{};                     ///< denoiser options (dim 2; seed = run seed)
+  std::vector<int> quality_steps{1, 2, 5, 10, 20, 50, 100};  ///< S of the quality table (each in 1..T)
+  std::vector<int> parallel_steps{10, 25, 50, 100};       ///< S of the parallel-in-time table (each in 1..T)
+  std::size_t parallel_samples = 500;                     ///< samples per parallel-in-time run (>= 1)
+  double parallel_tolerance = 1e-3;                       ///< per-step tolerance relative to the noise scale
+  int window = 0;                                         ///< parallel window (0: the whole chain)
+  int anderson_memory = 5;                                ///< Anderson's depth
+  double gamma = 2.0;                                     ///< MMD kernel exp(-gamma ||x - y||^2)
+
+  /// Throws iterop::invalid_option naming the field, the value and the rule.
+  void validate() const;
+};
+
+/// The default "denoiser-2d" study: moons and 8gaussians, T = 100, width 128, depth 3, 3000 Adam steps,
+/// 500 samples per quality row, S in {1, 2, 5, 10, 20, 50, 100}; parallel S in {10, 25, 50, 100}.
+DenoiserStudy default_denoiser_study();
+
+/// The full-size study: T = 1000, 20000 Adam steps, 2000 samples, S up to 1000.
+DenoiserStudy full_denoiser_study();
+
+/// Runs the study (one cached cell per data set) and writes report.md, results.json, quality.csv,
+/// parallel.csv, config.json and the plots samples.png, quality_vs_steps.png, sweeps_vs_steps.png.
+ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const DenoiserStudy& study);
+
+/// "denoiser-2d": default_denoiser_study(), about a minute on 2 cores; not in the default suite.
+Experiment denoiser_2d_experiment();
+
+/// "denoiser-2d-full": full_denoiser_study(); not in the default suite.
+Experiment denoiser_2d_full_experiment();
+
+}  // namespace iterop::experiments
