@@ -131,7 +131,9 @@ void check_causality(const CalmFlowOptions& o) {
     for (auto& v : xp[std::size_t(j)].values) v += 0.5;
     const auto yp = m.apply_operator(xp, s);
     for (int i = 0; i <= j; ++i) EXPECT_EQ(max_diff(yp[std::size_t(i)], y[std::size_t(i)]), 0.0) << "j=" << j << " i=" << i;
-    if (j + 1 < o.time_points) EXPECT_GT(max_diff(yp[std::size_t(j + 1)], y[std::size_t(j + 1)]), 1e-6) << "j=" << j;
+    if (j + 1 < o.time_points) {
+      EXPECT_GT(max_diff(yp[std::size_t(j + 1)], y[std::size_t(j + 1)]), 1e-6) << "j=" << j;
+    }
   }
 }
 
@@ -339,10 +341,11 @@ TEST(CalmFlow, PromptsConditionTheSampleAndAreMaskedFromTheLoss) {
   double sum = 0;
   for (std::size_t p = 0; p < lay.size(); ++p) {
     sum += b.per_position[p];
-    if (lay[p].in_loss)
+    if (lay[p].in_loss) {
       EXPECT_GT(b.per_position[p], 0.0) << "position " << p;
-    else
+    } else {
       EXPECT_EQ(b.per_position[p], 0.0) << "position " << p;
+    }
   }
   EXPECT_NEAR(sum, b.loss, 1e-5 * std::abs(b.loss));
   EXPECT_NEAR(b.loss, b.mse + o.beta * b.kl, 1e-5 * std::abs(b.loss));

@@ -56,9 +56,9 @@ struct CalmFlowOptions {
 /// prompts, a sequence first draws one target row r, takes prompts[r] as its prompt, and draws its M
 /// target rows among the rows with that same prompt.
 struct CalmFlowData {
-  distributions::SampleSet source;   ///< x_0 pool, rows >= 1, dim == D, finite
-  distributions::SampleSet target;   ///< x_1 pool, rows >= 1, dim == D, finite
-  std::vector<std::string> prompts;  ///< empty (unconditional) or one prompt per target row
+  distributions::SampleSet source{}; ///< x_0 pool, rows >= 1, dim == D, finite
+  distributions::SampleSet target{}; ///< x_1 pool, rows >= 1, dim == D, finite
+  std::vector<std::string> prompts{};///< empty (unconditional) or one prompt per target row
 };
 
 /// Progress of training, passed to the callback.
@@ -87,15 +87,15 @@ struct CalmFlowTrainOptions {
   /// Checkpoint file (empty: none). Written atomically (temporary file in the same folder, then
   /// rename) every checkpoint_every steps and when training ends with a finite loss; it holds the
   /// options, vocabulary, weights, Adam state, step and RNG state. Never written after a non-finite loss.
-  std::string checkpoint_path;
+  std::string checkpoint_path{};
   int checkpoint_every = 0;       ///< >= 0; 0: only at the end
   /// Checkpoint to resume from (empty: continue from the model's current state). Resuming restores
   /// weights, Adam state, step and RNG, so the run continues exactly as the uninterrupted one would
   /// (on CPU). Its options must equal the model's, except `steps`, and its vocabulary must too.
-  std::string resume_from;
+  std::string resume_from{};
   int progress_every = 1;         ///< call `progress` every this many steps and after the last (>= 1)
   /// Called with the progress; return false to stop training (status stopped). May be empty.
-  std::function<bool(const CalmFlowProgress&)> progress;
+  std::function<bool(const CalmFlowProgress&)> progress{};
 };
 
 /// What train() reports. Numerical outcomes are statuses, never exceptions.
@@ -117,7 +117,7 @@ struct CalmFlowTrainReport {
 struct CalmFlowSampleOptions {
   double temperature = 0.5;   ///< tau: z = mu + tau sigma eps (>= 0, finite); 0 gives the mean path
   std::uint64_t seed = 0;     ///< all noise eps of the sample is drawn up front from this seed
-  std::string prompt;         ///< conditioning text (only for models built with prompts; empty allowed there)
+  std::string prompt{};       ///< conditioning text (only for models built with prompts; empty allowed there)
   bool use_cache = true;      ///< sequential generation with the key/value cache (true) or re-encoding each prefix
 };
 
