@@ -19,6 +19,7 @@
 #include "solve_volterra_command.hpp"
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "train_command.hpp"
+#include "train_denoiser_command.hpp"
 #endif
 
 #ifndef ITEROP_VERSION
@@ -51,6 +52,7 @@ int run(int argc, char** argv) {
       "  iterop check --all         run the theory checks (PASS / FAIL / PREMISE NOT MET)\n"
 #if defined(ITEROP_HAVE_OPERATORS)
       "  iterop train pign --sbm    train PIGN (Picard-iterative graph network) and print its accuracy\n"
+      "  iterop train denoiser      train a DDPM denoiser on 2-D data and print its sample quality\n"
 #endif
       "Use iterop COMMAND --help for the options of a command.\n"
       "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
@@ -65,6 +67,7 @@ int run(int argc, char** argv) {
   cli::CheckCommand check(app);
 #if defined(ITEROP_HAVE_OPERATORS)
   cli::TrainCommand train(app);
+  cli::TrainDenoiserCommand train_denoiser(app);  // `iterop train denoiser`
 #else
   // Present in every build, so that a build without LibTorch says why it cannot train.
   CLI::App* train_unavailable =
@@ -92,6 +95,7 @@ int run(int argc, char** argv) {
   if (check.selected()) return check.execute(std::cout);
 #if defined(ITEROP_HAVE_OPERATORS)
   if (train.selected()) return train.execute(std::cout, std::cerr);
+  if (train_denoiser.selected()) return train_denoiser.execute(std::cout, std::cerr);
 #else
   if (train_unavailable->parsed()) {
     cli::print_error("train = " + (train_unavailable->remaining().empty() ? std::string("(none)")
