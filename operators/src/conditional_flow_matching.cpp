@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -260,9 +261,17 @@ CfmTrainReport ConditionalFlowMatching::train(const CfmBatchSampler& source, con
       const SampleSet x1 = target(n, step);
       check_shape(x0, n, d, "source sample (step " + std::to_string(step) + ")");
       check_shape(x1, n, d, "target sample (step " + std::to_string(step) + ")");
+      if (!x0.all_finite() || !x1.all_finite()) {  // would make the loss (and OT's costs) non-finite
+        rep.losses.push_back(std::numeric_limits<double>::quiet_NaN());
+        rep.status = CfmTrainStatus::non_finite_loss;
+        rep.message = std::string("The ") + (x0.all_finite() ? "target" : "source") + " minibatch at step " +
+                      std::to_string(k) + " holds NaN or Inf, so the loss is not finite; training stopped before that step.";
+        break;
+      }
       const auto ta = clock::now();
       const auto pairing = cfm_pairing(x0, x1, m.o.coupling);
-      rep.assignment_seconds += std::chrono::duration<double>(clock::now() - ta).count();
+      if (m.o.coupling == CfmCoupling::optimal_transport)
+        rep.assignment_seconds += std::chrono::duration<double>(clock::now() - ta).count();
       pair_sum += mean_pair_sq_distance(x0, x1, pairing);
       const SampleSet x1p = m.permuted(x1, pairing);
       auto rng = step_rng(m.o.seed, step, 1);
@@ -426,7 +435,7 @@ ConditionalFlowMatching ConditionalFlowMatching::load(const std::string& path, c
     return line;
   };
   if (next_line() != "iterop-cfm 1") fail("expected the header 'iterop-cfm 1', found '" + line + "'");
-  std::map<std::string, std::string> kv;
+  std::map<std::string, std::pair<std::string, int>> kv;  // key -> (value, line)
   const std::vector<std::string> keys{"dim", "width", "depth", "activation", "coupling", "lr", "batch",
                                       "steps", "seed", "device", "float64", "steps_trained"};
   for (const auto& key : keys) {
@@ -434,25 +443,47 @@ ConditionalFlowMatching ConditionalFlowMatching::load(const std::string& path, c
     std::string k, v;
     ls >> k >> v;
     if (k != key || v.empty()) fail("expected '" + key + " <value>', found '" + line + "'");
-    kv[k] = v;
+    kv[k] = {v, line_no};
   }
   CfmOptions o;
   long steps_trained = 0;
+  auto parse = [&](const std::string& key, auto convert) {
+    const auto& [v, at] = kv[key];
+    try {
+      std::size_t used = 0;
+      auto r = convert(v, &used);
+      if (used != v.size()) throw std::invalid_argument("trailing characters");
+      return r;
+    } catch (const std::logic_error&) {
+      line_no = at;
+      fail("malformed value '" + v + "' of " + key);
+    }
+    return decltype(convert(v, nullptr)){};
+  };
+  auto to_int = [](const std::string& v, std::size_t* u) { return std::stoi(v, u); };
+  o.dim = parse("dim", to_int);
+  o.width = parse("width", to_int);
+  o.depth = parse("depth", to_int);
+  o.activation = kv["activation"].first;
+  o.coupling = parse("coupling", [](const std::string& v, std::size_t* u) {
+    if (u) *u = v.size();
+    try {
+      return parse_cfm_coupling(v);
+    } catch (const invalid_option& e) {
+      throw std::invalid_argument(e.what());
+    }
+  });
+  o.lr = parse("lr", [](const std::string& v, std::size_t* u) { return std::stod(v, u); });
+  o.batch = parse("batch", to_int);
+  o.steps = parse("steps", to_int);
+  o.seed = parse("seed", [](const std::string& v, std::size_t* u) { return std::stoull(v, u); });
+  o.device = device.empty() ? kv["device"].first : device;
+  o.float64 = parse("float64", to_int) != 0;
+  steps_trained = parse("steps_trained", [](const std::string& v, std::size_t* u) { return std::stol(v, u); });
   try {
-    o.dim = std::stoi(kv["dim"]);
-    o.width = std::stoi(kv["width"]);
-    o.depth = std::stoi(kv["depth"]);
-    o.activation = kv["activation"];
-    o.coupling = parse_cfm_coupling(kv["coupling"]);
-    o.lr = std::stod(kv["lr"]);
-    o.batch = std::stoi(kv["batch"]);
-    o.steps = std::stoi(kv["steps"]);
-    o.seed = std::stoull(kv["seed"]);
-    o.device = device.empty() ? kv["device"] : device;
-    o.float64 = kv["float64"] == "1";
-    steps_trained = std::stol(kv["steps_trained"]);
-  } catch (const std::logic_error& e) {
-    fail(std::string("malformed option value (") + e.what() + ")");
+    o.validate();
+  } catch (const invalid_option& e) {
+    throw invalid_option(path + ": " + e.what());
   }
   ConditionalFlowMatching model(o);
   model.impl_->steps_trained = steps_trained;
@@ -478,7 +509,7 @@ ConditionalFlowMatching ConditionalFlowMatching::load(const std::string& path, c
         fail("expected 'param " + item.key() + " " + std::to_string(item.value().numel()) + "', found '" + line + "'");
       next_line();
       // Parse in the stored type itself, so float32 weights read back bit-identical (no double rounding).
-      auto parse = [&](auto& vals) {
+      auto parse_values = [&](auto& vals) {
         const char* p = line.data();
         const char* end = line.data() + line.size();
         for (auto& v : vals) {
@@ -493,11 +524,11 @@ ConditionalFlowMatching ConditionalFlowMatching::load(const std::string& path, c
       torch::Tensor t;
       if (item.value().scalar_type() == torch::kFloat32) {
         std::vector<float> vals(static_cast<std::size_t>(numel));
-        parse(vals);
+        parse_values(vals);
         t = torch::from_blob(vals.data(), item.value().sizes(), torch::kFloat32).clone();
       } else {
         std::vector<double> vals(static_cast<std::size_t>(numel));
-        parse(vals);
+        parse_values(vals);
         t = torch::from_blob(vals.data(), item.value().sizes(), torch::kFloat64).clone();
       }
       item.value().copy_(t.to(item.value().device(), item.value().scalar_type()));
