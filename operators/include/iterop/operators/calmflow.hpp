@@ -137,7 +137,10 @@ struct CalmFlowParallelSolve {
 
 /// Options of the parallel-in-time solve.
 struct CalmFlowParallelOptions {
-  double tol = 1e-5;        ///< tolerance on ||T(x) - x||_max and on ||x_k - x_sequential||_max (>= 0)
+  /// Tolerance on ||T(x) - x||_max and on ||x_k - x_sequential||_max (>= 0). The states are float32
+  /// and the sequential sample is computed with other tensor shapes, so x_sequential itself is known
+  /// only to about 1e-5 for states of size ~5; tol = 0 asks for an exact fixed point of T.
+  double tol = 1e-4;
   int max_sweeps = 0;       ///< iteration cap of each solver (>= 0; 0: 2 (N - 1))
   int anderson_memory = 5;  ///< Anderson depth (>= 1)
 };
