@@ -76,7 +76,9 @@ struct CalmFlowProgress {
 enum class CalmFlowTrainStatus {
   completed,        ///< step == steps
   stopped,          ///< the progress callback asked to stop
-  non_finite_loss,  ///< a loss was NaN or Inf: training stopped, the model holds the last finite-loss weights
+  /// A loss was NaN or Inf: training stopped and the model holds the weights of the last step whose
+  /// loss was finite (Adam state and RNG are not rolled back: resume from the last checkpoint to go on).
+  non_finite_loss,
 };
 
 /// "completed", "stopped", "non_finite_loss".
