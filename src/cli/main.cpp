@@ -18,6 +18,8 @@
 #include "solve_fixed_point_command.hpp"
 #include "solve_volterra_command.hpp"
 #if defined(ITEROP_HAVE_OPERATORS)
+#include "iterop/experiments/learned_operator_checks.hpp"
+#include "iterop/operators/planetoid.hpp"
 #include "train_command.hpp"
 #include "train_denoiser_command.hpp"
 #endif
@@ -55,7 +57,7 @@ int run(int argc, char** argv) {
       "  iterop train denoiser      train a DDPM denoiser on 2-D data and print its sample quality\n"
 #endif
       "Use iterop COMMAND --help for the options of a command.\n"
-      "Exit status: 0 success; 1 solve did not converge; 2 bad usage; 3 backend or file failure.\n");
+      "Exit status: 0 success; 1 solve did not converge; 2 bad usage or malformed input data; 3 backend or file failure.\n");
 
   CLI::App* solve = app.add_subcommand(
       "solve", "Solve an operator equation (see: iterop solve fixed-point --help, iterop solve volterra --help)");
@@ -64,6 +66,9 @@ int run(int argc, char** argv) {
   cli::SolveVolterraCommand volterra(*solve);
   cli::RunCommand run_command(app, experiments::default_experiment_registry());
   cli::BenchCommand bench(app);
+#if defined(ITEROP_HAVE_OPERATORS)
+  experiments::register_learned_operator_checks();  // pign.learned_contraction joins `iterop check` and the suite
+#endif
   cli::CheckCommand check(app);
 #if defined(ITEROP_HAVE_OPERATORS)
   cli::TrainCommand train(app);
@@ -126,6 +131,11 @@ int main(int argc, char** argv) {
   } catch (const iterop::experiments::io_error& e) {
     iterop::cli::print_error(e.what());
     return iterop::cli::exit_failure;
+#if defined(ITEROP_HAVE_OPERATORS)
+  } catch (const iterop::operators::data_error& e) {  // a malformed data file: bad input, named by file and line
+    iterop::cli::print_error(e.what());
+    return iterop::cli::exit_usage;
+#endif
   } catch (const std::exception& e) {
     iterop::cli::print_error(std::string("unexpected failure: ") + e.what());
     return iterop::cli::exit_failure;

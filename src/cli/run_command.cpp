@@ -47,6 +47,11 @@ RunCommand::RunCommand(CLI::App& app, const experiments::ExperimentRegistry& reg
   app_->add_flag("--fresh", fresh_, "Recompute every cell instead of reusing the finished cells in the report folder's cells/");
   app_->add_option("--experiments", experiments_dir_, "Folder of experiment files for --list and NAME (default experiments)")
       ->type_name("DIR");
+  app_->add_option("--data", data_,
+                   "Data folder for experiments that read one: pign-cora, pign-search (a Planetoid folder such as "
+                   "../shared/data/planetoid/cora); other experiments ignore it. A malformed file in it is bad input: "
+                   "exit 2, naming the file, the line and the reason")
+      ->type_name("DIR");
   std::string footer = "Experiments (the default suite runs those marked *):\n";
   for (const auto& e : registry.list()) footer += std::string(e.in_suite ? "* " : "  ") + e.name + ": " + e.description + "\n";
   footer += experiments::experiment_file_schema();
@@ -114,7 +119,11 @@ int RunCommand::execute(std::ostream& out, std::ostream& progress) const {
     }
   }
 
+  if (!data_.empty())
+    require_usage(std::filesystem::is_directory(data_), "--data", data_, "an existing data folder");
+
   experiments::ExperimentContext context;
+  context.data_folder = data_;
   context.seed = seed;
   context.fresh = fresh_;
   context.stop_after_cells = stop_after;

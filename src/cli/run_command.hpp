@@ -39,6 +39,7 @@ class RunCommand {
   std::string out_;
   std::string seed_ = "1";
   std::string experiments_dir_ = "experiments";
+  std::string data_;
 };
 
 }  // namespace iterop::cli

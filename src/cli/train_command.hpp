@@ -1,5 +1,5 @@
 // `iterop train pign [--data DIR|--sbm] [--noise p] [--seed s] [--epochs n] [--k K] [--alpha a]
-// [--width w] [--infer N] [--format table|json]`: trains PIGN once and prints its accuracies.
+// [--width w] [--infer N] [--spectral-norm C] [--format table|json]`: trains PIGN once and prints its accuracies.
 #pragma once
 
 #include <ostream>
@@ -36,6 +36,7 @@ class TrainCommand {
   std::string alpha_ = "0.55";
   std::string width_ = "32";
   std::string infer_;
+  std::string spectral_norm_ = "0";
   std::string format_ = "table";
 };
 

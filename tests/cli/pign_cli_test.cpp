@@ -1,14 +1,22 @@
 // Runs `iterop run pign-sbm` and `iterop train pign --sbm` (built with the LibTorch operators only):
-// the report files and their JSON keys, the JSON of the train command, and bad options (exit 2).
+// the report files and their JSON keys, the JSON of the train command, and bad options (exit 2);
+// malformed data folders (exit 2 naming file, line and reason) through train and run --data; the
+// search experiment on validation; the learned-contraction theory check and its broken premise.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
+
+#if defined(ITEROP_HAVE_OPERATORS)
+#include "iterop/experiments/learned_operator_checks.hpp"
+#include "iterop/experiments/pign_experiment.hpp"
+#endif
 
 using iterop::cli_test::read_file;
 using iterop::cli_test::run_iterop;
@@ -83,6 +91,106 @@ TEST(PignCli, BadOptionsAreOneLineAndExitTwo) {
   const auto both = run_iterop({"train", "pign", "--sbm", "--data", "/tmp"});
   EXPECT_EQ(both.exit_code, 2);
   EXPECT_NE(both.err.find("at most one of --data and --sbm"), std::string::npos) << both.err;
+}
+
+/// A Planetoid folder of 4 nodes whose edges.tsv has a malformed third line.
+std::filesystem::path malformed_planetoid(const std::filesystem::path& d) {
+  std::filesystem::create_directories(d);
+  std::ofstream(d / "features.tsv") << "# nodes\t4\tfeatures\t3\n0\t0\t1\n1\t1\t1\n2\t2\t1\n3\t0\t1\n";
+  std::ofstream(d / "labels.tsv") << "# node\tclass\n0\t0\n1\t1\n2\t1\n3\t0\n";
+  std::ofstream(d / "edges.tsv") << "# edges\n0\t1\n1\tx\n";
+  std::ofstream(d / "split.tsv") << "# split\n0\ttrain\n1\ttrain\n2\tval\n3\ttest\n";
+  return d;
+}
+
+TEST(PignCli, MalformedDataFolderIsBadInputNamingFileLineAndReason) {
+  ScratchFolder dir;
+  const auto data = malformed_planetoid(dir.path() / "bad");
+  const auto train = run_iterop({"train", "pign", "--data", data.string(), "--epochs", "2"});
+  const auto run = run_iterop({"run", "pign-cora", "--data", data.string(), "--out", (dir.path() / "out").string()});
+  for (const auto* r : {&train, &run}) {
+    EXPECT_EQ(r->exit_code, 2) << r->err;
+    EXPECT_NE(r->err.find("edges.tsv:3"), std::string::npos) << r->err;
+    EXPECT_NE(r->err.find("not an integer"), std::string::npos) << r->err;
+    EXPECT_EQ(r->err.find("unexpected failure"), std::string::npos) << r->err;
+  }
+  EXPECT_EQ(iterop::cli_test::count_lines(train.err.substr(train.err.find("iterop: error"))), 1) << train.err;
+  const auto missing = run_iterop({"run", "pign-cora", "--data", (dir.path() / "none").string()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("--data = "), std::string::npos) << missing.err;
+}
+
+TEST(PignCli, TrainWithSpectralNormalisationReportsAContraction) {
+  const auto r = run_iterop({"train", "pign", "--sbm", "--epochs", "30", "--seed", "2", "--spectral-norm", "0.9",
+                             "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto c = nlohmann::json::parse(r.out)["contraction"];
+  EXPECT_LE(c["weight_norm"].get<double>(), 0.9 * (1 + 1e-9));
+  EXPECT_LT(c["bound"].get<double>(), 1.0);
+  EXPECT_LE(c["jacobian_spectral_radius"].get<double>(), c["jacobian_norm"].get<double>() * (1 + 1e-6));
+  EXPECT_LE(c["observed_rate"].get<double>(), c["bound"].get<double>());
+  const auto bad = run_iterop({"train", "pign", "--sbm", "--spectral-norm", "-1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--spectral-norm = -1"), std::string::npos) << bad.err;
+}
+
+TEST(PignCli, SearchSelectsOnValidationAndReportsTestOnlyForTheSelection) {
+  ScratchFolder dir;
+  iterop::experiments::ExperimentContext context;
+  context.output_folder = dir.path() / "search";
+  context.seed = 5;
+  iterop::experiments::PignSearch s;
+  s.name = "pign-search-test";
+  s.noise_levels = {0.0};
+  s.trials = 3;
+  s.epochs = 15;
+  s.final_seeds = 2;
+  s.gcn.epochs = 15;
+  (void)iterop::experiments::run_pign_search(context, s);
+  const auto res = nlohmann::json::parse(read_file(context.output_folder / "results.json"));
+  ASSERT_EQ(res["levels"].size(), 1u);
+  const auto& level = res["levels"][0];
+  ASSERT_EQ(level["trials"].size(), 3u);
+  double best = -1;
+  std::size_t best_trial = 0;
+  for (std::size_t t = 0; t < 3; ++t) {
+    EXPECT_FALSE(level["trials"][t].contains("test_acc"));  // the search never reads test accuracy
+    if (level["trials"][t]["val_acc"].get<double>() > best) {
+      best = level["trials"][t]["val_acc"].get<double>();
+      best_trial = t;
+    }
+  }
+  EXPECT_EQ(level["selected_trial"].get<std::size_t>(), best_trial);
+  EXPECT_EQ(level["trials"][0]["config"]["iterations"], 9);  // trial 0: the tuned defaults
+  ASSERT_EQ(level["final"].size(), 2u);
+  EXPECT_TRUE(level["final"][0]["pign"].contains("test_acc"));
+  EXPECT_TRUE(level["final"][0].contains("pign_contraction"));
+  // Same seed, same search: the trial configurations and scores repeat.
+  ScratchFolder dir2;
+  context.output_folder = dir2.path() / "search";
+  (void)iterop::experiments::run_pign_search(context, s);
+  const auto again = nlohmann::json::parse(read_file(context.output_folder / "results.json"));
+  EXPECT_EQ(again["levels"][0]["trials"][2]["config"], level["trials"][2]["config"]);
+  EXPECT_EQ(again["levels"][0]["trials"][2]["val_acc"], level["trials"][2]["val_acc"]);
+}
+
+TEST(PignCli, LearnedContractionCheckPasses) {
+  const auto list = run_iterop({"check", "--list"});
+  EXPECT_NE(list.out.find("pign.learned_contraction"), std::string::npos) << list.out;
+  const auto r = run_iterop({"check", "pign.learned_contraction", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto c = nlohmann::json::parse(r.out)["checks"][0];
+  EXPECT_EQ(c["verdict"], "PASS");
+  EXPECT_TRUE(c["premise_met"].get<bool>());
+  EXPECT_NEAR(c["measured"].get<double>(), c["bound"].get<double>(), 0.02 * c["bound"].get<double>());
+}
+
+TEST(PignCli, LearnedContractionWithoutSpectralNormalisationIsPremiseNotMet) {
+  // Without spectral normalisation the trained ||W||_2 is about 2.7: the bound exceeds 1, so the check
+  // must say PREMISE NOT MET (never PASS).
+  const auto r = iterop::experiments::pign_learned_contraction(0.0, 0);
+  EXPECT_EQ(r.verdict, iterop::theory::Verdict::premise_not_met) << r.premise_evidence;
+  EXPECT_FALSE(r.premise_met);
 }
 
 #else

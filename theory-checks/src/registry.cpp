@@ -74,9 +74,19 @@ std::vector<TheoryCheck> build() {
 
 }  // namespace
 
-const std::vector<TheoryCheck>& all_checks() {
-  static const std::vector<TheoryCheck> checks = build();
+namespace {
+std::vector<TheoryCheck>& registry() {
+  static std::vector<TheoryCheck> checks = build();
   return checks;
+}
+}  // namespace
+
+const std::vector<TheoryCheck>& all_checks() { return registry(); }
+
+void register_check(TheoryCheck check) {
+  for (const auto& c : registry())
+    if (c.name == check.name) return;
+  registry().push_back(std::move(check));
 }
 
 const TheoryCheck& find_check(const std::string& name) {

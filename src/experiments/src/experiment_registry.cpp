@@ -53,6 +53,7 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
 #if defined(ITEROP_HAVE_OPERATORS)
   registry.add(pign_sbm_experiment());   // a few seconds; not in the suite yet
   registry.add(pign_cora_experiment());  // not in the suite (minutes)
+  registry.add(pign_search_experiment());  // not in the suite (SBM: about a minute; Cora: --data, many minutes)
   registry.add(denoiser_2d_experiment());       // about a minute; not in the suite
   registry.add(denoiser_2d_full_experiment());  // tens of minutes; not in the suite
 #endif

@@ -49,8 +49,12 @@ struct TheoryCheck {
   std::function<CheckResult()> run;
 };
 
-/// Every built-in check, in a stable order.
+/// Every built-in check, in a stable order, followed by the checks added with register_check().
 const std::vector<TheoryCheck>& all_checks();
+/// Adds a check defined outside this component (e.g. the learned-operator checks that need LibTorch,
+/// registered by the iterop command when it is built with them). A name already present is ignored.
+/// Call before running checks: references from all_checks() may be invalidated.
+void register_check(TheoryCheck check);
 /// The check with this name; throws iterop::invalid_option naming the unknown name and the known ones.
 const TheoryCheck& find_check(const std::string& name);
 

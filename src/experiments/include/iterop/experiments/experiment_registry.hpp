@@ -22,6 +22,9 @@ struct ExperimentContext {
   ProgressReporter progress;            ///< progress lines; may be empty (silent)
   std::string gnuplot = "gnuplot";      ///< the gnuplot program used for plots
   bool fresh = false;                   ///< ignore finished cells cached in the report folder (--fresh)
+  /// Data folder for experiments that read one (`iterop run NAME --data DIR`; pign-cora, pign-search:
+  /// a Planetoid folder); empty: each such experiment's default.
+  std::filesystem::path data_folder;
   /// Testing aid (ITEROP_STOP_AFTER_CELLS): experiments with a cell cache stop with run_interrupted
   /// after computing this many cells, as if the run had been killed; unset: no limit.
   std::optional<std::size_t> stop_after_cells;

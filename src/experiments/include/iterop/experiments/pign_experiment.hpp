@@ -48,4 +48,35 @@ Experiment pign_sbm_experiment();
 /// 5 seeds, 200 epochs. Not in the default suite (minutes on CPU).
 Experiment pign_cora_experiment();
 
+/// A reproducible hyperparameter search for PIGN on the validation split only, then the selected
+/// configuration against the GCN on test over seeds. Per noise level: `trials` configurations (trial 0
+/// is tuned_pign_options(), the others drawn from std::mt19937_64(context.seed) over alpha {0.3, 0.55,
+/// 0.8} and its schedule {constant, rising to 0.95, learned}, K {2, 4, 9}, width {16, 32, 64}, dropout
+/// placement {encoder, encoder + loop, input + encoder}, row normalisation {on, off}, spectral
+/// normalisation c {off, 0.9}, lr {0.005, 0.01, 0.02}), each trained once (seed context.seed) and scored
+/// by its best validation accuracy; the best one (ties: the earlier trial) is retrained with
+/// `final_seeds` seeds beside the GCN, and only then is test accuracy read.
+struct PignSearch {
+  std::string name;                              ///< experiment name
+  std::filesystem::path data_folder;             ///< Planetoid folder; empty: the SBM generator
+  std::vector<double> noise_levels{0.0, 0.7};    ///< a search per noise level
+  int trials = 10;                               ///< configurations per noise level (>= 1)
+  int epochs = 200;                              ///< training epochs of every PIGN and GCN (>= 1)
+  int final_seeds = 5;                           ///< seeds of the final comparison (>= 1)
+  operators::GcnOptions gcn{};                   ///< the baseline (seed overwritten)
+  operators::SbmOptions sbm{};                   ///< generator options when data_folder is empty
+
+  /// Throws iterop::invalid_option naming the field, the value and the rule.
+  void validate() const;
+};
+
+/// Runs the search; writes report.md, results.json (every trial with its configuration and validation
+/// accuracy, the selection, the final cells), results.csv (final cells) and config.json.
+ExperimentOutcome run_pign_search(const ExperimentContext& context, const PignSearch& search);
+
+/// "pign-search": the search on the SBM generator (quick: 8 trials, 100 epochs, 3 final seeds, p in
+/// {0, 0.7}), or on the Planetoid folder of `iterop run pign-search --data DIR` (10 trials, 200 epochs,
+/// 5 final seeds). Not in the default suite.
+Experiment pign_search_experiment();
+
 }  // namespace iterop::experiments
