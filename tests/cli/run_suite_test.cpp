@@ -29,6 +29,7 @@ std::vector<std::string> suite_members() {
   std::vector<std::string> m{"fixed-point", "volterra", "volterra-bench", "theory-checks"};
 #ifdef ITEROP_HAVE_OPERATORS
   m.push_back("pign-sbm");
+  m.push_back("denoiser-2d-quick");
 #endif
   return m;
 }

@@ -231,6 +231,23 @@ DenoiserStudy default_denoiser_study() {
   return s;
 }
 
+DenoiserStudy quick_denoiser_study() {
+  DenoiserStudy s;
+  s.name = "denoiser-2d-quick";
+  s.datasets = {"moons"};
+  s.train_samples = 5000;
+  s.eval_samples = 300;
+  s.model.dim = 2;
+  s.model.width = 64;
+  s.model.depth = 3;
+  s.model.diffusion_steps = 100;
+  s.model.training_steps = 1500;
+  s.quality_steps = {1, 5, 20, 100};
+  s.parallel_steps = {20, 100};
+  s.parallel_samples = 50;
+  return s;
+}
+
 DenoiserStudy full_denoiser_study() {
   DenoiserStudy s = default_denoiser_study();
   s.name = "denoiser-2d-full";
@@ -367,8 +384,7 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
     quality_fig.panels.push_back(std::move(qp));
 
     Panel sp;
-    sp.title = ds + ": sequential network calls against denoising steps (tolerance " +
-               format_exact(study.parallel_tolerance) + " x noise scale)";
+    sp.title = ds + ": sweeps against S (tolerance " + format_exact(study.parallel_tolerance) + " x noise scale)";
     sp.x_label = "denoising steps S";
     sp.y_label = "sweeps (sequential network calls)";
     sp.log_x = true;
@@ -457,7 +473,7 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
     results_cells[ds] = c;
   }
   folder.write_json("results.json", {{"experiment", study.name}, {"cells", results_cells}, {"seconds", seconds}});
-  folder.write_csv("quality.csv", quality_csv);
+  folder.write_csv("results.csv", quality_csv);
   folder.write_csv("parallel.csv", parallel_csv);
   folder.write_json("config.json",
                     {{"experiment", study.name},
@@ -523,7 +539,8 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
   md += "iterop " + iterop_version() + ", " + compiler_description() + "; total " + format_seconds(seconds) +
         (reused ? fmt::format(" ({} of {} data sets read back from cells/)", reused, study.datasets.size()) : "") +
         ".\n\n";
-  md += "Files: `results.json` (training curves, every quality and parallel row), `quality.csv`, `parallel.csv`, "
+  md += "Files: `results.json` (training curves, every quality and parallel row), `results.csv` (quality rows), "
+        "`parallel.csv`, "
         "`config.json` (seeds, study, versions), `samples.dat` (scatter points), `cells/` (one cached cell per data "
         "set).\n";
   folder.write_text("report.md", md);
@@ -541,6 +558,17 @@ Experiment denoiser_2d_experiment() {
       "parallel-in-time Picard and Anderson sweeps against S, sample scatter plots (about a minute).";
   e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, default_denoiser_study()); };
   e.in_suite = false;
+  return e;
+}
+
+Experiment denoiser_2d_quick_experiment() {
+  Experiment e;
+  e.name = "denoiser-2d-quick";
+  e.description =
+      "denoiser-2d at suite size: moons only, width 64, 1500 Adam steps, S in {1, 5, 20, 100}, parallel-in-time at "
+      "S = 20 and 100 (a few seconds).";
+  e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, quick_denoiser_study()); };
+  e.in_suite = true;  // the denoiser's member of the default suite
   return e;
 }
 

@@ -56,6 +56,7 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(pign_search_experiment());  // not in the suite (SBM: about a minute; Cora: --data, many minutes)
   registry.add(denoiser_2d_experiment());       // about a minute; not in the suite
   registry.add(denoiser_2d_full_experiment());  // tens of minutes; not in the suite
+  registry.add(denoiser_2d_quick_experiment()); // a few seconds; in the suite
 #endif
 }
 

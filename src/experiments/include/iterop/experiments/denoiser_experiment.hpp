@@ -21,7 +21,7 @@ struct DenoiserStudy {
   operators::DenoiserOptions model{};                     ///< denoiser options (dim 2; seed = run seed)
   std::vector<int> quality_steps{1, 2, 5, 10, 20, 50, 100};  ///< S of the quality table (each in 1..T)
   std::vector<int> parallel_steps{10, 25, 50, 100};       ///< S of the parallel-in-time table (each in 1..T)
-  std::size_t parallel_samples = 500;                     ///< samples per parallel-in-time run (>= 1)
+  std::size_t parallel_samples = 100;                     ///< samples per parallel-in-time run (>= 1)
   double parallel_tolerance = 1e-3;                       ///< per-step tolerance relative to the noise scale
   int window = 0;                                         ///< parallel window (0: the whole chain)
   int anderson_memory = 5;                                ///< Anderson's depth
@@ -32,18 +32,26 @@ struct DenoiserStudy {
 };
 
 /// The default "denoiser-2d" study: moons and 8gaussians, T = 100, width 128, depth 3, 3000 Adam steps,
-/// 500 samples per quality row, S in {1, 2, 5, 10, 20, 50, 100}; parallel S in {10, 25, 50, 100}.
+/// 500 samples per quality row, S in {1, 2, 5, 10, 20, 50, 100}; parallel S in {10, 25, 50, 100} on 100
+/// samples.
 DenoiserStudy default_denoiser_study();
+
+/// The suite-size study "denoiser-2d-quick": moons, width 64, 1500 Adam steps, 300 samples per quality
+/// row, S in {1, 5, 20, 100}; parallel S in {20, 100} on 50 samples.
+DenoiserStudy quick_denoiser_study();
 
 /// The full-size study: T = 1000, 20000 Adam steps, 2000 samples, S up to 1000.
 DenoiserStudy full_denoiser_study();
 
-/// Runs the study (one cached cell per data set) and writes report.md, results.json, quality.csv,
+/// Runs the study (one cached cell per data set) and writes report.md, results.json, results.csv (quality),
 /// parallel.csv, config.json and the plots samples.png, quality_vs_steps.png, sweeps_vs_steps.png.
 ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const DenoiserStudy& study);
 
 /// "denoiser-2d": default_denoiser_study(), about a minute on 2 cores; not in the default suite.
 Experiment denoiser_2d_experiment();
+
+/// "denoiser-2d-quick": quick_denoiser_study(), a few seconds; in the default suite.
+Experiment denoiser_2d_quick_experiment();
 
 /// "denoiser-2d-full": full_denoiser_study(); not in the default suite.
 Experiment denoiser_2d_full_experiment();

@@ -1,0 +1,102 @@
+// Runs `iterop train denoiser` (built with the LibTorch operators only): a tiny run's JSON and model
+// file, bad options as one-line usage errors (exit 2), and `iterop run denoiser-2d-quick`'s report.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+using iterop::cli_test::read_file;
+using iterop::cli_test::run_iterop;
+using iterop::cli_test::ScratchFolder;
+
+#if defined(ITEROP_HAVE_OPERATORS)
+
+TEST(DenoiserCli, TinyTrainingRunPrintsQualityAndSavesTheModel) {
+  ScratchFolder dir;
+  const auto model = dir.path() / "moons.pt";
+  const auto r = run_iterop({"train", "denoiser", "--data", "8gaussians", "--steps", "200", "--seed", "4",
+                             "--sample-steps", "10", "--diffusion-steps", "50", "--samples", "100", "--out",
+                             model.string(), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"], "denoiser");
+  EXPECT_EQ(j["data"], "8gaussians");
+  EXPECT_EQ(j["steps"], 200);
+  EXPECT_EQ(j["sample_steps"], 10);
+  EXPECT_EQ(j["train_status"], "completed");
+  EXPECT_LT(j["final_loss"].get<double>(), j["initial_loss"].get<double>());
+  for (const char* sampler : {"ddpm", "ddim"}) {
+    ASSERT_TRUE(j["quality"].contains(sampler)) << sampler;
+    for (const char* key : {"w2", "mmd2", "energy"}) EXPECT_GT(j["quality"][sampler][key].get<double>(), 0.0) << key;
+    EXPECT_EQ(j["quality"][sampler]["n"], 100);
+  }
+  EXPECT_GT(j["reference"]["w2"].get<double>(), 0.0);
+  EXPECT_TRUE(std::filesystem::exists(model));
+  EXPECT_GT(std::filesystem::file_size(model), 1000u);
+
+  const auto t = run_iterop({"train", "denoiser", "--steps", "50", "--sample-steps", "5", "--samples", "50"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("DDIM (eta 0)"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("fresh data (floor)"), std::string::npos) << t.out;
+}
+
+TEST(DenoiserCli, BadOptionsAreOneLineAndExitTwo) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--data", "circles"}, "--data = circles"},
+      {{"--steps", "-5"}, "--steps = -5"},
+      {{"--steps", "many"}, "--steps = many"},
+      {{"--sample-steps", "101"}, "--sample-steps = 101"},
+      {{"--sample-steps", "0"}, "--sample-steps = 0"},
+      {{"--diffusion-steps", "1"}, "--diffusion-steps = 1"},
+      {{"--samples", "1"}, "--samples = 1"},
+      {{"--format", "xml"}, "--format = xml"},
+      {{"--out", "/no/such/folder/model.pt"}, "--out = /no/such/folder/model.pt"},
+  };
+  for (const auto& [extra, expected] : cases) {
+    std::vector<std::string> args = {"train", "denoiser", "--steps", "1"};
+    if (extra[0] == "--steps") args = {"train", "denoiser"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_iterop(args);
+    EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Violated constraint"), std::string::npos) << r.err;
+    EXPECT_EQ(iterop::cli_test::count_lines(r.err), 1) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST(DenoiserCli, QuickExperimentWritesItsReport) {
+  ScratchFolder dir;
+  const auto out = dir.path() / "denoiser-2d-quick";
+  const auto r = run_iterop({"run", "denoiser-2d-quick", "--out", out.string(), "--seed", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* name : {"report.md", "results.csv", "parallel.csv", "results.json", "config.json", "samples.dat",
+                           "quality_vs_steps.dat", "sweeps_vs_steps.dat"})
+    EXPECT_TRUE(std::filesystem::exists(out / name)) << name;
+  const auto res = nlohmann::json::parse(read_file(out / "results.json"));
+  EXPECT_EQ(res["experiment"], "denoiser-2d-quick");
+  const auto& cell = res["cells"]["moons"];
+  ASSERT_EQ(cell["quality"].size(), 8u);  // DDPM and DDIM at S = 1, 5, 20, 100
+  // More denoising steps help: W2 at S = 100 below W2 at S = 1, for both samplers.
+  for (const std::size_t first : {0u, 4u})
+    EXPECT_LT(cell["quality"][first + 3]["quality"]["w2"].get<double>(),
+              cell["quality"][first]["quality"]["w2"].get<double>());
+  ASSERT_EQ(cell["parallel"].size(), 8u);  // 2 samplers x S = 20, 100 x Picard, Anderson
+  for (const auto& row : cell["parallel"]) {
+    EXPECT_EQ(row["status"], "converged") << row.dump();
+    EXPECT_LE(row["sweeps"].get<int>(), row["steps"].get<int>()) << row.dump();
+    EXPECT_LT(row["max_abs_diff"].get<double>(), 1e-1) << row.dump();
+  }
+  const auto cfg = nlohmann::json::parse(read_file(out / "config.json"));
+  EXPECT_EQ(cfg["seed"], 2);
+  EXPECT_TRUE(cfg.contains("versions"));
+  EXPECT_EQ(cfg["study"]["model"]["width"], 64);
+  EXPECT_NE(read_file(out / "report.md").find("| data | sampler | S | method | sweeps |"), std::string::npos);
+}
+
+#endif
