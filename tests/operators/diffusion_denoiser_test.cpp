@@ -239,19 +239,23 @@ TEST(DiffusionDenoiser, ParallelPicardEqualsSequentialSampling) {
 TEST(DiffusionDenoiser, ParallelAndersonReachesSequentialSampling) {
   const auto& d = trained();
   for (Sampler sampler : {Sampler::ddpm, Sampler::ddim}) {
-    SamplingOptions s;
-    s.sampler = sampler;
-    s.steps = 12;
-    s.samples = 40;
-    s.seed = 22;
-    ParallelSamplingOptions p;
-    p.method = ChainMethod::anderson;
-    p.tolerance = 1e-9;
-    const auto seq = d.sample(s);
-    const auto par = d.sample_parallel(s, p);
-    ASSERT_EQ(par.status, iterop::Status::converged) << to_string(sampler) << ": " << par.message;
-    EXPECT_LT(max_abs_diff(par.samples, seq.samples), 1e-6) << to_string(sampler);
-    EXPECT_LE(par.sweeps, 4 * s.steps);
+    for (int window : {0, 5}) {  // the whole chain; blocks of 5 steps (12 = 5 + 5 + 2)
+      SamplingOptions s;
+      s.sampler = sampler;
+      s.steps = 12;
+      s.samples = 40;
+      s.seed = 22;
+      ParallelSamplingOptions p;
+      p.method = ChainMethod::anderson;
+      p.window = window;
+      p.tolerance = 1e-9;
+      const auto seq = d.sample(s);
+      const auto par = d.sample_parallel(s, p);
+      ASSERT_EQ(par.status, iterop::Status::converged) << to_string(sampler) << ": " << par.message;
+      EXPECT_LT(max_abs_diff(par.samples, seq.samples), 1e-6) << to_string(sampler) << " window " << window;
+      EXPECT_LE(par.sweeps, 4 * s.steps);
+      EXPECT_EQ(par.windows, window == 0 ? 1 : 3);  // Anderson slides only once its window has converged
+    }
   }
 }
 
