@@ -314,6 +314,15 @@ TEST(CalmFlow, ParallelInTimePicardReachesTheSequentialSample) {
   const auto traj = m.sample_trajectory(x0, {.temperature = 0.5, .seed = 6, .use_cache = false});
   const auto image = m.apply_operator(traj, s);
   for (std::size_t i = 0; i < traj.size(); ++i) EXPECT_LT(max_diff(image[i], traj[i]), 1e-5);
+  // Picard by hand: after k sweeps from the guess x(t_i) = x0, the states t_0..t_k are the sequential ones.
+  CalmFlowTrajectory x(traj.size(), x0);
+  for (std::size_t k = 1; k < traj.size(); ++k) {
+    x = m.apply_operator(x, s);
+    for (std::size_t i = 0; i <= k; ++i) EXPECT_LT(max_diff(x[i], traj[i]), 1e-5) << "sweep " << k << ", state " << i;
+    if (k + 1 < traj.size()) {
+      EXPECT_GT(max_diff(x[k + 1], traj[k + 1]), 1e-4) << "sweep " << k;  // not yet: the guess was far off
+    }
+  }
 }
 
 TEST(CalmFlow, PromptsConditionTheSampleAndAreMaskedFromTheLoss) {
