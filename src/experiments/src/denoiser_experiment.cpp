@@ -438,6 +438,15 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
       for (int S : study.quality_steps) m = std::max(m, S);
       return m;
     }();
+    // One range for the three panels of a data set: the target's, widened by a quarter on each side.
+    double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+    for (const auto& pt : c["scatter"]["target"]) {
+      x_lo = std::min(x_lo, num(pt[0]));
+      x_hi = std::max(x_hi, num(pt[0]));
+      y_lo = std::min(y_lo, num(pt[1]));
+      y_hi = std::max(y_hi, num(pt[1]));
+    }
+    const double wx = 0.25 * (x_hi - x_lo), wy = 0.25 * (y_hi - y_lo);
     for (const auto& [key, label, color] :
          {std::tuple<const char*, std::string, const char*>{"target", "target (fresh data)", "#7f7f7f"},
           std::tuple<const char*, std::string, const char*>{"ddpm", "DDPM, S = " + std::to_string(s_max), "#1f77b4"},
@@ -447,6 +456,10 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
       p.x_label = "x";
       p.y_label = "y";
       p.log_y = false;
+      p.x_min = x_lo - wx;
+      p.x_max = x_hi + wx;
+      p.y_min = y_lo - wy;
+      p.y_max = y_hi + wy;
       p.series.push_back(scatter_series(c["scatter"][key], label, color));
       samples_fig.panels.push_back(std::move(p));
     }
