@@ -23,7 +23,8 @@ enum class FlowOdeMethod {
   euler,        ///< explicit Euler, `steps` equal steps (the CFM paper's sampler: 100 steps); in-house
   rk4,          ///< classical Runge-Kutta, `steps` equal steps (Boost.Odeint runge_kutta4 via iterop::baselines)
   dopri5,       ///< Dormand-Prince 5(4) with error control rtol/atol (Boost.Odeint via iterop::baselines)
-  cvode_bdf,    ///< CVODE BDF + Newton with difference-quotient dense Jacobian (iterop::baselines)
+  cvode_bdf,    ///< CVODE BDF + Newton with difference-quotient dense Jacobian (iterop::baselines): dim + 1
+                ///< velocity calls per Jacobian per system, so per-sample BDF suits low dimensions (flows are not stiff)
   cvode_adams,  ///< CVODE Adams-Moulton + fixed-point iteration, no Jacobian (iterop::baselines)
 };
 /// Every FlowOdeMethod in declaration order.
@@ -69,8 +70,10 @@ struct FlowOdeOptions {
 
 /// What sample_flow_ode returns.
 struct FlowSampleReport {
-  distributions::SampleSet samples;              ///< z(1) per starting point (rows and dim of x0); on failure the
-                                                 ///< rows that finished hold z(1) and the others the last state reached
+  distributions::SampleSet samples;              ///< z(1) per starting point (rows and dim of x0). On failure the rows
+                                                 ///< that finished hold z(1); the others hold, for euler, the last finite
+                                                 ///< state, for the baselines the state at the last output time reached
+                                                 ///< (a record time, else x0)
   std::vector<distributions::SampleSet> trajectory;  ///< z(record_times[k]) per k (only when every system reached it)
   /// converged: every system reached t = 1; non_finite: v returned NaN/Inf (or the integrator met one);
   /// max_iterations: the step budget ran out; diverged / stagnated: the integrator failed otherwise.
@@ -89,7 +92,8 @@ struct FlowSampleReport {
 };
 
 /// Integrates dz/dt = v(z, t), z(0) = x0 row by row, from t = 0 to 1 and returns z(1) for every row, with
-/// the evaluations counted. Invalid options or an empty x0 throw iterop::invalid_option before any
+/// the evaluations counted. CVODE may evaluate v a little past t = 1 (it steps past the last output time and
+/// interpolates back, see iterop::baselines::solve_ode); Euler, rk4 and dopri5 never leave [0, 1]. Invalid options or an empty x0 throw iterop::invalid_option before any
 /// work (a method this build lacks too); integrator failures and non-finite velocities are statuses;
 /// an exception thrown by v propagates.
 FlowSampleReport sample_flow_ode(const VelocityFn& v, const distributions::SampleSet& x0, const FlowOdeOptions& o);
