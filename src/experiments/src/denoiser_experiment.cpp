@@ -143,9 +143,19 @@ json compute_cell(const ExperimentContext& context, const DenoiserStudy& study, 
       so.samples = study.parallel_samples;
       so.seed = seed + 13;
       const auto seq = model.sample(so);
-      for (op::ChainMethod method : {op::ChainMethod::picard, op::ChainMethod::anderson}) {
+      struct Variant {
+        op::ChainMethod method;
+        op::ChainForm form;
+        const char* label;
+      };
+      std::vector<Variant> variants{{op::ChainMethod::picard, op::ChainForm::cumulative, "picard"},
+                                    {op::ChainMethod::anderson, op::ChainForm::cumulative, "anderson"}};
+      if (S <= study.step_form_max_steps)
+        variants.push_back({op::ChainMethod::picard, op::ChainForm::step, "picard-step"});
+      for (const auto& [method, form, label] : variants) {
         op::ParallelSamplingOptions po;
         po.method = method;
+        po.form = form;
         po.window = study.window;
         po.tolerance = study.parallel_tolerance;
         po.anderson_memory = study.anderson_memory;
@@ -153,7 +163,8 @@ json compute_cell(const ExperimentContext& context, const DenoiserStudy& study, 
         const double diff = max_abs_diff(par.samples, seq.samples);
         parallel.push_back({{"sampler", std::string(op::to_string(sampler))},
                             {"steps", S},
-                            {"method", std::string(op::to_string(method))},
+                            {"method", label},
+                            {"form", std::string(op::to_string(form))},
                             {"status", std::string(to_string(par.status))},
                             {"message", par.message},
                             {"sweeps", par.sweeps},
@@ -162,9 +173,9 @@ json compute_cell(const ExperimentContext& context, const DenoiserStudy& study, 
                             {"max_abs_diff", json_number(diff)},
                             {"seconds", par.seconds},
                             {"sequential_seconds", seq.seconds}});
-        context.report(fmt::format("{}{} S = {:>4} {:<8}: {} sweeps (sequential {}), {} evaluations, max |x - x_seq| "
+        context.report(fmt::format("{}{} S = {:>4} {:<11}: {} sweeps (sequential {}), {} evaluations, max |x - x_seq| "
                                    "{:.1e}, {}",
-                                   prefix, op::to_string(sampler), S, op::to_string(method), par.sweeps, S,
+                                   prefix, op::to_string(sampler), S, label, par.sweeps, S,
                                    par.network_evaluations, diff, to_string(par.status)));
       }
     }
@@ -214,6 +225,8 @@ void DenoiserStudy::validate() const {
   p.window = window;
   p.anderson_memory = anderson_memory;
   p.validate();
+  require(step_form_max_steps >= 0, "DenoiserStudy::step_form_max_steps", step_form_max_steps,
+          "step_form_max_steps >= 0");
   require(gamma > 0 && std::isfinite(gamma), "DenoiserStudy::gamma", gamma, "gamma > 0 and finite");
 }
 
@@ -245,6 +258,7 @@ DenoiserStudy quick_denoiser_study() {
   s.quality_steps = {1, 5, 20, 100};
   s.parallel_steps = {20, 100};
   s.parallel_samples = 50;
+  s.step_form_max_steps = 20;
   return s;
 }
 
@@ -259,6 +273,7 @@ DenoiserStudy full_denoiser_study() {
   s.quality_steps = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
   s.parallel_steps = {10, 25, 50, 100, 250, 1000};
   s.parallel_samples = 1000;
+  s.step_form_max_steps = 100;
   return s;
 }
 
@@ -286,6 +301,7 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
                       {"parallel_tolerance", study.parallel_tolerance},
                       {"window", study.window},
                       {"anderson_memory", study.anderson_memory},
+                      {"step_form_max_steps", study.step_form_max_steps},
                       {"gamma", study.gamma},
                       {"seed", context.seed}};
     const std::string prefix = fmt::format("[{}/{}] {}: ", i + 1, study.datasets.size(), ds);
@@ -478,6 +494,7 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
                            {"parallel_tolerance", study.parallel_tolerance},
                            {"window", study.window},
                            {"anderson_memory", study.anderson_memory},
+                           {"step_form_max_steps", study.step_form_max_steps},
                            {"gamma", study.gamma}};
   json results_cells = json::object();
   for (const auto& ds : study.datasets) {
@@ -544,9 +561,10 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
       "evaluations count one per step of the chain per sweep. {} samples; max |x - x_seq| is the largest "
       "coordinate difference from the sequential sample with the same noise (data units). Time / sequential is "
       "wall-clock on this machine's CPU, where a window's batched call costs about its size: parallel-in-time pays "
-      "off only where the batched call is nearly free (a GPU with spare capacity).\n\n",
+      "off only where the batched call is nearly free (a GPU with spare capacity). Rows picard-step (S <= {}) "
+      "iterate the plain chain T(x)_k = F_(k-1)(x_(k-1)) instead of the cumulative form.\n\n",
       study.anderson_memory, study.window == 0 ? std::string("S (the whole chain)") : std::to_string(study.window),
-      format_exact(study.parallel_tolerance), study.parallel_samples);
+      format_exact(study.parallel_tolerance), study.parallel_samples, study.step_form_max_steps);
   md += parallel.to_markdown() + "\n";
   md += "## Plots\n\n" + plots_md;
   md += "iterop " + iterop_version() + ", " + compiler_description() + "; total " + format_seconds(seconds) +

@@ -25,6 +25,7 @@ struct DenoiserStudy {
   double parallel_tolerance = 1e-3;                       ///< per-step tolerance relative to the noise scale
   int window = 0;                                         ///< parallel window (0: the whole chain)
   int anderson_memory = 5;                                ///< Anderson's depth
+  int step_form_max_steps = 25;                           ///< also Picard on the plain (step) chain for S <= this
   double gamma = 2.0;                                     ///< MMD kernel exp(-gamma ||x - y||^2)
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
