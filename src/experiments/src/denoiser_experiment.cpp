@@ -272,7 +272,8 @@ DenoiserStudy full_denoiser_study() {
   s.model.training_steps = 20000;
   s.quality_steps = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
   s.parallel_steps = {10, 25, 50, 100, 250, 1000};
-  s.parallel_samples = 1000;
+  s.parallel_samples = 500;
+  s.window = 200;  // S = 1000 over the whole chain would hold 1000 x 500 rows of activations per layer
   s.step_form_max_steps = 100;
   return s;
 }

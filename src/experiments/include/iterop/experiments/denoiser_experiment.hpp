@@ -41,7 +41,9 @@ DenoiserStudy default_denoiser_study();
 /// row, S in {1, 5, 20, 100}; parallel S in {20, 100} on 50 samples.
 DenoiserStudy quick_denoiser_study();
 
-/// The full-size study: T = 1000, 20000 Adam steps, 2000 samples, S up to 1000.
+/// The full-size study: moons, 8gaussians, checkerboard, spirals; T = 1000, 20000 Adam steps, 50000
+/// training points, 2000 samples per quality row, S up to 1000; parallel rows on 500 samples in
+/// windows of 200 steps.
 DenoiserStudy full_denoiser_study();
 
 /// Runs the study (one cached cell per data set) and writes report.md, results.json, results.csv (quality),
