@@ -216,6 +216,8 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     fo.depth = static_cast<int>(parse_integer("--depth", depth_, 1, 1000));
     fo.activation = activation_;
     fo.device = device_;
+    require_usage(static_cast<std::size_t>(batch) <= pool, "--batch", std::to_string(batch),
+                  "at most --pool (" + std::to_string(pool) + "): a CFM minibatch draws distinct pool rows");
     fo.coupling = model_ == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
     const std::vector<std::string> acts = {"relu", "selu", "silu", "gelu", "tanh", "elu"};
     require_usage(std::find(acts.begin(), acts.end(), activation_) != acts.end(), "--activation", activation_,
@@ -264,8 +266,8 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     progress << fmt::format("{}: {} parameters; MLP depth {}, width {}, {}", model_, parameters, fo.depth, fo.width,
                             fo.activation)
              << std::endl;
-    const auto r = model.train(op::pool_sampler(source_pool, 1000003ULL * seed + 21),
-                               op::pool_sampler(target_pool, 1000003ULL * seed + 22), [&](const op::CfmProgress& p) {
+    const auto r = model.train(ex::distinct_pool_sampler(source_pool, 1000003ULL * seed + 21),
+                               ex::distinct_pool_sampler(target_pool, 1000003ULL * seed + 22), [&](const op::CfmProgress& p) {
                                  if (p.step % progress_every == 0 || p.step == p.steps)
                                    progress << fmt::format("step {}/{}  loss {:.5g}  {:.2f} steps/s  {} left", p.step,
                                                            p.steps, p.loss, p.steps_per_second,

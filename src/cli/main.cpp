@@ -22,6 +22,7 @@
 #include "iterop/operators/planetoid.hpp"
 #include "train_command.hpp"
 #include "train_denoiser_command.hpp"
+#include "flow_command.hpp"
 #endif
 
 #ifndef ITEROP_VERSION
@@ -55,6 +56,8 @@ int run(int argc, char** argv) {
 #if defined(ITEROP_HAVE_OPERATORS)
       "  iterop train pign --sbm    train PIGN (Picard-iterative graph network) and print its accuracy\n"
       "  iterop train denoiser      train a DDPM denoiser on 2-D data and print its sample quality\n"
+      "  iterop train flow --model calmflow --source 8gaussians --target moons   train a flow model\n"
+      "  iterop sample flow --model flow.model --n 1000 --target moons   sample it, print W2/MMD/energy\n"
 #endif
       "Use iterop COMMAND --help for the options of a command.\n"
       "Exit status: 0 success; 1 solve did not converge; 2 bad usage or malformed input data; 3 backend or file failure.\n");
@@ -73,6 +76,7 @@ int run(int argc, char** argv) {
 #if defined(ITEROP_HAVE_OPERATORS)
   cli::TrainCommand train(app);
   cli::TrainDenoiserCommand train_denoiser(app);  // `iterop train denoiser`
+  cli::FlowCommand flow(app);  // `iterop train flow`, `iterop sample flow`
 #else
   // Present in every build, so that a build without LibTorch says why it cannot train.
   CLI::App* train_unavailable =
@@ -101,6 +105,7 @@ int run(int argc, char** argv) {
 #if defined(ITEROP_HAVE_OPERATORS)
   if (train.selected()) return train.execute(std::cout, std::cerr);
   if (train_denoiser.selected()) return train_denoiser.execute(std::cout, std::cerr);
+  if (flow.selected()) return flow.execute(std::cout, std::cerr);
 #else
   if (train_unavailable->parsed()) {
     cli::print_error("train = " + (train_unavailable->remaining().empty() ? std::string("(none)")

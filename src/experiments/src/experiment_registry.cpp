@@ -8,6 +8,7 @@
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/experiments/pign_experiment.hpp"
 #include "iterop/experiments/denoiser_experiment.hpp"
+#include "iterop/experiments/flow_experiment.hpp"
 #endif
 #include "iterop/experiments/theory_checks_experiment.hpp"
 #include "iterop/experiments/volterra_bench.hpp"
@@ -57,6 +58,11 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(denoiser_2d_experiment());       // about a minute; not in the suite
   registry.add(denoiser_2d_full_experiment());  // tens of minutes; not in the suite
   registry.add(denoiser_2d_quick_experiment()); // a few seconds; in the suite
+  registry.add(flow_quick_experiment());
+  registry.add(flow_2d_experiment());          // minutes; not in the suite
+  registry.add(flow_highdim_experiment());     // minutes; not in the suite
+  registry.add(flow_ablation_experiment());    // minutes; not in the suite
+  registry.add(flow_conditional_experiment()); // minutes; not in the suite
 #endif
 }
 

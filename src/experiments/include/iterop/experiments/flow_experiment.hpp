@@ -106,6 +106,12 @@ ExperimentOutcome run_flow_study(const ExperimentContext& context, const FlowStu
 ExperimentOutcome run_flow_ablation(const ExperimentContext& context, const FlowAblationStudy& study);
 ExperimentOutcome run_flow_conditional(const ExperimentContext& context, const FlowConditionalStudy& study);
 
+/// A CFM minibatch sampler over a fixed pool that draws n DISTINCT rows per step (a partial
+/// Fisher-Yates shuffle with std::mt19937_64 seeded by seed and step; n <= pool rows). Distinct rows
+/// keep exact ties out of OT-CFM's assignment problems: with repeated rows (operators::pool_sampler
+/// draws with replacement) the network simplex on floating-point costs was seen to stall.
+operators::CfmBatchSampler distinct_pool_sampler(distributions::SampleSet pool, std::uint64_t seed);
+
 /// The CFM MLP width (depth kept) whose parameter count is closest to `parameters` in dimension dim.
 int cfm_width_for_parameters(long parameters, int dim, int depth);
 
