@@ -136,8 +136,9 @@ FlowCommand::FlowCommand(CLI::App& app) {
   s->add_option("--format", s_format_, "table (default) or json")->type_name("FORMAT");
   s->footer(
       "Source points: sample_dataset(source, n, dim, 1000003 seed + 13); the target sample for the distances:\n"
-      "sample_dataset(target, n, dim, 1000003 seed + 14). Exit status: 0 generated; 2 bad usage; 3 the sampler\n"
-      "failed (status printed), LibTorch failed or a file could not be written.\n");
+      "sample_dataset(target, n, dim, 1000003 seed + 14). Exit status: 0 generated; 1 the sampler did not finish\n"
+      "(picard/anderson: not within --tol of the sequential sample; ODE: t = 1 not reached; status printed, points\n"
+      "and distances still written); 2 bad usage; 3 LibTorch failed or a file could not be written.\n");
 }
 
 int FlowCommand::execute(std::ostream& out, std::ostream& progress) const {
@@ -457,7 +458,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
                          f(m["w2"]), gamma, f(m["mmd2"]), f(m["energy"]));
     }
   }
-  return ok ? exit_ok : exit_failure;
+  return ok ? exit_ok : exit_not_converged;
 }
 
 }  // namespace iterop::cli

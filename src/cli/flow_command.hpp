@@ -21,8 +21,8 @@ class FlowCommand {
 
   /// Runs the selected subcommand. Every option is checked first (usage_error naming the option, the
   /// value and the rule; exit 2) before any data is drawn or any model is built. Progress goes to
-  /// `progress`. Returns exit_ok, or exit_failure when training ended with a non-finite loss or the
-  /// sampler failed.
+  /// `progress`. Returns exit_ok; exit_failure when training ended with a non-finite loss;
+  /// exit_not_converged when sampling did not finish (parallel solve outside --tol, ODE not at t = 1).
   int execute(std::ostream& out, std::ostream& progress) const;
 
  private:
