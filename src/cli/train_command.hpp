@@ -34,7 +34,7 @@ class TrainCommand {
   std::string epochs_ = "200";
   std::string k_ = "9";
   std::string alpha_ = "0.55";
-  std::string width_ = "32";
+  std::string width_ = "64";
   std::string infer_;
   std::string spectral_norm_ = "0";
   std::string format_ = "table";

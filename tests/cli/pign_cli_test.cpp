@@ -143,9 +143,9 @@ TEST(PignCli, SearchSelectsOnValidationAndReportsTestOnlyForTheSelection) {
   s.name = "pign-search-test";
   s.noise_levels = {0.0};
   s.trials = 3;
-  s.epochs = 15;
+  s.epochs = 10;
   s.final_seeds = 2;
-  s.gcn.epochs = 15;
+  s.gcn.epochs = 10;
   (void)iterop::experiments::run_pign_search(context, s);
   const auto res = nlohmann::json::parse(read_file(context.output_folder / "results.json"));
   ASSERT_EQ(res["levels"].size(), 1u);
