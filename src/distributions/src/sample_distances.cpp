@@ -16,21 +16,36 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+/// ||x - y||^2 over `dim` entries, in four interleaved partial sums (independent chains the
+/// compiler can pipeline and pack without reassociating a single sum).
+double squared_distance(const double* x, const double* y, std::size_t dim) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::size_t k = 0;
+  for (; k + 4 <= dim; k += 4) {
+    const double t0 = x[k] - y[k], t1 = x[k + 1] - y[k + 1], t2 = x[k + 2] - y[k + 2], t3 = x[k + 3] - y[k + 3];
+    s0 += t0 * t0;
+    s1 += t1 * t1;
+    s2 += t2 * t2;
+    s3 += t3 * t3;
+  }
+  for (; k < dim; ++k) {
+    const double t = x[k] - y[k];
+    s0 += t * t;
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
 /// ||a_i - b_j||^2 for all i, j, row-major a.rows x b.rows (differences, not the norm expansion,
-/// so that nearby points keep their digits).
+/// so that nearby points keep their digits). Blocks of b's rows are reused from cache.
 std::vector<double> squared_distances(const SampleSet& a, const SampleSet& b) {
   std::vector<double> d(a.rows * b.rows);
   const std::size_t dim = a.dim;
-  for (std::size_t i = 0; i < a.rows; ++i) {
-    const double* x = a.values.data() + i * dim;
-    for (std::size_t j = 0; j < b.rows; ++j) {
-      const double* y = b.values.data() + j * dim;
-      double s = 0;
-      for (std::size_t k = 0; k < dim; ++k) {
-        const double t = x[k] - y[k];
-        s += t * t;
-      }
-      d[i * b.rows + j] = s;
+  const std::size_t block = std::max<std::size_t>(1, (128 * 1024 / sizeof(double)) / std::max<std::size_t>(dim, 1));
+  for (std::size_t j0 = 0; j0 < b.rows; j0 += block) {
+    const std::size_t j1 = std::min(b.rows, j0 + block);
+    for (std::size_t i = 0; i < a.rows; ++i) {
+      const double* x = a.values.data() + i * dim;
+      for (std::size_t j = j0; j < j1; ++j) d[i * b.rows + j] = squared_distance(x, b.values.data() + j * dim, dim);
     }
   }
   return d;
