@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,33 @@ TEST(ConditionalFlowMatching, OtPairingBeatsRandomPairingAndIsTheBruteForceOptim
   do best = std::min(best, mean_pair_sq_distance(a, b, perm));
   while (std::next_permutation(perm.begin(), perm.end()));
   EXPECT_NEAR(mean_pair_sq_distance(a, b, p), best, 1e-12 * best);
+}
+
+TEST(ConditionalFlowMatching, OtPairingFinishesOnMinibatchesDrawnFromAPool) {
+  // 256 normal points against 256 draws (with replacement) from 10000 moons: with the fractional squared
+  // distances as costs LEMON's network simplex never finished on this matrix; cfm_pairing rounds the costs.
+  const std::size_t n = 256;
+  const SampleSet x0 = sample_dataset("normal", n, 2, 1);
+  const SampleSet pool = sample_dataset("moons", 10000, 2, 2);
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> pick(0, 9999);
+  SampleSet x1(n, 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto k = std::size_t(pick(rng));
+    x1(i, 0) = pool(k, 0);
+    x1(i, 1) = pool(k, 1);
+  }
+  const auto p = cfm_pairing(x0, x1, CfmCoupling::optimal_transport);
+  auto sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(sorted[i], i);
+  std::vector<std::size_t> other(n);
+  std::iota(other.begin(), other.end(), 0u);
+  const double d = mean_pair_sq_distance(x0, x1, p);
+  for (int r = 0; r < 10; ++r) {
+    std::shuffle(other.begin(), other.end(), rng);
+    EXPECT_LE(d, mean_pair_sq_distance(x0, x1, other));
+  }
 }
 
 TEST(ConditionalFlowMatching, LossFallsOnATinySeededProblem) {

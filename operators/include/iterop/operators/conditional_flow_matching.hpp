@@ -102,6 +102,9 @@ double mean_pair_sq_distance(const distributions::SampleSet& x0, const distribut
 
 /// The pairing CFM trains on: identity for I-CFM, the exact OT assignment (squared Euclidean costs)
 /// for OT-CFM; pairing[i] is the row of x1 paired with row i of x0. Equal sizes and dims required.
+/// The costs are rounded to integer multiples of (max cost) / 2^40 (fewer bits above n = 2^11) before
+/// iterop::distributions::optimal_assignment, whose network simplex can cycle on fractional costs; the
+/// pairing is optimal for the rounded costs, so within n 2^-41 max cost of the true optimum.
 std::vector<std::size_t> cfm_pairing(const distributions::SampleSet& x0, const distributions::SampleSet& x1,
                                      CfmCoupling coupling);
 
