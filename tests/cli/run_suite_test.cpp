@@ -30,6 +30,7 @@ std::vector<std::string> suite_members() {
 #ifdef ITEROP_HAVE_OPERATORS
   m.push_back("pign-sbm");
   m.push_back("denoiser-2d-quick");
+  m.push_back("flow-quick");
 #endif
   return m;
 }
