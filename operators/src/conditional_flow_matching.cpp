@@ -23,6 +23,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/optimal_assignment.hpp"
+#include "iterop/distributions/sample_distances.hpp"
 
 namespace iterop::operators {
 
@@ -166,31 +167,13 @@ std::vector<std::size_t> cfm_pairing(const SampleSet& x0, const SampleSet& x1, C
   require(x0.rows >= 1, "cfm_pairing x0.rows", x0.rows, "rows >= 1");
   check_shape(x0, x0.rows, x0.dim, "cfm_pairing x0");
   check_shape(x1, x0.rows, x0.dim, "cfm_pairing x1");
-  const std::size_t n = x0.rows, d = x0.dim;
+  const std::size_t n = x0.rows;
   std::vector<std::size_t> p(n);
   for (std::size_t i = 0; i < n; ++i) p[i] = i;
   if (coupling == CfmCoupling::independent) return p;
-  std::vector<double> cost(n * n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t k = 0; k < n; ++k) {
-      double s = 0;
-      for (std::size_t j = 0; j < d; ++j) {
-        const double diff = x0.values[i * d + j] - x1.values[k * d + j];
-        s += diff * diff;
-      }
-      cost[i * n + k] = s;
-    }
-  // The costs go to the network simplex as integers (stored in doubles): with fractional double costs LEMON's
-  // network simplex can cycle on degenerate pivots (measured: 256 x 256 normal -> moons minibatches drawn from a
-  // pool never finished), while integer arithmetic is exact below 2^53 and the simplex terminates. The costs
-  // are rounded to multiples of q = max cost / 2^bits with (2n + 1) 2^bits < 2^53, so potentials and sums stay
-  // exact; the pairing is optimal for the rounded costs, hence within n q / 2 of the optimum of the true ones.
-  const double max_cost = *std::max_element(cost.begin(), cost.end());
-  if (max_cost > 0) {
-    const int bits = std::min(40, 52 - int(std::ceil(std::log2(double(2 * n + 1)))));
-    const double q = max_cost / std::ldexp(1.0, bits);
-    for (auto& c : cost) c = std::round(c / q);
-  }
+  // Exact OT pairing on squared Euclidean costs. optimal_assignment solves on integer-rounded costs,
+  // so the tied costs of repeated points cannot make the network simplex cycle.
+  const auto cost = distributions::pairwise_squared_distances(x0, x1);
   return distributions::optimal_assignment(cost, n).column_of_row;
 }
 

@@ -87,6 +87,12 @@ double energy_from(const std::vector<double>& daa, const std::vector<double>& db
 
 }  // namespace
 
+std::vector<double> pairwise_squared_distances(const SampleSet& a, const SampleSet& b) {
+  require(a.dim == b.dim, "pairwise_squared_distances second sample dimension", b.dim,
+          "equal to the first sample's dimension " + std::to_string(a.dim));
+  return squared_distances(a, b);
+}
+
 double wasserstein2(const SampleSet& a, const SampleSet& b) {
   require_same_dim(a, b, "wasserstein2");
   require_same_size(a, b, "wasserstein2");

@@ -3,10 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "iterop/distributions/sample_set.hpp"
 
 namespace iterop::distributions {
+
+/// ||a_i - b_j||^2 for all pairs, row-major a.rows x b.rows, from differences (not the norm
+/// expansion, so nearby points keep their digits). Throws for different dimensions.
+std::vector<double> pairwise_squared_distances(const SampleSet& a, const SampleSet& b);
 
 /// Exact 2-Wasserstein distance between the empirical measures of two samples of equal size n:
 /// sqrt( min over permutations pi of (1/n) sum_i ||a_i - b_pi(i)||^2 ). Not entropic, not Sinkhorn.
