@@ -53,10 +53,19 @@ double max_diff(const SampleSet& a, const SampleSet& b) {
   return m;
 }
 
+/// A folder of this test process for model files, removed when the process ends.
+struct ScratchDir {
+  fs::path dir = fs::temp_directory_path() / ("iterop_calmflow_test_" + std::to_string(::getpid()));
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 fs::path scratch(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("iterop_calmflow_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  static ScratchDir d;
+  fs::create_directories(d.dir);
+  return d.dir / name;
 }
 
 void expect_invalid(const CalmFlowOptions& o, const std::string& needle) {
