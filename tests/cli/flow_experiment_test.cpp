@@ -144,6 +144,15 @@ TEST(FlowExperiment, SizeFromEnvironmentAndWidthMatching) {
   EXPECT_EQ(ex::flow_size_from_environment(), ex::FlowSize::full);
   ::unsetenv("ITEROP_FLOW_SIZE");
   EXPECT_EQ(ex::flow_size_from_environment(), ex::FlowSize::small);
+  // The built-in studies hold exactly their pairs.
+  const auto highdim = ex::flow_highdim_study(ex::FlowSize::small);
+  ASSERT_EQ(highdim.pairs.size(), 3u);
+  for (const auto& p : highdim.pairs) EXPECT_EQ(p.label().substr(0, 22), "2gaussians -> 4blobs (");
+  EXPECT_EQ(ex::flow_highdim_study(ex::FlowSize::full).pairs.size(), 6u);
+  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::small).pairs.size(), 4u);
+  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::full).pairs.size(), 5u);
+  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::full).calmflow.steps, 2000);
+  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::full).eval.samples, 1000u);
   // depth 3, dim 2, width w: 3w + w + 2(w^2 + w) + 2w + 2 parameters; w = 100 gives 20802.
   EXPECT_EQ(ex::cfm_width_for_parameters(20802, 2, 3), 100);
   iterop::operators::CfmOptions o;

@@ -1341,6 +1341,7 @@ FlowStudy flow_2d_study(FlowSize size) {
 FlowStudy flow_highdim_study(FlowSize size) {
   FlowStudy s;
   s.name = "flow-highdim";
+  s.pairs.clear();
   for (const char* source : {"2gaussians", "normal"}) {
     if (size == FlowSize::small && std::string(source) == "normal") continue;
     for (int d : {10, 100, 1000}) s.pairs.push_back({source, "4blobs", d});
