@@ -21,6 +21,7 @@
 #include "iterop/fixed_point/anderson.hpp"
 #include "iterop/fixed_point/picard.hpp"
 #include "iterop/fixed_point/solve.hpp"
+#include "iterop/operators/learned_contraction.hpp"
 #include "iterop/operators/torch_vector_ops.hpp"
 
 namespace iterop::operators {
@@ -178,6 +179,17 @@ void SamplingOptions::validate(int T) const {
           "1 <= steps <= diffusion_steps (" + std::to_string(T) + ")");
   require(eta >= 0 && eta <= 1, "SamplingOptions::eta", eta, "0 <= eta <= 1");
   require(samples >= 1, "SamplingOptions::samples", samples, "samples >= 1");
+}
+
+void StepContractionOptions::validate(int T) const {
+  require(steps >= 1 && steps <= T, "StepContractionOptions::steps", steps,
+          "1 <= steps <= diffusion_steps (" + std::to_string(T) + ")");
+  require(trajectories >= 1, "StepContractionOptions::trajectories", trajectories, "trajectories >= 1");
+  require(max_iterations >= 2, "StepContractionOptions::max_iterations", max_iterations, "max_iterations >= 2");
+  require(power_tol > 0 && std::isfinite(power_tol), "StepContractionOptions::power_tol", power_tol,
+          "power_tol > 0 and finite");
+  require(picard_tolerance > 0 && std::isfinite(picard_tolerance), "StepContractionOptions::picard_tolerance",
+          picard_tolerance, "picard_tolerance > 0 and finite");
 }
 
 void ParallelSamplingOptions::validate() const {
@@ -498,6 +510,92 @@ SamplingResult DiffusionDenoiser::sample_parallel(const SamplingOptions& s, cons
     }
     r.seconds = seconds_since(t0);
     return r;
+  });
+}
+
+StepContractionReport DiffusionDenoiser::step_contraction(const StepContractionOptions& o) const {
+  const auto& m = *impl_;
+  o.validate(m.o.diffusion_steps);
+  return detail::translate_torch_errors([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    SamplingOptions so;
+    so.sampler = Sampler::ddim;
+    so.eta = 0.0;
+    so.steps = o.steps;
+    so.samples = o.trajectories;
+    so.seed = o.seed;
+    const Chain ch = make_chain(m.alpha_bar, so);
+    const int S = o.steps;
+    const auto n = int64_t(o.trajectories), d = int64_t(m.o.dim);
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(m.device);
+    auto x0 = m.noise(so).first;
+    // The sequential trajectories: seq[k] = x_k, k = 0..S.
+    std::vector<torch::Tensor> seq{x0};
+    {
+      torch::NoGradGuard no_grad;
+      for (int k = 0; k < S; ++k) {
+        auto eps = m.eps64(seq.back(), torch::full({n}, double(ch.t[std::size_t(k)]), opts));
+        seq.push_back(seq.back() * ch.a[std::size_t(k)] + eps * ch.b[std::size_t(k)]);
+      }
+    }
+    StepContractionReport rep;
+    PowerIterationOptions po;
+    po.max_iterations = o.max_iterations;
+    po.tol = o.power_tol;
+    for (int k = 0; k < S; ++k) {
+      const double a = ch.a[std::size_t(k)], b = ch.b[std::size_t(k)];
+      const double t = double(ch.t[std::size_t(k)]);
+      // F_k on one point [1, dim]: differentiable in x (the float64 weights are constants).
+      const TensorStep step = [&](const torch::Tensor& x) {
+        return x * a + m.eps64(x, torch::full({x.size(0)}, t, x.options())) * b;
+      };
+      StepContractionRow row;
+      row.k = k;
+      row.t = ch.t[std::size_t(k)];
+      row.a = a;
+      for (int64_t i = 0; i < n; ++i) {
+        po.seed = o.seed + std::uint64_t(k) * 1000 + std::uint64_t(i);
+        const auto xi = seq[std::size_t(k)].narrow(0, i, 1).detach();
+        const auto r = jacobian_spectral_radius(step, xi, po);
+        const auto nr = jacobian_spectral_norm(step, xi, po);
+        rep.jacobian_products += r.iterations + 2L * nr.iterations;
+        row.radius_mean += r.value / double(n);
+        row.norm_mean += nr.value / double(n);
+        row.radius_max = std::max(row.radius_max, r.value);
+        row.norm_max = std::max(row.norm_max, nr.value);
+        row.radius_converged += r.converged ? 1 : 0;
+      }
+      row.picard_sweeps = 1;
+      rep.steps.push_back(row);
+    }
+    // Observed step-form Picard on the whole chain: traj^(0) = x_0 everywhere, traj^(n+1)_{k+1} = F_k(traj^(n)_k).
+    {
+      torch::NoGradGuard no_grad;
+      auto traj = x0.unsqueeze(0).expand({S + 1, n, d}).clone();
+      const auto seq_all = torch::stack(seq, 0);
+      const auto a = column(ch.a, 0, S, m.device), b = column(ch.b, 0, S, m.device),
+                 sc = column(ch.scale, 0, S, m.device);
+      std::vector<double> tv(ch.t.begin(), ch.t.end());
+      const auto tt = torch::tensor(tv, torch::kFloat64).to(m.device).repeat_interleave(n);
+      for (int sweep = 1; sweep <= S; ++sweep) {
+        auto xin = traj.narrow(0, 0, S);
+        auto eps = m.eps64(xin.reshape({int64_t(S) * n, d}), tt).reshape({S, n, d});
+        auto next = a * xin + b * eps;
+        traj.narrow(0, 1, S).copy_(next);
+        auto err = ((traj.narrow(0, 1, S) - seq_all.narrow(0, 1, S)).abs() / sc).amax({1, 2}).to(torch::kCPU).contiguous();
+        const double* e = err.data_ptr<double>();
+        double worst = 0;
+        for (int k = 0; k < S; ++k) {
+          auto& row = rep.steps[std::size_t(k)];
+          worst = std::max(worst, e[k]);
+          if (!(e[k] <= o.picard_tolerance)) row.picard_sweeps = sweep + 1;
+          if (sweep == k / 2 + 1) row.picard_error_half = e[k];
+        }
+        rep.picard_error.push_back(worst);
+      }
+    }
+    rep.seconds = seconds_since(t0);
+    return rep;
   });
 }
 

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -301,3 +306,87 @@ TEST(DiffusionDenoiser, SaveLoadRoundTrip) {
 }
 
 }  // namespace
+
+// The step diagnostics against an independent computation: the chain rebuilt from the public API
+// (alpha_bars, sampling_timesteps, predict_noise) and the same initial noise, the full 2 x 2 Jacobian of
+// every step by central differences, its eigenvalues from the trace and determinant and its spectral
+// norm from the eigenvalues of J^T J, by hand.
+TEST(DiffusionDenoiser, StepContractionMatchesTheHandComputedJacobian) {
+  const auto& m = trained();
+  StepContractionOptions o;
+  o.steps = 10;
+  o.trajectories = 1;
+  o.seed = 21;
+  const auto rep = m.step_contraction(o);
+  ASSERT_EQ(rep.steps.size(), 10u);
+  ASSERT_EQ(rep.picard_error.size(), 10u);
+  EXPECT_GT(rep.jacobian_products, 0);
+
+  // x_0: the sampler's initial noise (randn [S + 1, n, dim] float64 on a CPU generator seeded with seed).
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  const auto noise = at::randn({o.steps + 1, 1, 2}, gen, at::TensorOptions().dtype(at::kDouble));
+  std::vector<double> x{noise[0][0][0].item<double>(), noise[0][0][1].item<double>()};
+  const auto ab = m.alpha_bars();
+  const auto tau = sampling_timesteps(m.options().diffusion_steps, o.steps);
+  int converged = 0;
+  for (int k = 0; k < o.steps; ++k) {
+    const int t = tau[std::size_t(o.steps - 1 - k)];
+    const double a_t = ab[std::size_t(t)];
+    const double a_next = k + 1 < o.steps ? ab[std::size_t(tau[std::size_t(o.steps - 2 - k)])] : 1.0;
+    const double a = std::sqrt(a_next / a_t);
+    const double b = std::sqrt(1 - a_next) - std::sqrt(a_next) * std::sqrt(1 - a_t) / std::sqrt(a_t);
+    auto F = [&](double u, double v) {
+      const auto e = m.predict_noise(SampleSet(1, 2, {u, v}), t);
+      return std::array<double, 2>{a * u + b * e(0, 0), a * v + b * e(0, 1)};
+    };
+    const double h = 1e-5;
+    double J[2][2];
+    for (int j = 0; j < 2; ++j) {
+      const auto p = F(x[0] + (j == 0 ? h : 0), x[1] + (j == 1 ? h : 0));
+      const auto q = F(x[0] - (j == 0 ? h : 0), x[1] - (j == 1 ? h : 0));
+      for (int i = 0; i < 2; ++i) J[i][j] = (p[std::size_t(i)] - q[std::size_t(i)]) / (2 * h);
+    }
+    const double tr = J[0][0] + J[1][1], det = J[0][0] * J[1][1] - J[0][1] * J[1][0];
+    const double disc = tr * tr / 4 - det;
+    const double rho = disc >= 0 ? std::abs(tr / 2) + std::sqrt(disc) : std::sqrt(det);
+    // J^T J = [[p, r], [r, s]]: largest eigenvalue (p + s) / 2 + sqrt(((p - s) / 2)^2 + r^2).
+    const double P = J[0][0] * J[0][0] + J[1][0] * J[1][0], Q = J[0][1] * J[0][1] + J[1][1] * J[1][1],
+                 R = J[0][0] * J[0][1] + J[1][0] * J[1][1];
+    const double norm = std::sqrt((P + Q) / 2 + std::sqrt((P - Q) * (P - Q) / 4 + R * R));
+
+    const auto& row = rep.steps[std::size_t(k)];
+    SCOPED_TRACE("step " + std::to_string(k));
+    EXPECT_EQ(row.k, k);
+    EXPECT_EQ(row.t, t);
+    EXPECT_NEAR(row.a, a, 1e-14);
+    EXPECT_EQ(row.radius_mean, row.radius_max);  // one trajectory
+    EXPECT_NEAR(row.norm_max, norm, 1e-6 * norm);
+    EXPECT_LE(row.radius_max, row.norm_max * (1 + 1e-9));
+    if (row.radius_converged == 1) {
+      ++converged;
+      EXPECT_NEAR(row.radius_max, rho, 1e-6 * rho);
+    } else {
+      // A complex pair or +-lambda: the Gelfand mean, error like 1/k (documented); still a radius.
+      EXPECT_NEAR(row.radius_max, rho, 0.05 * rho);
+    }
+    EXPECT_GE(row.picard_sweeps, 1);
+    EXPECT_LE(row.picard_sweeps, k + 1);  // causality: exact after k + 1 sweeps
+    x = {F(x[0], x[1])[0], F(x[0], x[1])[1]};
+  }
+  EXPECT_GE(converged, 5);
+  EXPECT_LE(rep.picard_error.back(), 1e-12);  // finite termination after S sweeps
+}
+
+TEST(DiffusionDenoiser, StepContractionOptionsAreValidated) {
+  StepContractionOptions o;
+  o.steps = 0;
+  EXPECT_NE(error_of([&] { trained().step_contraction(o); }).find("StepContractionOptions::steps"), std::string::npos);
+  o = {};
+  o.trajectories = 0;
+  EXPECT_NE(error_of([&] { trained().step_contraction(o); }).find("StepContractionOptions::trajectories"),
+            std::string::npos);
+  o = {};
+  o.power_tol = 0;
+  EXPECT_NE(error_of([&] { trained().step_contraction(o); }).find("StepContractionOptions::power_tol"),
+            std::string::npos);
+}

@@ -168,6 +168,50 @@ struct SamplingResult {
   double seconds = 0;                ///< wall-clock time
 };
 
+/// Options of DiffusionDenoiser::step_contraction(): contraction diagnostics of the learned sampling
+/// step F_k(x) = a_k x + b_k eps_theta(x, t_k) of deterministic DDIM (eta = 0), in standardised
+/// coordinates, at the points x_k of sequential trajectories.
+struct StepContractionOptions {
+  int steps = 20;                 ///< S of the DDIM chain (1 <= S <= T)
+  std::size_t trajectories = 2;   ///< sequential trajectories whose points are probed (>= 1)
+  std::uint64_t seed = 0;         ///< initial noise (as SamplingOptions::seed) and power-iteration starts
+  int max_iterations = 300;       ///< power-iteration steps at most per estimate (>= 2)
+  double power_tol = 1e-9;        ///< power-iteration relative tolerance (> 0)
+  double picard_tolerance = 1e-3; ///< tolerance of the observed Picard convergence, relative to the noise scale (> 0)
+
+  /// Throws iterop::invalid_option naming the field, the value and the rule (T: diffusion steps).
+  void validate(int diffusion_steps) const;
+};
+
+/// One step k (x_k -> x_{k+1}) of the chain, over the probed trajectories.
+struct StepContractionRow {
+  int k = 0;                  ///< step index, 0..S-1
+  int t = 0;                  ///< its timestep t_k
+  double a = 0;               ///< the linear coefficient a_k = sqrt(alpha_bar' / alpha_bar) of x in F_k
+  double radius_mean = 0;     ///< mean over trajectories of rho(F_k'(x_k)) (power iteration on J v)
+  double radius_max = 0;      ///< largest rho(F_k'(x_k))
+  double norm_mean = 0;       ///< mean over trajectories of ||F_k'(x_k)||_2 (power iteration on J^T J)
+  double norm_max = 0;        ///< largest ||F_k'(x_k)||_2
+  int radius_converged = 0;   ///< trajectories whose radius estimate met power_tol (others: Gelfand mean)
+  /// Observed Picard on the step form T(x)_k = F_{k-1}(x_{k-1}), whole chain, all trajectories batched,
+  /// started from x_0 everywhere: the sweep from which on max |x_{k+1} - x_seq,{k+1}| <= picard_tolerance
+  /// x s_k (s_k = sqrt(1 - alpha_bar(t_k))). Causality makes it at most k + 1.
+  int picard_sweeps = 0;
+  /// Error of x_{k+1} after sweep k / 2 + 1 (half-way to the causal bound), relative to s_k: how far
+  /// contraction, rather than causality, has brought the step.
+  double picard_error_half = 0;
+};
+
+/// What step_contraction() reports.
+struct StepContractionReport {
+  std::vector<StepContractionRow> steps;  ///< S rows, k = 0..S-1
+  /// Max over steps and trajectories of |x^(n)_k - x_seq,k| / s_(k-1) after sweep n = 1..S (step-form
+  /// Picard); the S-th entry is 0 up to rounding (finite termination).
+  std::vector<double> picard_error;
+  long jacobian_products = 0;             ///< J v and J^T w products computed
+  double seconds = 0;                     ///< wall-clock time
+};
+
 /// A DDPM denoiser: train on samples, then sample sequentially or parallel-in-time. Deterministic for a
 /// seed on CPU. LibTorch failures come back as iterop::backend_error("LibTorch", ...).
 class DiffusionDenoiser {
@@ -188,6 +232,11 @@ class DiffusionDenoiser {
 
   /// The same chain solved parallel-in-time (see ParallelSamplingOptions).
   SamplingResult sample_parallel(const SamplingOptions& s, const ParallelSamplingOptions& p) const;
+
+  /// Contraction diagnostics of the learned DDIM step along sequential trajectories (see
+  /// StepContractionOptions): spectral radius and norm of the step Jacobian by power iteration on
+  /// autograd Jacobian-vector products (learned_contraction), beside observed step-form Picard.
+  StepContractionReport step_contraction(const StepContractionOptions& o) const;
 
   /// eps_theta(x, t) for standardised inputs x (rows x dim) at timestep t in [0, T); float64.
   distributions::SampleSet predict_noise(const distributions::SampleSet& x, int t) const;
