@@ -64,8 +64,13 @@ TEST(FlowCli, CalmFlowTrainSampleRoundTrip) {
   EXPECT_TRUE(p["solver"]["converged"].get<bool>());
   EXPECT_GE(p["solver"]["sweeps_to_tol"].get<int>(), 0);
   EXPECT_LE(p["solver"]["sweeps_to_tol"].get<int>(), 3);
-  r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "40", "--seed", "5", "--method", "anderson"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // Anderson may or may not reach the tolerance within its cap; the exit status says which (1: not reached).
+  r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "40", "--seed", "5", "--method", "anderson",
+                  "--format", "json"});
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err;
+  const auto a = nlohmann::json::parse(r.out);
+  EXPECT_EQ(r.exit_code, a["solver"]["converged"].get<bool>() ? 0 : 1) << r.out;
+  EXPECT_FALSE(a.contains("metrics"));  // no --target, no distances
 
   // Resume: 12 steps with a checkpoint, then continue from it to 20 steps.
   const auto ckpt = dir.path() / "calm.ckpt";
