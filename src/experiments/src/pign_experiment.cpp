@@ -395,7 +395,7 @@ Experiment pign_sbm_experiment() {
     s.inference_iterations = 18;
     return run_pign_study(context, s);
   };
-  e.in_suite = true;  // the short neural run of the default suite (about 10 s of CPU)
+  e.in_suite = true;  // the short neural run of the default suite (about 13 s of CPU)
   return e;
 }
 

@@ -43,7 +43,7 @@ std::filesystem::path resolve_cora_folder();
 ExperimentOutcome run_pign_study(const ExperimentContext& context, const PignStudy& study);
 
 /// "pign-sbm": the SBM generator, p in {0, 0.5}, 2 seeds, 100 epochs, with the contraction of every
-/// trained step (about 10 s of CPU). In the default suite (its short neural run).
+/// trained step (about 13 s of CPU). In the default suite (its short neural run).
 Experiment pign_sbm_experiment();
 
 /// "pign-cora": Cora (resolve_cora_folder(); the SBM generator when absent), p in {0, 0.5, 0.7},
