@@ -132,35 +132,4 @@ TEST(Pign, JacobianSpectralRadiusAtTheFixedPointIsTheObservedRate) {
   EXPECT_LE(c.jacobian_norm, c.bound * (1 + 1e-6));
 }
 
-TEST(Pign, DISABLED_CoraSearch) {
-  // Reproducible hyperparameter search on validation (run with --gtest_also_run_disabled_tests).
-  const fs::path cora{ITEROP_CORA_DIR};
-  if (!fs::exists(cora / "features.tsv")) GTEST_SKIP() << "Cora data not found at " << cora.string();
-  const GraphData g = read_planetoid(cora);
-  struct Setting {
-    const char* name;
-    PignOptions o;
-  };
-  const std::vector<Setting> settings = {
-      {"naive K9 a.55 w32 loopdrop", {}},
-      {"naive no loop dropout", {.dropout_in_loop = false}},
-      {"input drop .5, no loop drop", {.input_dropout = 0.5, .dropout_in_loop = false}},
-      {"input drop .5, loop drop", {.input_dropout = 0.5}},
-      {"input drop .5, K4 a.3", {.iterations = 4, .alpha = 0.3, .input_dropout = 0.5, .dropout_in_loop = false}},
-      {"input drop .5, wd 5e-3", {.input_dropout = 0.5, .dropout_in_loop = false, .weight_decay = 5e-3}},
-      {"input drop .5, w64", {.hidden = 64, .input_dropout = 0.5, .dropout_in_loop = false}},
-      {"input drop .5, lr .005 learned alpha", {.learn_alpha = true, .input_dropout = 0.5, .dropout_in_loop = false, .lr = 0.005}},
-      {"input drop .5, no row norm", {.input_dropout = 0.5, .dropout_in_loop = false, .row_normalise = false}},
-  };
-  for (const auto& s : settings) {
-    Pign m(g, s.o);
-    const TrainReport r = m.train();
-    const auto recs = m.evaluate(linear_schedule(60, s.o.alpha, 0.95));
-    std::cout << "PIGN Cora [" << s.name << "]: best epoch " << r.best_epoch << ", val " << r.best_val_acc
-              << ", test " << r.test_acc << ", " << r.seconds << " s; schedule 60 to 0.95: test at k=9 "
-              << recs[9].test_acc << ", k=30 " << recs[30].test_acc << ", k=60 " << recs[60].test_acc << ", MAD k=0 "
-              << recs[0].mad << " k=60 " << recs[60].mad << "\n";
-  }
-}
-
 }  // namespace
