@@ -26,19 +26,20 @@ nlohmann::json quality_json(const distributions::SampleQuality& q) {
 
 TrainDenoiserCommand::TrainDenoiserCommand(CLI::App& app) {
   CLI::App* train = app.get_subcommand("train");
-  denoiser_ = train->add_subcommand("denoiser", "Train a DDPM denoiser on a 2-D data set and print its sample quality");
+  denoiser_ = train->add_subcommand("denoiser", "Train a DDPM denoiser on a data set (2-D, or D-dimensional with --dim) and print its sample quality");
   denoiser_->add_option("--data", data_, "Data set: moons (default), 8gaussians, checkerboard, spirals, ...")->type_name("NAME");
   denoiser_->add_option("--steps", steps_, "Adam training steps (default 3000)")->type_name("N");
   denoiser_->add_option("--seed", seed_, "Seed of data, initialisation, training and sampling (default 0)")->type_name("S");
   denoiser_->add_option("--sample-steps", sample_steps_, "Denoising steps S of the samplers, 1..T (default 50)")->type_name("S");
   denoiser_->add_option("--diffusion-steps", diffusion_steps_, "Diffusion steps T of the model (default 100)")->type_name("T");
+  denoiser_->add_option("--dim", dim_, "Data dimension D (default 2; D > 2 for normal, 4blobs, 2gaussians)")->type_name("D");
   denoiser_->add_option("--samples", samples_, "Generated and target samples for the quality metrics (default 500)")->type_name("N");
   denoiser_->add_option("--out", out_file_, "Save the trained model (options, standardisation, weights) to FILE")->type_name("FILE");
   denoiser_->add_option("--format", format_, "table (default) or json")->type_name("FORMAT");
   denoiser_->footer(
       "Model: MLP eps(x, t), width 128, depth 3, sinusoidal time embedding 32, linear beta schedule; Adam lr 1e-3,\n"
       "batch 256, on 10000 samples of the data set (seed s); quality against a fresh sample (seed s + 1000):\n"
-      "exact W2, MMD^2 with gamma 2, energy distance. DDPM: ancestral sampling; DDIM: eta 0.\n"
+      "exact W2, MMD^2 with gamma 2 (D = 2) or 1 / D (D > 2), energy distance. DDPM: ancestral sampling; DDIM: eta 0.\n"
       "Exit status: 0 trained (a non-finite loss is reported as the status); 2 bad usage; 3 file or LibTorch failure.\n");
 }
 
@@ -58,6 +59,11 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
   require_usage(S >= 1 && S <= T, "--sample-steps", sample_steps_,
                 "1 <= S <= the diffusion steps T (" + std::to_string(T) + ")");
   const auto samples = static_cast<std::size_t>(parse_integer("--samples", samples_, 2, 100000));
+  const int dim = static_cast<int>(parse_integer("--dim", dim_, 2, 100000));
+  require_usage(dim == 2 || data_ == "normal" || data_ == "4blobs" || data_ == "2gaussians", "--dim", dim_,
+                "2 for the 2-D data set " + data_ + " (D > 2: normal, 4blobs, 2gaussians)");
+  const double gamma = dim == 2 ? 2.0 : 1.0 / dim;
+  const auto D = static_cast<std::size_t>(dim);
   if (!out_file_.empty()) {
     const auto parent = std::filesystem::path(out_file_).parent_path();
     require_usage(parent.empty() || std::filesystem::is_directory(parent), "--out", out_file_,
@@ -65,13 +71,13 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
   }
 
   op::DenoiserOptions o;
-  o.dim = 2;
+  o.dim = dim;
   o.diffusion_steps = T;
   o.training_steps = steps;
   o.seed = seed;
-  const auto data = dist::sample_dataset(data_, 10000, 2, seed);
-  const auto target = dist::sample_dataset(data_, samples, 2, seed + 1000);
-  progress << "iterop train denoiser: " << data_ << ", " << steps << " Adam steps, T = " << T << ", seed " << seed
+  const auto data = dist::sample_dataset(data_, 10000, D, seed);
+  const auto target = dist::sample_dataset(data_, samples, D, seed + 1000);
+  progress << "iterop train denoiser: " << data_ << " (D = " << dim << "), " << steps << " Adam steps, T = " << T << ", seed " << seed
            << std::endl;
   op::DiffusionDenoiser model(o);
   const auto rep = model.train(data, [&](const op::DenoiserProgress& p) {
@@ -94,10 +100,10 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
     so.seed = seed + 7;
     const auto r = model.sample(so);
     Row row{std::string(op::to_string(sampler)), {}, r.samples.all_finite(), r.seconds};
-    if (row.finite) row.q = dist::sample_quality(r.samples, target, 2.0);
+    if (row.finite) row.q = dist::sample_quality(r.samples, target, gamma);
     rows.push_back(row);
   }
-  const auto reference = dist::sample_quality(dist::sample_dataset(data_, samples, 2, seed + 2000), target, 2.0);
+  const auto reference = dist::sample_quality(dist::sample_dataset(data_, samples, D, seed + 2000), target, gamma);
   if (!out_file_.empty()) model.save(out_file_);
 
   if (format_ == "json") {
@@ -105,6 +111,7 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
     for (const auto& r : rows) quality[r.sampler] = r.finite ? quality_json(r.q) : nlohmann::json(nullptr);
     out << nlohmann::json{{"model", "denoiser"},
                           {"data", data_},
+                          {"dim", dim},
                           {"seed", seed},
                           {"steps", rep.steps},
                           {"diffusion_steps", T},
@@ -123,10 +130,11 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
         << "\n";
     return exit_ok;
   }
-  out << fmt::format("Denoiser on {}: {} ({}), loss {:.4f} -> {:.4f}, {} parameters, trained in {:.2f} s\n", data_,
-                     op::to_string(rep.status), rep.message, rep.initial_loss, rep.final_loss, model.num_parameters(),
+  out << fmt::format("Denoiser on {}{}: {} ({}), loss {:.4f} -> {:.4f}, {} parameters, trained in {:.2f} s\n", data_,
+                     dim == 2 ? std::string() : " (D = " + std::to_string(dim) + ")", op::to_string(rep.status), rep.message, rep.initial_loss, rep.final_loss, model.num_parameters(),
                      rep.seconds);
-  out << fmt::format("Quality of {} samples at S = {} against a fresh target sample (MMD gamma 2):\n", samples, S);
+  out << fmt::format("Quality of {} samples at S = {} against a fresh target sample (MMD gamma {}):\n", samples, S,
+                     gamma);
   out << fmt::format("{:<22} {:>9} {:>11} {:>11}\n", "sampler", "W2", "MMD^2", "energy");
   for (const auto& r : rows) {
     if (!r.finite) {

@@ -35,6 +35,7 @@ class TrainDenoiserCommand {
   std::string sample_steps_ = "50";
   std::string diffusion_steps_ = "100";
   std::string samples_ = "500";
+  std::string dim_ = "2";
   std::string out_file_;
   std::string format_ = "table";
 };

@@ -58,6 +58,8 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(denoiser_2d_experiment());       // about a minute; not in the suite
   registry.add(denoiser_2d_full_experiment());  // tens of minutes; not in the suite
   registry.add(denoiser_2d_quick_experiment()); // a few seconds; in the suite
+  registry.add(denoiser_highdim_experiment());       // a few minutes; not in the suite
+  registry.add(denoiser_highdim_full_experiment());  // D up to 1000; not in the suite
   registry.add(flow_quick_experiment());       // seconds; in the suite
   registry.add(flow_2d_experiment());          // minutes; not in the suite
   registry.add(flow_highdim_experiment());     // minutes; not in the suite

@@ -27,6 +27,14 @@ struct DenoiserStudy {
   int anderson_memory = 5;                                ///< Anderson's depth
   int step_form_max_steps = 25;                           ///< also Picard on the plain (step) chain for S <= this
   double gamma = 2.0;                                     ///< MMD kernel exp(-gamma ||x - y||^2)
+  /// Data dimensions D: one cell per (data set, D). Names other than "normal", "4blobs", "2gaussians" are
+  /// 2-D only; every D >= 2 (the scatter plots show the first two coordinates).
+  std::vector<int> dims{2};
+  bool gamma_per_dim = false;  ///< true: the MMD kernel of a cell in dimension D uses gamma / D
+  /// S of the contraction diagnostics of the learned DDIM step (DiffusionDenoiser::step_contraction);
+  /// 0: none.
+  int contraction_steps = 0;
+  std::size_t contraction_trajectories = 2;  ///< trajectories probed by the contraction diagnostics (>= 1)
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
   void validate() const;
@@ -46,6 +54,12 @@ DenoiserStudy quick_denoiser_study();
 /// windows of 200 steps.
 DenoiserStudy full_denoiser_study();
 
+/// "denoiser-highdim": 4blobs in D = 10 and 100, T = 100, width 256, quality and parallel-in-time rows
+/// as denoiser-2d, MMD with gamma = 1 / D.
+DenoiserStudy highdim_denoiser_study();
+/// The same in D = 10, 100 and 1000.
+DenoiserStudy highdim_full_denoiser_study();
+
 /// Runs the study (one cached cell per data set) and writes report.md, results.json, results.csv (quality),
 /// parallel.csv, config.json and the plots samples.png, quality_vs_steps.png, sweeps_vs_steps.png.
 ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const DenoiserStudy& study);
@@ -58,5 +72,9 @@ Experiment denoiser_2d_quick_experiment();
 
 /// "denoiser-2d-full": full_denoiser_study(); not in the default suite.
 Experiment denoiser_2d_full_experiment();
+/// "denoiser-highdim": highdim_denoiser_study(); not in the default suite.
+Experiment denoiser_highdim_experiment();
+/// "denoiser-highdim-full": highdim_full_denoiser_study(); not in the default suite.
+Experiment denoiser_highdim_full_experiment();
 
 }  // namespace iterop::experiments
