@@ -16,6 +16,7 @@
 
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/distributions/flow_datasets.hpp"
+#include "iterop/experiments/cell_cache.hpp"
 #include "iterop/experiments/flow_conditional_data.hpp"
 #include "iterop/experiments/flow_experiment.hpp"
 
@@ -211,6 +212,26 @@ TEST(FlowExperiment, StudyWritesReportWithKeysAndResumesFromCells) {
   const auto res2 = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
   EXPECT_EQ(res2["cells_reused"], 3);
   EXPECT_EQ(res2["summary"], res["summary"]);
+}
+
+TEST(FlowExperiment, InterruptedRunResumesFromItsFinishedCells) {
+  ScratchFolder dir;
+  ex::FlowStudy s;
+  s.name = "flow-test";
+  s.pairs = {{"normal", "8gaussians", 2}};
+  s.models = {ex::FlowModelKind::icfm, ex::FlowModelKind::otcfm};
+  s.eval = tiny_eval();
+  s.calmflow = tiny_calmflow();
+  ex::ExperimentContext ctx;
+  ctx.output_folder = dir.path() / "r";
+  ctx.stop_after_cells = 1;
+  EXPECT_THROW(ex::run_flow_study(ctx, s), ex::run_interrupted);
+  EXPECT_FALSE(std::filesystem::exists(ctx.output_folder / "results.json"));
+  ctx.stop_after_cells.reset();
+  ex::run_flow_study(ctx, s);
+  const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
+  EXPECT_EQ(res["cells_reused"], 1);  // the I-CFM cell finished before the interruption
+  EXPECT_EQ(res["summary"].size(), 2u);
 }
 
 TEST(FlowExperiment, AblationAndConditionalWriteTheirReports) {
