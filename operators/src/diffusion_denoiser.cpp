@@ -549,6 +549,7 @@ StepContractionReport DiffusionDenoiser::step_contraction(const StepContractionO
       const TensorStep step = [&](const torch::Tensor& x) {
         return x * a + m.eps64(x, torch::full({x.size(0)}, t, x.options())) * b;
       };
+      const TensorStep shifted = [&](const torch::Tensor& x) { return step(x) - x; };
       StepContractionRow row;
       row.k = k;
       row.t = ch.t[std::size_t(k)];
@@ -558,7 +559,10 @@ StepContractionReport DiffusionDenoiser::step_contraction(const StepContractionO
         const auto xi = seq[std::size_t(k)].narrow(0, i, 1).detach();
         const auto r = jacobian_spectral_radius(step, xi, po);
         const auto nr = jacobian_spectral_norm(step, xi, po);
-        rep.jacobian_products += r.iterations + 2L * nr.iterations;
+        const auto sn = jacobian_spectral_norm(shifted, xi, po);
+        rep.jacobian_products += r.iterations + 2L * nr.iterations + 2L * sn.iterations;
+        row.shifted_norm_mean += sn.value / double(n);
+        row.shifted_norm_max = std::max(row.shifted_norm_max, sn.value);
         row.radius_mean += r.value / double(n);
         row.norm_mean += nr.value / double(n);
         row.radius_max = std::max(row.radius_max, r.value);

@@ -361,6 +361,13 @@ TEST(DiffusionDenoiser, StepContractionMatchesTheHandComputedJacobian) {
     EXPECT_NEAR(row.a, a, 1e-14);
     EXPECT_EQ(row.radius_mean, row.radius_max);  // one trajectory
     EXPECT_NEAR(row.norm_max, norm, 1e-6 * norm);
+    {  // ||J - I||_2 the same way
+      const double a00 = J[0][0] - 1, a11 = J[1][1] - 1;
+      const double P2 = a00 * a00 + J[1][0] * J[1][0], Q2 = J[0][1] * J[0][1] + a11 * a11,
+                   R2 = a00 * J[0][1] + J[1][0] * a11;
+      const double shifted = std::sqrt((P2 + Q2) / 2 + std::sqrt((P2 - Q2) * (P2 - Q2) / 4 + R2 * R2));
+      EXPECT_NEAR(row.shifted_norm_max, shifted, 1e-6 * shifted + 1e-9);
+    }
     EXPECT_LE(row.radius_max, row.norm_max * (1 + 1e-9));
     if (row.radius_converged == 1) {
       ++converged;

@@ -192,6 +192,10 @@ struct StepContractionRow {
   double radius_max = 0;      ///< largest rho(F_k'(x_k))
   double norm_mean = 0;       ///< mean over trajectories of ||F_k'(x_k)||_2 (power iteration on J^T J)
   double norm_max = 0;        ///< largest ||F_k'(x_k)||_2
+  /// Mean and largest ||F_k'(x_k) - I||_2: the block of the cumulative (ParaDiGMS) form's Jacobian,
+  /// whose Picard error propagates through sums of (J_i - I), not through products of J_i.
+  double shifted_norm_mean = 0;
+  double shifted_norm_max = 0;
   int radius_converged = 0;   ///< trajectories whose radius estimate met power_tol (others: Gelfand mean)
   /// Observed Picard on the step form T(x)_k = F_{k-1}(x_{k-1}), whole chain, all trajectories batched,
   /// started from x_0 everywhere: the sweep from which on max |x_{k+1} - x_seq,{k+1}| <= picard_tolerance
