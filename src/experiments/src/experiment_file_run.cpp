@@ -16,6 +16,7 @@
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
 #include "iterop/experiments/volterra_experiment.hpp"
+#include "iterop/experiments/run_time.hpp"
 
 namespace iterop::experiments {
 
@@ -23,15 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 double number_or_nan(const nlohmann::json& j) { return j.is_number() ? j.get<double>() : nan_value; }
 

@@ -10,18 +10,11 @@
 #include "iterop/experiments/build_info.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
+#include "iterop/experiments/run_time.hpp"
 
 namespace iterop::experiments {
 
 namespace {
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 }  // namespace
 
 ExperimentOutcome run_suite(const std::vector<const Experiment*>& members, const ExperimentContext& context,

@@ -18,6 +18,7 @@
 #include "iterop/experiments/problem_catalogue.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
+#include "iterop/experiments/run_time.hpp"
 
 namespace iterop::experiments {
 
@@ -57,15 +58,6 @@ std::string orth_label(const std::string& orth) {
   std::string s = orth;
   for (auto& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   return s;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 /// "yes" when the true residual meets the tolerance.

@@ -16,6 +16,8 @@
 #include "iterop/experiments/plot.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
+#include "iterop/experiments/run_time.hpp"
+#include "iterop/experiments/seed_statistics.hpp"
 #include "iterop/operators/planetoid.hpp"
 
 namespace iterop::experiments {
@@ -24,29 +26,6 @@ namespace {
 
 namespace op = operators;
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-/// Mean and sample standard deviation (n - 1; 0 for a single value).
-std::pair<double, double> mean_std(const std::vector<double>& v) {
-  if (v.empty()) return {std::nan(""), std::nan("")};
-  double m = 0;
-  for (double x : v) m += x;
-  m /= static_cast<double>(v.size());
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return {m, v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0};
-}
 
 std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", 100 * v) : std::string("n/a"); }
 std::string pm(const std::pair<double, double>& ms) { return pct(ms.first) + " ± " + pct(ms.second); }

@@ -11,6 +11,7 @@
 #include "iterop/experiments/build_info.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
+#include "iterop/experiments/run_time.hpp"
 #include "iterop/theory_checks/check.hpp"
 
 namespace iterop::experiments {
@@ -18,15 +19,6 @@ namespace iterop::experiments {
 namespace {
 
 constexpr const char* experiment_name = "theory-checks";
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 /// A measured quantity with 6 significant digits ("n/a" when not finite).
 std::string g6(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string("n/a"); }

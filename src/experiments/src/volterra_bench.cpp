@@ -17,6 +17,7 @@
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
 #include "iterop/experiments/volterra_convergence.hpp"
+#include "iterop/experiments/run_time.hpp"
 #include "iterop/quadrature/ode_forms.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
 
@@ -52,15 +53,6 @@ struct BenchRun {
     return family == "vie" ? "N = " + std::to_string(steps) : "rtol = " + format_exact(rtol);
   }
 };
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string problem_description(const std::string& id) {
   if (id == "L3") return "y = 1 - 10 int_0^t exp(-1000 (t - s)) y(s) ds on [0, 1] (stiff: lambda = 10, mu = 1000)";

@@ -15,6 +15,7 @@
 #include "iterop/experiments/plot.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
+#include "iterop/experiments/run_time.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
 #include "iterop/quadrature/step_solver.hpp"
 
@@ -52,15 +53,6 @@ std::vector<int> powers_of_two(int lo, int hi) {
   std::vector<int> v;
   for (int p = lo; p <= hi; ++p) v.push_back(1 << p);
   return v;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string fixed(double v, int digits = 2) {
