@@ -647,7 +647,8 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
                      {"seed", context.seed},
                      {"seed_rule", "training data: seed; target sample: seed + 1000; reference sample: seed + 2000; "
                                    "model initialisation seed, training draws seed + 1; quality sampling noise "
-                                   "seed + 7; parallel-in-time sampling noise seed + 13"},
+                                   "seed + 7; parallel-in-time sampling noise seed + 13; contraction diagnostics: trajectories' noise "
+                                   "seed + 17, power-iteration starts seed + 17 + 1000 k + trajectory"},
                      {"study", study_json},
                      {"metrics", "exact W2 (optimal assignment on equal-size samples), biased RBF MMD^2 with "
                                  "exp(-gamma ||x - y||^2), energy distance (V-statistic), from iterop::distributions"},
