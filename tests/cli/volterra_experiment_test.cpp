@@ -78,3 +78,44 @@ TEST(VolterraExperiment, RunWritesTheWholeReport) {
   for (const auto& entry : std::filesystem::directory_iterator(out))
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
 }
+
+TEST(VolterraExperiment, InterruptedRunResumesFromItsCellsWithTheSameNumbers) {
+  ScratchFolder dir;
+  const auto out = dir.path() / "volterra";
+  const std::vector<std::string> args = {"run", "volterra", "--out", out.string()};
+  const auto stopped = run_iterop(args, {"ITEROP_STOP_AFTER_CELLS=4"});
+  EXPECT_EQ(stopped.exit_code, 3) << stopped.err;
+  EXPECT_FALSE(std::filesystem::exists(out / "results.json"));
+  std::size_t cells = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out / "cells")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+    ++cells;
+  }
+  EXPECT_EQ(cells, 4u);
+
+  const auto resumed = run_iterop(args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  std::size_t cached_lines = 0;
+  for (std::size_t at = resumed.err.find("cached: "); at != std::string::npos; at = resumed.err.find("cached: ", at + 1))
+    ++cached_lines;
+  EXPECT_EQ(cached_lines, 4u) << resumed.err;
+
+  // A fresh run into another folder computes everything; the studies read back from the cells must
+  // give the same errors, orders and counters as the ones solved again.
+  const auto fresh_out = dir.path() / "fresh";
+  const auto fresh = run_iterop({"run", "volterra", "--out", fresh_out.string()});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  auto resumed_json = nlohmann::json::parse(read_file(out / "results.json"));
+  auto fresh_json = nlohmann::json::parse(read_file(fresh_out / "results.json"));
+  ASSERT_EQ(resumed_json["studies"].size(), fresh_json["studies"].size());
+  for (std::size_t i = 0; i < fresh_json["studies"].size(); ++i) {
+    const auto& a = resumed_json["studies"][i];
+    const auto& b = fresh_json["studies"][i];
+    EXPECT_EQ(a["observed_order"], b["observed_order"]) << i;
+    ASSERT_EQ(a["runs"].size(), b["runs"].size()) << i;
+    for (std::size_t k = 0; k < b["runs"].size(); ++k) {
+      for (const char* field : {"steps", "status", "max_error", "evaluations", "iterations", "nodes", "t_end", "y_end"})
+        EXPECT_EQ(a["runs"][k][field], b["runs"][k][field]) << "study " << i << " run " << k << " " << field;
+    }
+  }
+}

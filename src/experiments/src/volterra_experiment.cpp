@@ -12,6 +12,7 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/build_info.hpp"
+#include "iterop/experiments/cell_cache.hpp"
 #include "iterop/experiments/plot.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
@@ -358,6 +359,74 @@ AnyVolterraProblem volterra_reference_problem(const std::string& id, double T) {
   return r::second_kind(id);
 }
 
+/// A finished study as a cell of the cache: every run in full (nodes, values, counters), so that a
+/// study read back gives the same tables, plots and JSON as the solve that wrote it. Non-finite
+/// values are stored as null and read back as NaN.
+nlohmann::json numbers_json(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(json_number(x));
+  return a;
+}
+
+std::vector<double> numbers_from_json(const nlohmann::json& a) {
+  std::vector<double> v;
+  v.reserve(a.size());
+  for (const auto& x : a) v.push_back(x.is_null() ? std::nan("") : x.get<double>());
+  return v;
+}
+
+double number_from_json(const nlohmann::json& x) { return x.is_null() ? std::nan("") : x.get<double>(); }
+
+Status status_from_text(const std::string& text) {
+  for (Status st : {Status::converged, Status::small_step, Status::max_iterations, Status::max_evaluations,
+                    Status::stagnated, Status::diverged, Status::non_finite, Status::stopped_by_observer})
+    if (to_string(st) == text) return st;
+  throw std::runtime_error("unknown status " + text);
+}
+
+nlohmann::json study_cell_json(const Study& st) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& r : st.runs) {
+    nlohmann::json j = convergence_run_json(r);
+    j["method"] = r.result.method;
+    j["order"] = r.result.order;
+    j["dimension"] = r.result.dimension;
+    j["t"] = numbers_json(r.result.t);
+    j["y"] = numbers_json(r.result.y);
+    j["step_iterations"] = r.result.step_iterations;
+    runs.push_back(std::move(j));
+  }
+  return {{"runs", runs}, {"seconds", st.seconds}};
+}
+
+std::vector<ConvergenceRun> runs_from_cell_json(const nlohmann::json& cell) {
+  std::vector<ConvergenceRun> runs;
+  for (const auto& j : cell.at("runs")) {
+    ConvergenceRun r;
+    r.steps = j.at("steps").get<int>();
+    r.h = j.at("h").get<double>();
+    r.wall_seconds = j.at("seconds").get<double>();
+    if (j.contains("expression_evaluations")) r.expression_evaluations = j.at("expression_evaluations").get<long>();
+    q::VolterraResult& v = r.result;
+    v.method = j.at("method").get<std::string>();
+    v.order = j.at("order").get<int>();
+    v.dimension = j.at("dimension").get<int>();
+    v.t = numbers_from_json(j.at("t"));
+    v.y = numbers_from_json(j.at("y"));
+    v.status = status_from_text(j.at("status").get<std::string>());
+    v.message = j.at("message").get<std::string>();
+    v.kernel_evaluations = j.at("evaluations").get<long>();
+    v.forcing_evaluations = j.at("forcing_evaluations").get<long>();
+    v.nonlinear_iterations = j.at("iterations").get<long>();
+    v.step_iterations = j.at("step_iterations").get<std::vector<int>>();
+    v.max_error = number_from_json(j.at("max_error"));
+    v.blow_up_time = number_from_json(j.at("blow_up_time"));
+    v.seconds = j.at("solver_seconds").get<double>();
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
 ExperimentOutcome run_volterra_experiment(const VolterraExperimentConfig& config, const ExperimentContext& context) {
   const auto cases = volterra_cases(config);
   for (int n : config.n4_beyond_steps) require(n >= 2 && n % 2 == 0, "VolterraExperimentConfig::n4_beyond_steps", n, "even, >= 2");
@@ -366,6 +435,10 @@ ExperimentOutcome run_volterra_experiment(const VolterraExperimentConfig& config
   const std::string started = utc_now();
   ReportFolder folder(context.output_folder);
 
+  // Each finished study is a cell in cells/ (keyed by problem, method, grading, grids and seed): a rerun
+  // into the same folder reads it back instead of solving again (not with --fresh).
+  const CellCache cache(folder.path() / "cells", !context.fresh);
+  CellBudget budget(context.stop_after_cells);
   std::vector<Study> studies;
   const std::size_t total = cases.size() + 1;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -374,19 +447,37 @@ ExperimentOutcome run_volterra_experiment(const VolterraExperimentConfig& config
                                     : c.problem == "D2" ? VolterraKind::ide
                                                         : VolterraKind::second,
                           c.problem == "A2" ? 0.5 : 0.0, c.grading, c.steps);
-    const AnyVolterraProblem problem = volterra_reference_problem(c.problem);
     Study st;
     st.spec = c;
-    const auto s0 = std::chrono::steady_clock::now();
-    for (int n : c.steps) st.runs.push_back(run_volterra(problem, c.method, n, c.grading));
-    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    const nlohmann::json key = {{"experiment", experiment_name}, {"problem", c.problem},
+                                {"method", std::string(to_string(c.method))}, {"grading", c.grading},
+                                {"steps", c.steps}, {"seed", context.seed}};
+    bool cached = false;
+    if (const auto stored = cache.load(key)) {
+      try {
+        st.runs = runs_from_cell_json(*stored);
+        st.seconds = stored->at("seconds").get<double>();
+        cached = st.runs.size() == c.steps.size();
+      } catch (const std::exception&) {  // a cell of another layout: solve again
+        cached = false;
+      }
+      if (!cached) st.runs.clear();
+    }
+    if (!cached) {
+      const AnyVolterraProblem problem = volterra_reference_problem(c.problem);
+      const auto s0 = std::chrono::steady_clock::now();
+      for (int n : c.steps) st.runs.push_back(run_volterra(problem, c.method, n, c.grading));
+      st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+      cache.store(key, study_cell_json(st));
+    }
     st.order = fitted_order(st.runs);
     if (st.runs.size() >= 2) st.finest_order = local_order(st.runs[st.runs.size() - 2], st.runs.back());
-    context.report(fmt::format("[{:>2}/{}] {} {:<30} N = {}..{}: observed order {} (stated {}), finest error {}, {}",
-                               i + 1, total, c.problem, c.label(), c.steps.front(), c.steps.back(), fixed(st.order),
-                               stated_order(c.method), format_scientific(st.runs.back().result.max_error),
-                               format_seconds(st.seconds)));
+    context.report(fmt::format("[{:>2}/{}] {}{} {:<30} N = {}..{}: observed order {} (stated {}), finest error {}, {}",
+                               i + 1, total, cached ? "cached: " : "", c.problem, c.label(), c.steps.front(),
+                               c.steps.back(), fixed(st.order), stated_order(c.method),
+                               format_scientific(st.runs.back().result.max_error), format_seconds(st.seconds)));
     studies.push_back(std::move(st));
+    if (!cached) budget.computed(cases.size() - i - 1);
   }
 
   std::vector<BeyondRun> beyond;
