@@ -17,6 +17,7 @@
 #include "iterop/experiments/plot.hpp"
 #include "iterop/experiments/report_writer.hpp"
 #include "iterop/experiments/table.hpp"
+#include "iterop/experiments/run_time.hpp"
 
 namespace iterop::experiments {
 
@@ -25,19 +26,6 @@ namespace {
 namespace op = operators;
 namespace dist = distributions;
 using nlohmann::json;
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 json model_json(const op::DenoiserOptions& o) {
   return {{"dim", o.dim},
