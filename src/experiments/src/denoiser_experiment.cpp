@@ -730,59 +730,52 @@ ExperimentOutcome run_denoiser_study(const ExperimentContext& context, const Den
 }
 
 Experiment denoiser_2d_experiment() {
-  Experiment e;
-  e.name = "denoiser-2d";
-  e.description =
-      "DDPM denoiser on moons and 8gaussians (T = 100): W2/MMD/energy against denoising steps S for DDPM and DDIM, "
-      "parallel-in-time Picard and Anderson sweeps against S, spectral radius and norm of the DDIM step Jacobian "
-      "beside observed Picard, sample scatter plots (about a minute).";
-  e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, default_denoiser_study()); };
-  e.in_suite = false;
-  return e;
+  return {.name = "denoiser-2d",
+          .description =
+              "DDPM denoiser on moons and 8gaussians (T = 100): W2/MMD/energy against denoising steps S for DDPM and "
+              "DDIM, parallel-in-time Picard and Anderson sweeps against S, spectral radius and norm of the DDIM step "
+              "Jacobian beside observed Picard, sample scatter plots (about a minute).",
+          .run = [](const ExperimentContext& context) { return run_denoiser_study(context, default_denoiser_study()); },
+          .in_suite = false};
 }
 
 Experiment denoiser_2d_quick_experiment() {
-  Experiment e;
-  e.name = "denoiser-2d-quick";
-  e.description =
-      "denoiser-2d at suite size: moons only, width 64, 1500 Adam steps, S in {1, 5, 20, 100}, parallel-in-time at "
-      "S = 20 and 100 (a few seconds).";
-  e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, quick_denoiser_study()); };
-  e.in_suite = true;  // the denoiser's member of the default suite
-  return e;
+  return {.name = "denoiser-2d-quick",
+          .description =
+              "denoiser-2d at suite size: moons only, width 64, 1500 Adam steps, S in {1, 5, 20, 100}, "
+              "parallel-in-time at S = 20 and 100 (a few seconds).",
+          .run = [](const ExperimentContext& context) { return run_denoiser_study(context, quick_denoiser_study()); },
+          .in_suite = true};  // the denoiser's member of the default suite
 }
 
 Experiment denoiser_2d_full_experiment() {
-  Experiment e;
-  e.name = "denoiser-2d-full";
-  e.description =
-      "denoiser-2d at full size: moons, 8gaussians, checkerboard, spirals, T = 1000, 20000 Adam steps, 2000 samples, "
-      "S up to 1000 (about 8 CPU minutes per data set; resumable: one cached cell per data set).";
-  e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, full_denoiser_study()); };
-  e.in_suite = false;
-  return e;
+  return {.name = "denoiser-2d-full",
+          .description =
+              "denoiser-2d at full size: moons, 8gaussians, checkerboard, spirals, T = 1000, 20000 Adam steps, 2000 "
+              "samples, S up to 1000 (about 8 CPU minutes per data set; resumable: one cached cell per data set).",
+          .run = [](const ExperimentContext& context) { return run_denoiser_study(context, full_denoiser_study()); },
+          .in_suite = false};
 }
 
 Experiment denoiser_highdim_experiment() {
-  Experiment e;
-  e.name = "denoiser-highdim";
-  e.description =
-      "DDPM denoiser on 4blobs in D = 10 and 100 (T = 100, width 256): W2/MMD (gamma 1/D)/energy against S for DDPM "
-      "and DDIM, parallel-in-time sweeps against S, step-Jacobian contraction diagnostics (one cached cell per D; about 3 minutes on 2 cores).";
-  e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, highdim_denoiser_study()); };
-  e.in_suite = false;
-  return e;
+  return {.name = "denoiser-highdim",
+          .description =
+              "DDPM denoiser on 4blobs in D = 10 and 100 (T = 100, width 256): W2/MMD (gamma 1/D)/energy against S for "
+              "DDPM and DDIM, parallel-in-time sweeps against S, step-Jacobian contraction diagnostics (one cached "
+              "cell per D; about 3 minutes on 2 cores).",
+          .run = [](const ExperimentContext& context) { return run_denoiser_study(context, highdim_denoiser_study()); },
+          .in_suite = false};
 }
 
 Experiment denoiser_highdim_full_experiment() {
-  Experiment e;
-  e.name = "denoiser-highdim-full";
-  e.description =
-      "denoiser-highdim in D = 10, 100 and 1000 (one cached cell per D; about 17 minutes on 2 cores, 13 of them "
-      "for D = 1000, where the default model does not learn).";
-  e.run = [](const ExperimentContext& context) { return run_denoiser_study(context, highdim_full_denoiser_study()); };
-  e.in_suite = false;
-  return e;
+  return {
+      .name = "denoiser-highdim-full",
+      .description =
+          "denoiser-highdim in D = 10, 100 and 1000 (one cached cell per D; about 17 minutes on 2 cores, 13 of them "
+          "for D = 1000, where the default model does not learn).",
+      .run =
+          [](const ExperimentContext& context) { return run_denoiser_study(context, highdim_full_denoiser_study()); },
+      .in_suite = false};
 }
 
 }  // namespace iterop::experiments

@@ -1382,69 +1382,65 @@ const char* size_note = " ITEROP_FLOW_SIZE=full runs the paper's scale (2000+ st
 }  // namespace
 
 Experiment flow_2d_experiment() {
-  Experiment e;
-  e.name = "flow-2d";
-  e.description = std::string(
-                      "CaLMFlow vs I-CFM vs OT-CFM (similar parameter counts, same steps) on 8gaussians -> moons and "
-                      "normal -> 8gaussians/checkerboard/spirals (full size also normal -> moons): exact W2, MMD² (γ = 2), energy distance, "
-                      "scatter plots, parallel-in-time Picard/Anderson sweeps (minutes).") +
-                  size_note;
-  e.run = [](const ExperimentContext& context) { return run_flow_study(context, flow_2d_study(flow_size_from_environment())); };
-  e.in_suite = false;
-  return e;
+  return {
+      .name = "flow-2d",
+      .description =
+          std::string("CaLMFlow vs I-CFM vs OT-CFM (similar parameter counts, same steps) on 8gaussians -> moons and "
+                      "normal -> 8gaussians/checkerboard/spirals (full size also normal -> moons): exact W2, "
+                      "MMD² (γ = 2), energy distance, scatter plots, parallel-in-time Picard/Anderson sweeps (minutes).") +
+          size_note,
+      .run =
+          [](const ExperimentContext& context) {
+            return run_flow_study(context, flow_2d_study(flow_size_from_environment()));
+          },
+      .in_suite = false};
 }
 
 Experiment flow_highdim_experiment() {
-  Experiment e;
-  e.name = "flow-highdim";
-  e.description = std::string(
-                      "CaLMFlow vs I-CFM vs OT-CFM on Gaussian mixtures 2gaussians -> 4blobs in D = 10, 100, 1000 "
-                      "(full size also normal -> 4blobs): does CaLMFlow beat CFM as D grows? (minutes).") +
-                  size_note;
-  e.run = [](const ExperimentContext& context) {
-    return run_flow_study(context, flow_highdim_study(flow_size_from_environment()));
-  };
-  e.in_suite = false;
-  return e;
+  return {.name = "flow-highdim",
+          .description =
+              std::string("CaLMFlow vs I-CFM vs OT-CFM on Gaussian mixtures 2gaussians -> 4blobs in D = 10, 100, 1000 "
+                          "(full size also normal -> 4blobs): does CaLMFlow beat CFM as D grows? (minutes).") +
+              size_note,
+          .run =
+              [](const ExperimentContext& context) {
+                return run_flow_study(context, flow_highdim_study(flow_size_from_environment()));
+              },
+          .in_suite = false};
 }
 
 Experiment flow_ablation_experiment() {
-  Experiment e;
-  e.name = "flow-ablation";
-  e.description = std::string(
-                      "CaLMFlow ablations on 8gaussians -> moons: temperature, time points N, trajectories per "
-                      "sequence M, spatial tokens K, deterministic head (minutes).") +
-                  size_note;
-  e.run = [](const ExperimentContext& context) {
-    return run_flow_ablation(context, flow_ablation_study(flow_size_from_environment()));
-  };
-  e.in_suite = false;
-  return e;
+  return {.name = "flow-ablation",
+          .description = std::string("CaLMFlow ablations on 8gaussians -> moons: temperature, time points N, "
+                                     "trajectories per sequence M, spatial tokens K, deterministic head (minutes).") +
+                         size_note,
+          .run =
+              [](const ExperimentContext& context) {
+                return run_flow_ablation(context, flow_ablation_study(flow_size_from_environment()));
+              },
+          .in_suite = false};
 }
 
 Experiment flow_conditional_experiment() {
-  Experiment e;
-  e.name = "flow-conditional";
-  e.description = std::string(
-                      "CaLMFlow conditioned on prompts \"generate {component} shifted {direction}\" with 5 of 20 "
-                      "combinations held out: distances on seen vs held-out combinations (minutes).") +
-                  size_note;
-  e.run = [](const ExperimentContext& context) {
-    return run_flow_conditional(context, flow_conditional_study(flow_size_from_environment()));
-  };
-  e.in_suite = false;
-  return e;
+  return {
+      .name = "flow-conditional",
+      .description = std::string("CaLMFlow conditioned on prompts \"generate {component} shifted {direction}\" with 5 "
+                                 "of 20 combinations held out: distances on seen vs held-out combinations (minutes).") +
+                     size_note,
+      .run =
+          [](const ExperimentContext& context) {
+            return run_flow_conditional(context, flow_conditional_study(flow_size_from_environment()));
+          },
+      .in_suite = false};
 }
 
 Experiment flow_quick_experiment() {
-  Experiment e;
-  e.name = "flow-quick";
-  e.description =
-      "A short flow-2d: a small CaLMFlow vs I-CFM on 8gaussians -> moons, 200 samples, with the parallel-in-time "
-      "sweeps (seconds).";
-  e.run = [](const ExperimentContext& context) { return run_flow_study(context, flow_quick_study()); };
-  e.in_suite = true;  // about 8 s on 2 shared cores
-  return e;
+  return {.name = "flow-quick",
+          .description =
+              "A short flow-2d: a small CaLMFlow vs I-CFM on 8gaussians -> moons, 200 samples, with the "
+              "parallel-in-time sweeps (seconds).",
+          .run = [](const ExperimentContext& context) { return run_flow_study(context, flow_quick_study()); },
+          .in_suite = true};  // about 8 s on 2 shared cores
 }
 
 }  // namespace iterop::experiments
