@@ -136,7 +136,7 @@ TEST(KinsolBaseline, MaxNormAndWrmsStopsGiveTheSameCountsAsIteropsAnderson) {
   }
 }
 
-TEST(KinsolBaseline, DampingAndDelayMatchIteropsAnderson) {
+TEST(KinsolBaseline, RelaxationAndDelayMatchIteropsAnderson) {
   // KINSetDamping and KINSetDampingAA both get beta; KINSetDelayAA the delay.
   const iterop::problems::HEquation h(0.9, 64);
   const Stop stop{.abs_tol = 1e-8, .rel_tol = 1e-8};
@@ -145,9 +145,9 @@ TEST(KinsolBaseline, DampingAndDelayMatchIteropsAnderson) {
       for (int delay : {0, 2}) {
         SCOPED_TRACE("beta = " + std::to_string(beta) + ", m = " + std::to_string(m) + ", delay = " + std::to_string(delay));
         const auto k = kinsol_solve([&](auto x, auto y) { h(x, y); }, h.initial_guess(),
-                                    KinsolAnderson{.memory = m, .damping = beta, .delay = delay}, stop);
+                                    KinsolAnderson{.memory = m, .relaxation = beta, .delay = delay}, stop);
         const auto a =
-            iterop::solve(h, h.initial_guess(), Anderson{.memory = m, .damping = beta, .delay = delay}, stop);
+            iterop::solve(h, h.initial_guess(), Anderson{.memory = m, .relaxation = beta, .delay = delay}, stop);
         ASSERT_EQ(k.status, Status::converged) << k.full_report();
         EXPECT_EQ(k.iterations, a.iterations);
       }
@@ -342,12 +342,14 @@ TEST(KinsolBaseline, InvalidOptionsThrowTheirMessagesBeforeAnyWork) {
   expect_invalid(KinsolAnderson{.memory = -1}, Stop{}, "KinsolAnderson::memory = -1. Violated constraint: memory >= 0.");
   expect_invalid(KinsolAnderson{.memory = 1001}, Stop{},
                  "KinsolAnderson::memory = 1001. Violated constraint: memory <= 1000.");
-  expect_invalid(KinsolAnderson{.damping = 0.0}, Stop{},
-                 "KinsolAnderson::damping = 0. Violated constraint: 0 < damping <= 1.");
-  expect_invalid(KinsolAnderson{.damping = 1.5}, Stop{},
-                 "KinsolAnderson::damping = 1.5. Violated constraint: 0 < damping <= 1.");
-  expect_invalid(KinsolAnderson{.damping = std::nan("")}, Stop{},
-                 "KinsolAnderson::damping = nan. Violated constraint: 0 < damping <= 1.");
+  expect_invalid(KinsolAnderson{.relaxation = 0.0}, Stop{},
+                 "KinsolAnderson::relaxation = 0. Violated constraint: 0 < relaxation <= 1.");
+  expect_invalid(KinsolAnderson{.relaxation = 1.5}, Stop{},
+                 "KinsolAnderson::relaxation = 1.5. Violated constraint: 0 < relaxation <= 1.");
+  expect_invalid(KinsolAnderson{.relaxation = std::nan("")}, Stop{},
+                 "KinsolAnderson::relaxation = nan. Violated constraint: 0 < relaxation <= 1.");
+  expect_invalid(KinsolAnderson{.damping = 0.5}, Stop{},
+                 "KinsolAnderson::damping = 0.5. Violated constraint: renamed; use relaxation = 0.5 (the weight on T(x)).");
   expect_invalid(KinsolAnderson{.delay = -2}, Stop{}, "KinsolAnderson::delay = -2. Violated constraint: delay >= 0.");
   expect_invalid(KinsolAnderson{.orthogonalization = static_cast<KinsolOrthogonalization>(7)}, Stop{},
                  "KinsolAnderson::orthogonalization = 7. Violated constraint: one of mgs, icwy, cgs2, dcgs2.");
@@ -380,7 +382,7 @@ TEST(KinsolBaseline, OrthogonalizationNamesRoundTrip) {
     EXPECT_EQ(std::string(e.what()),
               "KinsolOrthogonalization = householder. Violated constraint: one of mgs, icwy, cgs2, dcgs2.");
   }
-  EXPECT_EQ((KinsolAnderson{.memory = 4, .damping = 0.5, .delay = 2, .orthogonalization = KinsolOrthogonalization::dcgs2,
+  EXPECT_EQ((KinsolAnderson{.memory = 4, .relaxation = 0.5, .delay = 2, .orthogonalization = KinsolOrthogonalization::dcgs2,
                             .test = KinsolAnderson::Test::kinsol}
                  .describe()),
             "KINSOL Anderson(m=4, beta=0.5, delay=2, dcgs2, KINSOL's test)");

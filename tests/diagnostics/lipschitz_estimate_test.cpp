@@ -14,7 +14,7 @@ TEST(LipschitzEstimate, LowerBoundOfLinearMap) {
   using V = std::vector<double>;
   const iterop::problems::LinearMap G(iterop::problems::LinearMap::spaced_spectrum(-0.2, 0.9, 6), 13);
   iterop::IterateRecorder<V> rec;
-  const auto r = iterop::solve(G, V(6, 1.0), iterop::KrasnoselskiiMann{.alpha = 0.2},
+  const auto r = iterop::solve(G, V(6, 1.0), iterop::KrasnoselskiiMann{.relaxation = 0.8},
                                iterop::Stop{.abs_tol = 1e-12, .rel_tol = 0}, rec);
   ASSERT_TRUE(r.converged());
   const double all = iterop::lipschitz_lower_bound(rec.x, rec.tx, iterop::Pairs::all);

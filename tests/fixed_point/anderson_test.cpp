@@ -53,13 +53,16 @@ TEST(Anderson, MemoryZeroReproducesPicardBitForBit) {
   EXPECT_EQ(a.solution, p.solution);
 }
 
-TEST(Anderson, MemoryZeroWithDampingIsKrasnoselskiiMannBitForBit) {
+TEST(Anderson, MemoryZeroWithRelaxationIsKrasnoselskiiMannBitForBit) {
   const iterop::problems::LinearMap G(iterop::problems::LinearMap::spaced_spectrum(-0.9, 0.9, 8), 2);
   const V x0(8, 1.0);
   const iterop::Stop stop{.max_iterations = 40};
-  const auto a = iterop::solve(G, x0, iterop::Anderson{.memory = 0, .damping = 0.5}, stop);
-  const auto k = iterop::solve(G, x0, iterop::KrasnoselskiiMann{.alpha = 0.5}, stop);
-  EXPECT_EQ(a.solution, k.solution);
+  // The same relaxation means the same weight on T(x), bit for bit, for any value.
+  for (double relaxation : {0.5, 0.3, 0.9}) {
+    const auto a = iterop::solve(G, x0, iterop::Anderson{.memory = 0, .relaxation = relaxation}, stop);
+    const auto k = iterop::solve(G, x0, iterop::KrasnoselskiiMann{.relaxation = relaxation}, stop);
+    EXPECT_EQ(a.solution, k.solution) << relaxation;
+  }
 }
 
 TEST(Anderson, DelayTakesPlainStepsFirst) {
@@ -238,8 +241,10 @@ TEST(Anderson, InvalidOptionsThrowDocumentedMessages) {
     return "no exception";
   };
   EXPECT_EQ(message({.memory = -1}), "Anderson::memory = -1. Violated constraint: memory >= 0.");
-  EXPECT_EQ(message({.damping = 0.0}), "Anderson::damping = 0. Violated constraint: 0 < damping <= 1.");
-  EXPECT_EQ(message({.damping = 1.5}), "Anderson::damping = 1.5. Violated constraint: 0 < damping <= 1.");
+  EXPECT_EQ(message({.relaxation = 0.0}), "Anderson::relaxation = 0. Violated constraint: 0 < relaxation <= 1.");
+  EXPECT_EQ(message({.relaxation = 1.5}), "Anderson::relaxation = 1.5. Violated constraint: 0 < relaxation <= 1.");
+  EXPECT_EQ(message({.damping = 0.5}),
+            "Anderson::damping = 0.5. Violated constraint: renamed; use relaxation = 0.5 (the weight on T(x)).");
   EXPECT_EQ(message({.delay = -2}), "Anderson::delay = -2. Violated constraint: delay >= 0.");
   EXPECT_EQ(message({.max_condition = 0.5}), "Anderson::max_condition = 0.5. Violated constraint: max_condition >= 1.");
   EXPECT_EQ(message({.regularization = -1}),

@@ -22,8 +22,8 @@ TEST(AndersonTypeI, ConvergesOnNonexpansiveRotation) {
                                iterop::Stop{.abs_tol = 1e-12, .rel_tol = 0});
   ASSERT_TRUE(r.converged()) << r.full_report();
   for (double v : r.solution) EXPECT_LT(std::abs(v), 1e-11);
-  // Faster than the Krasnoselskii-Mann iteration it falls back on (alpha = 0.9 weight on x).
-  const auto km = iterop::solve(iterop::problems::Rotation{}, x0, iterop::KrasnoselskiiMann{.alpha = 0.9},
+  // Faster than the Krasnoselskii-Mann iteration it falls back on (relaxation 0.1, the weight on T(x)).
+  const auto km = iterop::solve(iterop::problems::Rotation{}, x0, iterop::KrasnoselskiiMann{.relaxation = 0.1},
                                 iterop::Stop{.abs_tol = 1e-12, .rel_tol = 0});
   EXPECT_LT(r.evaluations, km.evaluations);
 }
@@ -33,7 +33,7 @@ TEST(AndersonTypeI, AcceleratesHEquationOverItsAveragedMap) {
   const iterop::Stop stop{.abs_tol = 1e-10, .rel_tol = 0};
   const auto r = iterop::solve(heq, heq.initial_guess(), iterop::AndersonTypeI{}, stop);
   ASSERT_TRUE(r.converged()) << r.full_report();
-  const auto km = iterop::solve(heq, heq.initial_guess(), iterop::KrasnoselskiiMann{.alpha = 0.9},
+  const auto km = iterop::solve(heq, heq.initial_guess(), iterop::KrasnoselskiiMann{.relaxation = 0.1},
                                 iterop::Stop{.abs_tol = 1e-10, .rel_tol = 0, .max_iterations = 5000});
   EXPECT_LT(r.evaluations * 5, km.evaluations);
 }
@@ -48,7 +48,9 @@ TEST(AndersonTypeI, InvalidOptionsThrow) {
     return "";
   };
   EXPECT_EQ(msg({.memory = 0}), "AndersonTypeI::memory = 0. Violated constraint: memory >= 1.");
-  EXPECT_EQ(msg({.averaging = 0}), "AndersonTypeI::averaging = 0. Violated constraint: 0 < averaging <= 1.");
+  EXPECT_EQ(msg({.relaxation = 0}), "AndersonTypeI::relaxation = 0. Violated constraint: 0 < relaxation <= 1.");
+  EXPECT_EQ(msg({.averaging = 0.2}),
+            "AndersonTypeI::averaging = 0.2. Violated constraint: renamed; use relaxation = 0.2 (the weight on T(x)).");
   EXPECT_EQ(msg({.powell = 1}), "AndersonTypeI::powell = 1. Violated constraint: 0 < powell < 1.");
   EXPECT_EQ(msg({.restart_tol = 0}), "AndersonTypeI::restart_tol = 0. Violated constraint: 0 < restart_tol < 1.");
   EXPECT_EQ(msg({.safeguard_scale = 0}), "AndersonTypeI::safeguard_scale = 0. Violated constraint: safeguard_scale > 0.");
@@ -56,7 +58,7 @@ TEST(AndersonTypeI, InvalidOptionsThrow) {
 }
 
 TEST(AndersonTypeI, NanProblemReportsNonFinite) {
-  const auto r = iterop::solve(iterop::problems::SqrtMinusOne{}, V{0.0}, iterop::AndersonTypeI{.averaging = 1.0});
+  const auto r = iterop::solve(iterop::problems::SqrtMinusOne{}, V{0.0}, iterop::AndersonTypeI{.relaxation = 1.0});
   EXPECT_EQ(r.status, iterop::Status::non_finite);
 }
 

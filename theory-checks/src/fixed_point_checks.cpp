@@ -97,17 +97,17 @@ CheckResult banach_bounds_nonlinear(double c) {
   return conclude(r);
 }
 
-CheckResult krasnoselskii_mann_bound(const problems::LinearMap& G, double alpha) {
+CheckResult krasnoselskii_mann_bound(const problems::LinearMap& G, double relaxation) {
   CheckResult r;
   r.name = "km.bound";
-  r.statement = "Krasnoselskii-Mann x+ = alpha x + (1 - alpha) G(x) has Lipschitz constant <= alpha + (1 - alpha) q";
+  r.statement = "Krasnoselskii-Mann x+ = r G(x) + (1 - r) x has Lipschitz constant <= (1 - r) + r q";
   r.premise = "G is Lipschitz with q = ||M||_2 <= 1 (nonexpansive or contractive)";
   const double q = G.spectral_radius();
-  r.premise_met = q <= 1 && alpha >= 0 && alpha < 1;
-  r.premise_evidence = "||M||_2 = " + format_value(q) + ", alpha = " + format_value(alpha);
+  r.premise_met = q <= 1 && relaxation > 0 && relaxation <= 1;
+  r.premise_evidence = "||M||_2 = " + format_value(q) + ", relaxation r = " + format_value(relaxation);
   r.experiment = "residual ratios ||f_{k+1}|| / ||f_k|| of the iteration (f evolves by the same linear map)";
   if (!r.premise_met) return conclude(r);
-  const auto s = solve(G, V(G.size(), 0.0), KrasnoselskiiMann{.alpha = alpha},
+  const auto s = solve(G, V(G.size(), 0.0), KrasnoselskiiMann{.relaxation = relaxation},
                        Stop{.abs_tol = 1e-12, .rel_tol = 0, .max_iterations = 20000});
   // Each residual carries rounding delta ~ 64 eps ||x||: the ratio is taken as (r_{k+1} - 2 delta) / r_k.
   const double delta = 64 * std::numeric_limits<double>::epsilon() * std::max(1.0, norm(s.solution));
@@ -117,7 +117,7 @@ CheckResult krasnoselskii_mann_bound(const problems::LinearMap& G, double alpha)
       worst = std::max(worst, (s.history[k].residual - 2 * delta) / s.history[k - 1].residual);
   r.quantity = "max residual ratio";
   r.measured = worst;
-  r.bound = alpha + (1 - alpha) * q;
+  r.bound = (1 - relaxation) + relaxation * q;
   r.margin = r.bound * (1 + 1e-9) - worst;
   return conclude(r);
 }
@@ -125,13 +125,13 @@ CheckResult krasnoselskii_mann_bound(const problems::LinearMap& G, double alpha)
 CheckResult krasnoselskii_mann_rotation() {
   CheckResult r;
   r.name = "km.rotation";
-  r.statement = "The 90-degree rotation cycles under Picard but converges under Krasnoselskii-Mann alpha = 0.5 at rate sqrt(0.5)";
+  r.statement = "The 90-degree rotation cycles under Picard but converges under Krasnoselskii-Mann relaxation 0.5 at rate sqrt(0.5)";
   r.premise = "R is nonexpansive (an isometry), fixed point 0";
   r.premise_met = true;
   r.premise_evidence = "R^T R = I";
   r.experiment = "Picard and Krasnoselskii-Mann(0.5) from (1, 0)";
   const auto picard = solve(problems::Rotation{}, V{1, 0}, Picard{}, Stop{.max_iterations = 200});
-  const auto km = solve(problems::Rotation{}, V{1, 0}, KrasnoselskiiMann{.alpha = 0.5},
+  const auto km = solve(problems::Rotation{}, V{1, 0}, KrasnoselskiiMann{.relaxation = 0.5},
                         Stop{.abs_tol = 1e-14, .rel_tol = 0});
   const double target = std::sqrt(0.5);
   r.quantity = "observed rate of Krasnoselskii-Mann";

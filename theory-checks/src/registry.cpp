@@ -34,8 +34,8 @@ std::vector<TheoryCheck> build() {
                    "||M||_2 < 1", [] { return banach_bounds_linear(LinearMap(LinearMap::spaced_spectrum(-0.7, 0.85, 12), 21)); }));
   c.push_back(make("banach.nonlinear", "Banach bounds, nonlinear contraction T(x)_i = 0.6 cos(x_{i+1}) + 0.1",
                    "|c| < 1", [] { return banach_bounds_nonlinear(0.6); }));
-  c.push_back(make("km.bound", "Krasnoselskii-Mann Lipschitz bound alpha + (1 - alpha) q", "q <= 1",
-                   [] { return krasnoselskii_mann_bound(LinearMap(LinearMap::spaced_spectrum(-0.9, 0.9, 9), 4), 0.3); }));
+  c.push_back(make("km.bound", "Krasnoselskii-Mann Lipschitz bound (1 - r) + r q, relaxation r = 0.7", "q <= 1",
+                   [] { return krasnoselskii_mann_bound(LinearMap(LinearMap::spaced_spectrum(-0.9, 0.9, 9), 4), 0.7); }));
   c.push_back(make("km.rotation", "Rotation: Picard cycles, Krasnoselskii-Mann(0.5) converges at sqrt(0.5)",
                    "nonexpansive", [] { return krasnoselskii_mann_rotation(); }));
   c.push_back(make("anderson.gain", "Anderson gain theta_k bounds the step's rate on affine maps", "||M||_2 < 1",

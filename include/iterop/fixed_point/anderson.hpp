@@ -1,9 +1,10 @@
-// Anderson acceleration, Type II (Walker & Ni 2011; Toth & Kelley 2015): depth m, damping beta,
+// Anderson acceleration, Type II (Walker & Ni 2011; Toth & Kelley 2015): depth m, relaxation (damping) beta,
 // delay, thin QR updated column by column, condition-based dropping, ridge, restarts, safeguards.
 #pragma once
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/core/result.hpp"
 #include "iterop/fixed_point/detail/difference_window.hpp"
+#include "iterop/fixed_point/orthogonalization.hpp"
 #include "iterop/fixed_point/detail/relaxed_step.hpp"
 #include "iterop/fixed_point/step_input.hpp"
 
@@ -19,10 +21,11 @@ namespace iterop {
 /// Anderson acceleration (Type II) of x = T(x), with f = T(x) - x:
 ///   gamma = argmin ||f_k - dF_k gamma||_2 (+ ridge),
 ///   x_{k+1} = T(x_k) - dG_k gamma - (1 - beta)(f_k - dF_k gamma),
-/// where dF_k, dG_k hold the last m differences of f and of T(x). memory = 0 is damped Picard.
+/// where dF_k, dG_k hold the last m differences of f and of T(x), and beta = relaxation is the weight
+/// on T(x) (Walker and Ni's damping), as in KrasnoselskiiMann. memory = 0 is Krasnoselskii-Mann.
 struct Anderson {
   int memory = 5;          ///< depth m >= 0
-  double damping = 1.0;    ///< beta in (0, 1]; 1 is undamped
+  double relaxation = 1.0;  ///< beta in (0, 1], the weight on T(x); 1 is unrelaxed (undamped)
   int delay = 0;           ///< plain damped steps before the history starts, >= 0
   Orthogonalization orthogonalization = Orthogonalization::cgs2;  ///< CGS2 or MGS2
   /// Drop the oldest columns while the 1-norm condition number of R exceeds this (>= 1; infinity disables).
@@ -38,11 +41,18 @@ struct Anderson {
   double safeguard_growth = 1e4;
   /// Clear the history after a rejected step (a non-finite step always clears it).
   bool restart_on_rejection = true;
+  /// The old name of relaxation (the same value), kept only so that old code gets invalid_option with
+  /// the name to use instead (validate() refuses any value) rather than a silent default.
+  std::optional<double> damping{};
 
+  /// Throws invalid_option naming the field, the value and the rule (damping: the name to use instead).
   void validate() const {
+    if (damping)
+      require(false, "Anderson::damping", *damping,
+              "renamed; use relaxation = " + format_value(*damping) + " (the weight on T(x))");
     require(memory >= 0, "Anderson::memory", memory, "memory >= 0");
     require(memory <= 1000, "Anderson::memory", memory, "memory <= 1000");
-    require(damping > 0 && damping <= 1, "Anderson::damping", damping, "0 < damping <= 1");
+    require(relaxation > 0 && relaxation <= 1, "Anderson::relaxation", relaxation, "0 < relaxation <= 1");
     require(delay >= 0, "Anderson::delay", delay, "delay >= 0");
     require(max_condition >= 1, "Anderson::max_condition", max_condition, "max_condition >= 1");
     require(regularization >= 0 && std::isfinite(regularization), "Anderson::regularization", regularization,
@@ -53,9 +63,9 @@ struct Anderson {
   }
 
   std::string describe() const {
-    std::string s = "Anderson(m=" + std::to_string(memory) + ", beta=" + format_value(damping);
+    std::string s = "Anderson(m=" + std::to_string(memory) + ", beta=" + format_value(relaxation);
     if (delay) s += ", delay=" + std::to_string(delay);
-    s += orthogonalization == Orthogonalization::cgs2 ? ", cgs2" : ", mgs2";
+    s += ", " + std::string(to_string(orthogonalization));
     if (regularization > 0) s += ", ridge=" + format_value(regularization);
     return s + ")";
   }
@@ -69,21 +79,21 @@ struct Anderson {
     /// Writes x_{k+1}; returns true when the step is accelerated (then review() is asked).
     bool propose(const StepInput<X>& in, X& x_next, IterationRecord& rec) {
       if (o_.memory == 0 || in.k < o_.delay) {
-        detail::relaxed_step(o_.damping, in.g, in.x, x_next);
+        detail::relaxed_step(o_.relaxation, in.g, in.x, x_next);
         return false;
       }
       if (in.k > o_.delay && in.f_prev != nullptr) update_history(in, rec);
       const int c = window_.columns();
       rec.columns = c;
       if (c == 0) {
-        detail::relaxed_step(o_.damping, in.g, in.x, x_next);
+        detail::relaxed_step(o_.relaxation, in.g, in.x, x_next);
         return false;
       }
       if (!least_squares(in.f, in.f_norm2, rec)) {  // non-finite coefficients: plain step, fresh history
         window_.clear();
         rec.restarted = true;
         rec.columns = 0;
-        detail::relaxed_step(o_.damping, in.g, in.x, x_next);
+        detail::relaxed_step(o_.relaxation, in.g, in.x, x_next);
         return false;
       }
       combine(in, x_next);
@@ -103,8 +113,8 @@ struct Anderson {
       return false;
     }
 
-    /// The plain damped step taken after a rejection.
-    void fallback(const X& x, const X& g, X& x_next) { detail::relaxed_step(o_.damping, g, x, x_next); }
+    /// The plain relaxed step taken after a rejection.
+    void fallback(const X& x, const X& g, X& x_next) { detail::relaxed_step(o_.relaxation, g, x, x_next); }
 
    private:
     void update_history(const StepInput<X>& in, IterationRecord& rec) {
@@ -178,7 +188,7 @@ struct Anderson {
     /// x_next = g - (1 - beta) f - sum gamma_j (dG_j - (1 - beta) dF_j), in one fused pass.
     void combine(const StepInput<X>& in, X& x_next) {
       const int c = window_.columns();
-      const T one_minus_beta = T(1.0 - o_.damping);
+      const T one_minus_beta = T(1.0 - o_.relaxation);
       coef_.clear();
       vecs_.clear();
       coef_.push_back(T(1));

@@ -16,7 +16,8 @@
 namespace iterop {
 
 /// AA-I-S-m: Type-I Anderson acceleration applied to the averaged map
-/// T_a = (1 - a) I + a T with residual g(x) = x - T_a(x) = -a (T(x) - x):
+/// T_a = (1 - a) I + a T with residual g(x) = x - T_a(x) = -a (T(x) - x), where a = relaxation is
+/// the weight on T(x), as in KrasnoselskiiMann and Anderson:
 ///   x_{k+1} = x_k - H_k g_k, H_k the inverse-Jacobian estimate from m rank-one updates with
 ///   Powell regularisation (theta_bar) and restarts (every m updates, or when the new direction is
 ///   nearly dependent: ||s_hat|| < restart_tol ||s||).
@@ -25,23 +26,30 @@ namespace iterop {
 /// the test is made on the candidate's residual, which costs one evaluation on rejection.)
 struct AndersonTypeI {
   int memory = 5;                 ///< m >= 1
-  double averaging = 0.1;         ///< a in (0, 1]
+  double relaxation = 0.1;        ///< a in (0, 1], the weight on T(x) in the averaged map and the fallback
   double powell = 0.01;           ///< theta_bar in (0, 1)
   double restart_tol = 1e-3;      ///< tau in (0, 1)
   double safeguard_scale = 1e6;   ///< D > 0
   double safeguard_decay = 1e-6;  ///< eps > 0
+  /// The old name of relaxation (the same value), kept only so that old code gets invalid_option with
+  /// the name to use instead (validate() refuses any value) rather than a silent default.
+  std::optional<double> averaging{};
 
+  /// Throws invalid_option naming the field, the value and the rule (averaging: the name to use instead).
   void validate() const {
+    if (averaging)
+      require(false, "AndersonTypeI::averaging", *averaging,
+              "renamed; use relaxation = " + format_value(*averaging) + " (the weight on T(x))");
     require(memory >= 1, "AndersonTypeI::memory", memory, "memory >= 1");
     require(memory <= 1000, "AndersonTypeI::memory", memory, "memory <= 1000");
-    require(averaging > 0 && averaging <= 1, "AndersonTypeI::averaging", averaging, "0 < averaging <= 1");
+    require(relaxation > 0 && relaxation <= 1, "AndersonTypeI::relaxation", relaxation, "0 < relaxation <= 1");
     require(powell > 0 && powell < 1, "AndersonTypeI::powell", powell, "0 < powell < 1");
     require(restart_tol > 0 && restart_tol < 1, "AndersonTypeI::restart_tol", restart_tol, "0 < restart_tol < 1");
     require(safeguard_scale > 0, "AndersonTypeI::safeguard_scale", safeguard_scale, "safeguard_scale > 0");
     require(safeguard_decay > 0, "AndersonTypeI::safeguard_decay", safeguard_decay, "safeguard_decay > 0");
   }
   std::string describe() const {
-    return "AndersonTypeI(m=" + std::to_string(memory) + ", a=" + format_value(averaging) + ")";
+    return "AndersonTypeI(m=" + std::to_string(memory) + ", a=" + format_value(relaxation) + ")";
   }
 
   template <State X>
@@ -53,11 +61,11 @@ struct AndersonTypeI {
     bool propose(const StepInput<X>& in, X& x_next, IterationRecord& rec) {
       r0_ = in.r0;
       if (in.x_prev == nullptr) {
-        detail::relaxed_step(o_.averaging, in.g, in.x, x_next);
+        detail::relaxed_step(o_.relaxation, in.g, in.x, x_next);
         return false;
       }
       ensure_storage(in.x);
-      const T a = T(o_.averaging);
+      const T a = T(o_.relaxation);
       X& s = *s_;
       X& y = *y_;
       X& sh = *shat_;
@@ -112,7 +120,7 @@ struct AndersonTypeI {
       return false;
     }
 
-    void fallback(const X& x, const X& g, X& x_next) { detail::relaxed_step(o_.averaging, g, x, x_next); }
+    void fallback(const X& x, const X& g, X& x_next) { detail::relaxed_step(o_.relaxation, g, x, x_next); }
 
    private:
     int count() const { return count_; }
@@ -122,7 +130,7 @@ struct AndersonTypeI {
     }
     bool plain(const StepInput<X>& in, X& x_next, IterationRecord& rec) {
       restart(rec);
-      detail::relaxed_step(o_.averaging, in.g, in.x, x_next);
+      detail::relaxed_step(o_.relaxation, in.g, in.x, x_next);
       return false;
     }
     void ensure_storage(const X& like) {

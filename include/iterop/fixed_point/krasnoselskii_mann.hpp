@@ -1,9 +1,10 @@
-// Krasnoselskii-Mann (relaxed) iteration x_{k+1} = alpha_k x_k + (1 - alpha_k) T(x_k).
-// Lipschitz constant <= alpha + (1 - alpha) q; converges for nonexpansive T where Picard may cycle.
+// Krasnoselskii-Mann (relaxed) iteration x_{k+1} = r_k T(x_k) + (1 - r_k) x_k, relaxation r_k in (0, 1].
+// Lipschitz constant <= (1 - r) + r q; converges for nonexpansive T where Picard may cycle.
 #pragma once
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "iterop/core/errors.hpp"
@@ -13,22 +14,31 @@
 
 namespace iterop {
 
-/// Krasnoselskii-Mann iteration with a constant alpha, or a schedule alpha_k = schedule(k).
-/// alpha is the weight kept on the current iterate: alpha = 0 is Picard.
+/// Krasnoselskii-Mann iteration with a constant relaxation r, or a schedule r_k = schedule(k):
+///   x_{k+1} = r_k T(x_k) + (1 - r_k) x_k.
+/// The relaxation is the weight on T(x), as in Anderson and AndersonTypeI: r = 1 is Picard.
 struct KrasnoselskiiMann {
-  double alpha = 0.5;                      ///< in [0, 1)
-  std::function<double(int)> schedule{};   ///< if set, alpha_k = schedule(k), each in [0, 1)
+  double relaxation = 0.5;                 ///< r in (0, 1], the weight on T(x); 1 is Picard
+  std::function<double(int)> schedule{};   ///< if set, r_k = schedule(k), each in (0, 1]
+  /// The old name: alpha was the weight on x (alpha = 1 - relaxation). Kept only so that old code gets
+  /// invalid_option with the relaxation to give instead (validate() refuses any value).
+  std::optional<double> alpha{};
 
+  /// Throws invalid_option naming the field, the value and the rule (alpha: the name to use instead).
   void validate() const {
-    require(alpha >= 0 && alpha < 1, "KrasnoselskiiMann::alpha", alpha, "0 <= alpha < 1");
+    if (alpha)
+      require(false, "KrasnoselskiiMann::alpha", *alpha,
+              "renamed; use relaxation = " + format_value(1.0 - *alpha) +
+                  " (the weight on T(x); relaxation = 1 - alpha)");
+    require(relaxation > 0 && relaxation <= 1, "KrasnoselskiiMann::relaxation", relaxation, "0 < relaxation <= 1");
     if (schedule) {
-      const double a0 = schedule(0);
-      require(a0 >= 0 && a0 < 1, "KrasnoselskiiMann::schedule(0)", a0, "0 <= alpha_k < 1");
+      const double r0 = schedule(0);
+      require(r0 > 0 && r0 <= 1, "KrasnoselskiiMann::schedule(0)", r0, "0 < relaxation_k <= 1");
     }
   }
   std::string describe() const {
-    return schedule ? std::string("Krasnoselskii-Mann(scheduled alpha)")
-                    : "Krasnoselskii-Mann(alpha=" + format_value(alpha) + ")";
+    return schedule ? std::string("Krasnoselskii-Mann(scheduled relaxation)")
+                    : "Krasnoselskii-Mann(relaxation=" + format_value(relaxation) + ")";
   }
 
   template <State X>
@@ -36,20 +46,18 @@ struct KrasnoselskiiMann {
    public:
     engine(const KrasnoselskiiMann& m, const X&) : m_(m) {}
     bool propose(const StepInput<X>& in, X& x_next, IterationRecord&) {
-      const double a = alpha_at(in.k);
-      using T = scalar_t<X>;
-      ops::linear_sum(T(1.0 - a), in.g, T(a), in.x, x_next);
+      detail::relaxed_step(relaxation_at(in.k), in.g, in.x, x_next);
       return false;
     }
     bool review(double, double, IterationRecord&) { return true; }
-    void fallback(const X& x, const X& g, X& x_next) { detail::relaxed_step(1.0 - m_.alpha, g, x, x_next); }
+    void fallback(const X& x, const X& g, X& x_next) { detail::relaxed_step(m_.relaxation, g, x, x_next); }
 
    private:
-    double alpha_at(int k) const {
-      if (!m_.schedule) return m_.alpha;
-      const double a = m_.schedule(k);
-      require(a >= 0 && a < 1, "KrasnoselskiiMann::schedule(" + std::to_string(k) + ")", a, "0 <= alpha_k < 1");
-      return a;
+    double relaxation_at(int k) const {
+      if (!m_.schedule) return m_.relaxation;
+      const double r = m_.schedule(k);
+      require(r > 0 && r <= 1, "KrasnoselskiiMann::schedule(" + std::to_string(k) + ")", r, "0 < relaxation_k <= 1");
+      return r;
     }
     const KrasnoselskiiMann& m_;
   };

@@ -19,6 +19,7 @@
 #include "iterop/baselines/kinsol.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_rate.hpp"
+#include "iterop/fixed_point/stop_monitor.hpp"
 
 namespace iterop::baselines {
 
@@ -27,7 +28,10 @@ namespace iterop::baselines {
 void KinsolAnderson::validate() const {
   require(memory >= 0, "KinsolAnderson::memory", memory, "memory >= 0");
   require(memory <= 1000, "KinsolAnderson::memory", memory, "memory <= 1000");
-  require(damping > 0 && damping <= 1, "KinsolAnderson::damping", damping, "0 < damping <= 1");
+  if (damping)
+    require(false, "KinsolAnderson::damping", *damping,
+            "renamed; use relaxation = " + format_value(*damping) + " (the weight on T(x))");
+  require(relaxation > 0 && relaxation <= 1, "KinsolAnderson::relaxation", relaxation, "0 < relaxation <= 1");
   require(delay >= 0, "KinsolAnderson::delay", delay, "delay >= 0");
   const int orth = static_cast<int>(orthogonalization);
   require(orth >= 0 && orth <= 3, "KinsolAnderson::orthogonalization", orth, "one of mgs, icwy, cgs2, dcgs2");
@@ -36,7 +40,7 @@ void KinsolAnderson::validate() const {
 }
 
 std::string KinsolAnderson::describe() const {
-  std::string s = "KINSOL Anderson(m=" + std::to_string(memory) + ", beta=" + format_value(damping);
+  std::string s = "KINSOL Anderson(m=" + std::to_string(memory) + ", beta=" + format_value(relaxation);
   if (delay) s += ", delay=" + std::to_string(delay);
   s += ", " + to_string(orthogonalization);
   if (test == Test::kinsol) s += ", KINSOL's test";
@@ -129,87 +133,34 @@ struct ErrorLog {
   }
 };
 
-// ---- fused residual / step measurement ------------------------------------------------------------
-
-struct Measured {
-  double residual;
-  double step;
-};
-
-/// One pass over x, g = T(x) and the previous iterate: ||g - x||, ||x - prev|| in the Stop norm, and
-/// out = x. prev may be null (no step). Max-norms propagate NaN.
-Measured measure_and_copy(Norm norm, const double* x, const double* g, const double* prev, double* out,
-                          std::size_t n, double rel_tol, double abs_tol) {
-  double sr = 0, ss = 0;
-  switch (norm) {
-    case Norm::two:
-      if (prev != nullptr) {
-        for (std::size_t i = 0; i < n; ++i) {
-          const double d = g[i] - x[i], e = x[i] - prev[i];
-          sr += d * d;
-          ss += e * e;
-          out[i] = x[i];
-        }
-      } else {
-        for (std::size_t i = 0; i < n; ++i) {
-          const double d = g[i] - x[i];
-          sr += d * d;
-          out[i] = x[i];
-        }
-      }
-      return {std::sqrt(sr), prev != nullptr ? std::sqrt(ss) : not_available};
-    case Norm::max:
-      for (std::size_t i = 0; i < n; ++i) {
-        const double d = std::abs(g[i] - x[i]);
-        if (!(d <= sr)) sr = d;
-        if (prev != nullptr) {
-          const double e = std::abs(x[i] - prev[i]);
-          if (!(e <= ss)) ss = e;
-        }
-        out[i] = x[i];
-      }
-      return {sr, prev != nullptr ? ss : not_available};
-    case Norm::wrms:
-      for (std::size_t i = 0; i < n; ++i) {
-        const double w = 1.0 / (rel_tol * std::abs(x[i]) + abs_tol);
-        const double d = (g[i] - x[i]) * w;
-        sr += d * d;
-        if (prev != nullptr) {
-          const double e = (x[i] - prev[i]) * w;
-          ss += e * e;
-        }
-        out[i] = x[i];
-      }
-      if (n == 0) return {0.0, prev != nullptr ? 0.0 : not_available};
-      return {std::sqrt(sr / static_cast<double>(n)),
-              prev != nullptr ? std::sqrt(ss / static_cast<double>(n)) : not_available};
-  }
-  return {not_available, not_available};
-}
-
 // ---- the wrapper around T -------------------------------------------------------------------------
 
 /// Why the wrapper stopped KINSOL (by returning -1 from the system function).
-enum class Halt { none, converged, small_step, max_evaluations, diverged, stagnated, non_finite, exception };
+enum class Halt {
+  none,       ///< KINSOL ended by itself
+  rule,       ///< the StopMonitor decided (iterop's test, a non-finite residual, the evaluation budget)
+  exception,  ///< the operator threw (rethrown after KINSOL returns)
+};
 
-/// Wraps the user's T for KINSOL: counts evaluations, measures each evaluated iterate's true residual
-/// and step, keeps the history, the last finite and the best iterate (three rotating buffers, no
-/// extra copies), and, when asked, applies iterop's Stop rule to every iterate.
-class Monitor {
+/// Wraps the user's T for KINSOL: counts evaluations, keeps the history and the last finite iterate,
+/// and hands every evaluated iterate to the core's StopMonitor, the very class solve() uses: the same
+/// norms, the same tests in the same order, the same messages, the same best iterate. With iterop's
+/// test the monitor's decision stops KINSOL; with KINSOL's own test only a non-finite residual does.
+class Wrapper {
  public:
   using clock = std::chrono::steady_clock;
 
-  Monitor(const VectorOperator& op, std::size_t n, const Stop& stop, bool apply_stop_rule, long budget)
-      : op_(op), n_(n), stop_(stop), apply_rule_(apply_stop_rule), budget_(budget), t0_(clock::now()) {
-    for (auto& b : buf_) b.assign(n, 0.0);
-  }
+  Wrapper(const VectorOperator& op, std::size_t n, const Stop& stop, bool apply_stop_rule, long budget)
+      : op_(op), n_(n), monitor_(stop), apply_rule_(apply_stop_rule), budget_(budget), t0_(clock::now()),
+        current_(n, 0.0), last_(n, 0.0), f_(n, 0.0) {}
 
   /// g = T(x) for iterate k = evaluations so far. Returns 0 to let KINSOL go on, -1 to stop it.
   /// `final_check` evaluates KINSOL's returned vector: no budget, no stopping rule.
   int evaluate(const double* x, double* g, bool final_check = false) {
     if (halt_ != Halt::none && !final_check) return -1;
     if (!final_check && evaluations_ >= budget_) {
-      halt_ = Halt::max_evaluations;
+      monitor_.conclude(Status::max_evaluations);
+      halt_ = Halt::rule;
       return -1;
     }
     try {
@@ -220,47 +171,40 @@ class Monitor {
       return -1;
     }
     ++evaluations_;
-    const int k = ++k_;
-    const double* prev = have_last_ ? buf_[last_].data() : nullptr;
-    const Measured m = measure_and_copy(stop_.norm, x, g, prev, buf_[spare_].data(), n_, stop_.rel_tol, stop_.abs_tol);
-    const double r = m.residual;
-    if (k == 0) {
-      r0_ = r;
-      tol_ = stop_.norm == Norm::wrms ? 1.0 : stop_.abs_tol + stop_.rel_tol * r0_;
+    // x_k and f_k = T(x_k) - x_k as std::vector (one pass; g - x is what linear_sum(1, g, -1, x) gives).
+    for (std::size_t i = 0; i < n_; ++i) {
+      current_[i] = x[i];
+      f_[i] = g[i] - x[i];
     }
-    residuals_.push_back(r);
+    const double r = monitor_.residual_norm(f_, current_);
+    const double step = have_last_ ? monitor_.step_norm(current_, last_) : not_available;
+    monitor_.record(current_, r, step);
+    const int k = monitor_.iteration();
+    const std::vector<double>& residuals = monitor_.residuals();
 
     IterationRecord rec;
     rec.iteration = k;
     rec.evaluations = evaluations_;
     rec.residual = r;
-    rec.step = m.step;
+    rec.step = step;
     if (k > 0) {
-      rec.ratio = r / residuals_[static_cast<std::size_t>(k - 1)];
-      rec.rate = observed_rate(residuals_, 5);
+      rec.ratio = r / residuals[static_cast<std::size_t>(k - 1)];
+      rec.rate = observed_rate(residuals, 5);
     }
     rec.seconds = seconds();
     history_.push_back(rec);
 
-    if (!std::isfinite(r)) {
-      if (!final_check) halt_ = Halt::non_finite;
-      return -1;
+    if (std::isfinite(r)) {  // x_k becomes the last finite iterate
+      std::swap(current_, last_);
+      have_last_ = true;
     }
-    accept(k, r);
-    if (!apply_rule_ || final_check) return 0;
-
-    // iterop's tests, in the order solve() applies them. Stop::max_iterations is KINSOL's mxiter.
-    if (r <= tol_) return halt(Halt::converged);
-    if (stop_.step_tol > 0 && k > 0 && m.step <= stop_.step_tol) return halt(Halt::small_step);
-    if (k >= stop_.max_iterations) return 0;  // KINSOL stops with KIN_MAXITER_REACHED
-    if (evaluations_ >= stop_.max_evaluations) return halt(Halt::max_evaluations);
-    if (r > stop_.divergence_factor * r0_) return halt(Halt::diverged);
-    const int w = stop_.stagnation_window;
-    if (w > 0 && k >= w &&
-        !(best_so_far_[static_cast<std::size_t>(k)] <
-          stop_.stagnation_factor * best_so_far_[static_cast<std::size_t>(k - w)]))
-      return halt(Halt::stagnated);
-    return 0;
+    if (final_check) return std::isfinite(r) ? 0 : -1;
+    const bool end = apply_rule_ ? monitor_.check(evaluations_) : monitor_.check_finite();
+    if (!end) return 0;
+    // Stop::max_iterations is KINSOL's mxiter: KINSOL stops there itself with KIN_MAXITER_REACHED.
+    if (monitor_.status() == Status::max_iterations) return 0;
+    halt_ = Halt::rule;
+    return -1;
   }
 
   double seconds() const { return std::chrono::duration<double>(clock::now() - t0_).count(); }
@@ -268,76 +212,29 @@ class Monitor {
   Halt halted() const { return halt_; }
   std::exception_ptr error() const { return error_; }
   long evaluations() const { return evaluations_; }
-  int last_index() const { return k_; }
-  double r0() const { return r0_; }
-  double tol() const { return tol_; }
-  const std::vector<double>& residuals() const { return residuals_; }
+  StopMonitor<std::vector<double>>& monitor() { return monitor_; }
   std::vector<IterationRecord>& history() { return history_; }
-
-  bool have_finite() const { return have_last_; }
-  int last_finite_k() const { return last_k_; }
-  double last_finite_r() const { return last_r_; }
-  int best_k() const { return best_k_; }
-  double best_r() const { return best_r_; }
-  std::vector<double>& last_finite() { return buf_[last_]; }
-  std::vector<double>& best() { return best_is_last_ ? buf_[last_] : buf_[best_]; }
+  std::vector<double>& last_finite() { return last_; }
 
  private:
-  int halt(Halt h) {
-    halt_ = h;
-    return -1;
-  }
-
-  /// The finite iterate x_k just copied into the spare buffer becomes the last one; the best one is
-  /// kept by rotating buffers (the previous last becomes the best when x_k does not improve on it).
-  void accept(int k, double r) {
-    const bool improved = r < best_r_ || !std::isfinite(best_r_);
-    if (improved || !best_is_last_) {
-      std::swap(last_, spare_);
-    } else {  // previous last is the best: keep it
-      const int old_best = best_;
-      best_ = last_;
-      last_ = spare_;
-      spare_ = old_best;
-    }
-    if (improved) {
-      best_r_ = r;
-      best_k_ = k;
-      best_is_last_ = true;
-    } else {
-      best_is_last_ = false;
-    }
-    have_last_ = true;
-    last_k_ = k;
-    last_r_ = r;
-    best_so_far_.push_back(best_r_);
-  }
-
   const VectorOperator& op_;
   std::size_t n_;
-  const Stop& stop_;
+  StopMonitor<std::vector<double>> monitor_;
   bool apply_rule_;
   long budget_;
   clock::time_point t0_;
 
   long evaluations_ = 0;
-  int k_ = -1;
-  double r0_ = not_available, tol_ = not_available;
-  std::vector<double> residuals_, best_so_far_;
   std::vector<IterationRecord> history_;
-
-  std::vector<double> buf_[3];
-  int last_ = 0, best_ = 1, spare_ = 2;
-  bool have_last_ = false, best_is_last_ = false;
-  int last_k_ = -1, best_k_ = -1;
-  double last_r_ = not_available, best_r_ = not_available;
+  std::vector<double> current_, last_, f_;
+  bool have_last_ = false;
 
   Halt halt_ = Halt::none;
   std::exception_ptr error_;
 };
 
 int system_function(N_Vector u, N_Vector g, void* user_data) {
-  return static_cast<Monitor*>(user_data)->evaluate(N_VGetArrayPointer(u), N_VGetArrayPointer(g));
+  return static_cast<Wrapper*>(user_data)->evaluate(N_VGetArrayPointer(u), N_VGetArrayPointer(g));
 }
 
 int kinsol_orth(KinsolOrthogonalization o) {
@@ -350,51 +247,14 @@ int kinsol_orth(KinsolOrthogonalization o) {
   return KIN_ORTH_MGS;
 }
 
-std::string halt_message(Halt h, const Monitor& mon, const Stop& stop) {
-  const std::string k = std::to_string(mon.last_index());
-  const std::string r = format_value(mon.residuals().empty() ? not_available : mon.residuals().back());
-  switch (h) {
-    case Halt::converged:
-      return "Residual " + r + " <= tolerance " + format_value(mon.tol()) + " at iterate " + k +
-             " (iterop's test; KINSOL was stopped there).";
-    case Halt::small_step:
-      return "Step <= Stop::step_tol " + format_value(stop.step_tol) + " at iterate " + k + " while the residual " + r +
-             " is above the tolerance " + format_value(mon.tol()) + ".";
-    case Halt::max_evaluations:
-      return "Reached Stop::max_evaluations = " + std::to_string(stop.max_evaluations) + ".";
-    case Halt::diverged:
-      return "Residual " + r + " exceeds Stop::divergence_factor (" + format_value(stop.divergence_factor) +
-             ") times the initial residual " + format_value(mon.r0()) + ".";
-    case Halt::stagnated:
-      return "The best residual fell by less than a factor " + format_value(stop.stagnation_factor) +
-             " over the last " + std::to_string(stop.stagnation_window) + " iterations (best " +
-             format_value(mon.best_r()) + ").";
-    case Halt::non_finite:
-      return mon.last_index() == 0 ? "T(x0) - x0 is not finite (NaN or Inf)."
-                                   : "The residual became non-finite (NaN or Inf) at iterate " + k + ".";
-    case Halt::exception:
-    case Halt::none: break;
-  }
-  return {};
-}
-
-/// Which evaluated iterate to return when not converged, as solve() does.
-void return_iterate(Result<std::vector<double>>& res, Monitor& mon, Returned returned, bool converged) {
-  if (!mon.have_finite()) {  // T(x0) was not finite: return x0 (kept by the caller) with its residual
-    res.returned_iteration = 0;
-    res.residual = mon.residuals().empty() ? not_available : mon.residuals().front();
-    return;
-  }
-  if (returned == Returned::best && !converged && std::isfinite(mon.best_r()) &&
-      mon.best_k() != mon.last_finite_k()) {
-    res.solution = std::move(mon.best());
-    res.returned_iteration = mon.best_k();
-    res.residual = mon.best_r();
-  } else {
-    res.solution = std::move(mon.last_finite());
-    res.returned_iteration = mon.last_finite_k();
-    res.residual = mon.last_finite_r();
-  }
+/// The iterate to return, as the StopMonitor says (the same choice as solve()); x0 stays in
+/// res.solution when no evaluated iterate was finite.
+void return_iterate(Result<std::vector<double>>& res, Wrapper& w, Returned policy) {
+  StopMonitor<std::vector<double>>& mon = w.monitor();
+  const ReturnedIterate ret = mon.returned_iterate(policy);
+  if (mon.have_finite()) res.solution = ret.best ? mon.take_best() : std::move(w.last_finite());
+  res.returned_iteration = ret.iteration;
+  res.residual = ret.residual;
 }
 
 }  // namespace
@@ -416,7 +276,10 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
 
   // KINSOL mode keeps one evaluation for the true residual of the vector KINSOL returns.
   const long budget = iterop_test ? stop.max_evaluations : stop.max_evaluations - 1;
-  Monitor mon(op, n, stop, iterop_test, budget);
+  // With KINSOL's test the returned vector is KINSOL's newest: the monitor keeps no best iterate.
+  Stop monitored = stop;
+  if (!iterop_test) monitored.returned = Returned::last;
+  Wrapper w(op, n, monitored, iterop_test, budget);
   ErrorLog log;
 
   Context context;
@@ -445,11 +308,11 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
   check(KINSetMAA(kin.mem, options.memory), "KINSetMAA");
   if (options.memory > 0) check(KINSetOrthAA(kin.mem, kinsol_orth(options.orthogonalization)), "KINSetOrthAA");
   check(KINInit(kin.mem, &system_function, u.get()), "KINInit");
-  check(KINSetUserData(kin.mem, &mon), "KINSetUserData");
-  // 6.4.1 damps the first Anderson step with the plain damping: set both to beta.
-  check(KINSetDamping(kin.mem, options.damping), "KINSetDamping");
+  check(KINSetUserData(kin.mem, &w), "KINSetUserData");
+  // 6.4.1 damps the first Anderson step with the plain damping: set both to beta = relaxation.
+  check(KINSetDamping(kin.mem, options.relaxation), "KINSetDamping");
   if (options.memory > 0) {
-    check(KINSetDampingAA(kin.mem, options.damping), "KINSetDampingAA");
+    check(KINSetDampingAA(kin.mem, options.relaxation), "KINSetDampingAA");
     check(KINSetDelayAA(kin.mem, options.delay), "KINSetDelayAA");
   }
   check(KINSetReturnNewest(kin.mem, SUNTRUE), "KINSetReturnNewest");
@@ -469,7 +332,7 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
     flag = KINSol(kin.mem, u.get(), KIN_FP, scale.get(), scale.get());
     ran = true;
   }
-  if (mon.halted() == Halt::exception) std::rethrow_exception(mon.error());
+  if (w.halted() == Halt::exception) std::rethrow_exception(w.error());
 
   long nni = 0, nfe = 0;
   double fnorm = not_available;
@@ -486,86 +349,75 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
   const std::string kinsol_said = " KINSOL returned " + fname + " after " + std::to_string(nni) +
                                   " iterations (its fnorm = step max-norm " + format_value(fnorm) + ").";
 
-  const Halt h = mon.halted();
+  const Halt h = w.halted();
   const bool stopped_by_wrapper = ran && flag == KIN_SYSFUNC_FAIL && h != Halt::none;
   if (ran && !stopped_by_wrapper && flag < 0 && flag != KIN_MAXITER_REACHED)
     throw backend_error("KINSOL", "KINSol returned " + fname + (log.text.empty() ? "" : ": ") + log.text);
 
+  StopMonitor<std::vector<double>>& mon = w.monitor();
+  res.solution = x0;
   if (iterop_test) {
-    Status status = Status::max_iterations;
-    std::string message;
-    switch (h) {
-      case Halt::converged: status = Status::converged; break;
-      case Halt::small_step: status = Status::small_step; break;
-      case Halt::max_evaluations: status = Status::max_evaluations; break;
-      case Halt::diverged: status = Status::diverged; break;
-      case Halt::stagnated: status = Status::stagnated; break;
-      case Halt::non_finite: status = Status::non_finite; break;
-      case Halt::exception: break;  // rethrown above
-      case Halt::none:
-        if (flag == KIN_SUCCESS) {
-          status = Status::small_step;
-          message = "KINSOL's step test fired (x_{k+1} == x_k) before iterop's residual test was met.";
-        } else {
-          status = Status::max_iterations;
-          message = "Reached Stop::max_iterations = " + std::to_string(stop.max_iterations) + " with residual " +
-                    format_value(mon.last_finite_r()) + " above the tolerance " + format_value(mon.tol()) + ".";
-        }
-        break;
+    // The monitor's decision and message, word for word those of solve(); then what KINSOL said.
+    if (h == Halt::rule) {
+      res.status = mon.status();
+      res.message = mon.message() + " iterop's test stopped KINSOL at iterate " + std::to_string(mon.iteration()) + ".";
+    } else if (flag == KIN_SUCCESS) {
+      res.status = Status::small_step;
+      res.message = "KINSOL's step test fired (x_{k+1} == x_k) before iterop's residual test was met.";
+    } else {  // KIN_MAXITER_REACHED: the monitor's max_iterations (mxiter = Stop::max_iterations + 1)
+      if (!(mon.decided() && mon.status() == Status::max_iterations)) mon.conclude(Status::max_iterations);
+      res.status = Status::max_iterations;
+      res.message = mon.message();
     }
-    if (message.empty()) message = halt_message(h, mon, stop);
-    res.status = status;
-    res.message = message + kinsol_said;
-    res.iterations = mon.last_index();
-    res.solution = x0;
-    return_iterate(res, mon, stop.returned, status == Status::converged);
+    res.message += kinsol_said;
+    res.iterations = mon.iteration();
+    return_iterate(res, w, stop.returned);
+  } else if (h == Halt::rule && mon.status() == Status::non_finite) {
+    // KINSOL decided, but a non-finite residual stopped it.
+    res.status = Status::non_finite;
+    res.message = mon.message() + kinsol_said;
+    res.iterations = mon.iteration();
+    return_iterate(res, w, Returned::last);
   } else {
-    // KINSOL decided. Its returned vector (the newest iterate) is judged by its true residual.
-    if (h == Halt::non_finite) {
+    // KINSOL decided. Its returned vector (the newest iterate) is judged by its true residual, measured
+    // and tested by the same monitor.
+    std::vector<double> g(n);
+    w.evaluate(x.data(), g.data(), /*final_check=*/true);
+    if (w.halted() == Halt::exception) std::rethrow_exception(w.error());
+    const double r = mon.residuals().back();
+    const double tol = mon.tolerance();
+    const std::string true_r = "true residual ||T(x) - x|| = " + format_value(r) + " (" +
+                               std::string(iterop::to_string(stop.norm)) + "), iterop's tolerance " +
+                               format_value(tol);
+    res.iterations = mon.iteration();
+    res.returned_iteration = mon.iteration();
+    res.residual = r;
+    res.solution = std::move(x);
+    if (!std::isfinite(r)) {
       res.status = Status::non_finite;
-      res.message = halt_message(h, mon, stop) + kinsol_said;
-      res.iterations = mon.last_index();
-      res.solution = x0;
-      return_iterate(res, mon, Returned::last, false);
+      res.message = "KINSOL's returned iterate has a non-finite " + true_r + "." + kinsol_said;
+    } else if (h == Halt::rule) {  // the evaluation budget (the only other reason in this mode)
+      res.status = Status::max_evaluations;
+      res.message = mon.message_for(Status::max_evaluations) + " " + true_r + "." + kinsol_said;
+    } else if (flag == KIN_SUCCESS && r <= tol) {
+      res.status = Status::converged;
+      res.message = "KINSOL's test was met and the " + true_r + " is met too." + kinsol_said;
+    } else if (flag == KIN_SUCCESS) {
+      res.status = Status::small_step;
+      res.message = "KINSOL claimed success (its step max-norm <= fnormtol " + format_value(fnormtol) +
+                    ") but the " + true_r + " is not met." + kinsol_said;
     } else {
-      std::vector<double> g(n);
-      mon.evaluate(x.data(), g.data(), /*final_check=*/true);
-      if (mon.halted() == Halt::exception) std::rethrow_exception(mon.error());
-      const double r = mon.residuals().back();
-      const double tol = mon.tol();
-      const std::string true_r = "true residual ||T(x) - x|| = " + format_value(r) + " (" +
-                                 std::string(iterop::to_string(stop.norm)) + "), iterop's tolerance " +
-                                 format_value(tol);
-      res.iterations = mon.last_index();
-      res.returned_iteration = mon.last_index();
-      res.residual = r;
-      res.solution = std::move(x);
-      if (!std::isfinite(r)) {
-        res.status = Status::non_finite;
-        res.message = "KINSOL's returned iterate has a non-finite " + true_r + "." + kinsol_said;
-      } else if (h == Halt::max_evaluations) {
-        res.status = Status::max_evaluations;
-        res.message = halt_message(h, mon, stop) + " " + true_r + "." + kinsol_said;
-      } else if (flag == KIN_SUCCESS && r <= tol) {
-        res.status = Status::converged;
-        res.message = "KINSOL's test was met and the " + true_r + " is met too." + kinsol_said;
-      } else if (flag == KIN_SUCCESS) {
-        res.status = Status::small_step;
-        res.message = "KINSOL claimed success (its step max-norm <= fnormtol " + format_value(fnormtol) +
-                      ") but the " + true_r + " is not met." + kinsol_said;
-      } else {
-        res.status = Status::max_iterations;
-        res.message = "Reached Stop::max_iterations = " + std::to_string(stop.max_iterations) + "; " + true_r +
-                      (r <= tol ? " (met)." : " (not met).") + kinsol_said;
-      }
+      res.status = Status::max_iterations;
+      res.message = "Reached Stop::max_iterations = " + std::to_string(stop.max_iterations) + "; " + true_r +
+                    (r <= tol ? " (met)." : " (not met).") + kinsol_said;
     }
   }
   // When the wrapper stopped KINSOL, its "system function failed" message is expected noise.
   if (!log.text.empty() && !stopped_by_wrapper) res.message += " KINSOL messages: " + log.text;
-  res.evaluations = mon.evaluations();
-  res.initial_residual = mon.r0();
-  res.history = std::move(mon.history());
-  res.seconds = mon.seconds();
+  res.evaluations = w.evaluations();
+  res.initial_residual = mon.initial_residual();
+  res.history = std::move(w.history());
+  res.seconds = w.seconds();
   return res;
 }
 

@@ -11,16 +11,7 @@
 #include <vector>
 
 #include "iterop/core/vector_algebra.hpp"
-
-namespace iterop {
-
-/// How a new column of dF is orthogonalised against Q.
-enum class Orthogonalization {
-  cgs2,  ///< classical Gram-Schmidt, twice (two fused passes of dot products)
-  mgs2,  ///< modified Gram-Schmidt, twice
-};
-
-}  // namespace iterop
+#include "iterop/fixed_point/orthogonalization.hpp"
 
 namespace iterop::detail {
 

@@ -14,9 +14,9 @@ namespace iterop::theory {
 CheckResult banach_bounds_linear(const problems::LinearMap& G);
 /// The same on a nonlinear contraction T(x)_i = c cos(x_{i+1}) + 0.1, q = |c|. Premise: |c| < 1.
 CheckResult banach_bounds_nonlinear(double c);
-/// Krasnoselskii-Mann: the observed rate on G is at most alpha + (1 - alpha) q and, for the rotation
-/// (q = 1), equals sqrt(alpha^2 + (1 - alpha)^2); premise: q <= 1 (nonexpansive).
-CheckResult krasnoselskii_mann_bound(const problems::LinearMap& G, double alpha);
+/// Krasnoselskii-Mann with relaxation r (the weight on G(x)): the observed rate on G is at most
+/// (1 - r) + r q and, for the rotation (q = 1), equals sqrt(r^2 + (1 - r)^2); premise: q <= 1 (nonexpansive).
+CheckResult krasnoselskii_mann_bound(const problems::LinearMap& G, double relaxation);
 CheckResult krasnoselskii_mann_rotation();
 /// Anderson (beta = 1) on a linear map: ||f_{k+1}|| <= ||M||_2 theta_k ||f_k|| at every step
 /// (Evans et al. 2020, exact for linear G). Premise: G affine with ||M||_2 < 1.

@@ -1,7 +1,8 @@
 // KINSOL (SUNDIALS 6.4.1) fixed-point iteration with Anderson acceleration, as a baseline that
-// returns iterop's Result: same operator, depth, damping, delay; KINSOL's orthogonalisation choice.
+// returns iterop's Result: same operator, depth, relaxation, delay; KINSOL's orthogonalisation choice.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,18 @@ enum class KinsolOrthogonalization { mgs, icwy, cgs2, dcgs2 };
 /// Options of KINSOL's fixed-point solver (KIN_FP) with Anderson acceleration.
 struct KinsolAnderson {
   int memory = 5;          ///< KINSetMAA, >= 0
-  double damping = 1.0;    ///< KINSetDampingAA and KINSetDamping (6.4.1 damps the first step with the latter), in (0, 1]
+  /// beta in (0, 1], the weight on T(x) as in iterop::Anderson (KINSOL calls it damping): KINSetDampingAA
+  /// and KINSetDamping (6.4.1 damps the first step with the latter).
+  double relaxation = 1.0;
   int delay = 0;           ///< KINSetDelayAA, >= 0
   KinsolOrthogonalization orthogonalization = KinsolOrthogonalization::mgs;  ///< KINSetOrthAA
   /// Stopping test. iterop: iterop's Stop applied to every iterate KINSOL evaluates (KINSOL is
   /// stopped when an iterate passes); kinsol: KINSOL's own test (its scaled step norm <= fnormtol,
   /// fnormtol = Stop::abs_tol), the true residual computed afterwards.
   enum class Test { iterop, kinsol } test = Test::iterop;
+  /// The old name of relaxation (the same value), kept only so that old code gets invalid_option with
+  /// the name to use instead (validate() refuses any value) rather than a silent default.
+  std::optional<double> damping{};
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
   void validate() const;
@@ -31,7 +37,8 @@ struct KinsolAnderson {
   std::string describe() const;
 };
 
-/// Solves x = T(x) with KINSOL. Result::residual is the true ||T(x) - x|| of the returned x in
+/// Solves x = T(x) with KINSOL. Every evaluated iterate goes through iterop::StopMonitor, the class
+/// solve() uses: the same norms, tests, messages and returned iterate. Result::residual is the true ||T(x) - x|| of the returned x in
 /// Stop::norm, computed by iterop (not KINSOL's step norm); Result::counters holds KINSOL's own
 /// counters (nni, nfe, and KINSOL's final fnorm) and its return flag. Iterations and evaluations
 /// are counted by iterop's wrapper around T. Backend failures that are numerical outcomes
