@@ -1,5 +1,6 @@
-// Volterra methods by name, the checks that a method fits the equation and its grids, and the
-// pieces of a convergence study (timed solves, fitted and local orders, JSON and table rows).
+// Volterra methods by name (generated from quadrature::volterra_rules), the checks that a method fits
+// the equation and its grids, and the pieces of a convergence study (timed solves, fitted and local
+// orders, JSON and table rows).
 #include "iterop/experiments/volterra_convergence.hpp"
 
 #include <algorithm>
@@ -7,101 +8,140 @@
 #include <cstdio>
 #include <cmath>
 #include <limits>
+#include <ostream>
 #include <type_traits>
 
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_order.hpp"
 #include "iterop/experiments/report_writer.hpp"
-#include "iterop/quadrature/block_by_block.hpp"
 #include "iterop/quadrature/fast_lag_sum.hpp"
-#include "iterop/quadrature/first_kind_midpoint.hpp"
-#include "iterop/quadrature/integro_differential.hpp"
-#include "iterop/quadrature/product_trapezoid.hpp"
-#include "iterop/quadrature/trapezoid.hpp"
+#include "iterop/quadrature/volterra_rules.hpp"
 
 namespace iterop::experiments {
 
 namespace q = quadrature;
 
-std::vector<VolterraMethod> volterra_methods() {
-  return {VolterraMethod::trapezoid, VolterraMethod::block_simpson, VolterraMethod::product_trapezoid,
-          VolterraMethod::midpoint, VolterraMethod::ide_trapezoid};
+namespace {
+
+using rules = q::volterra_rules;
+
+/// The rule's row of the order table (every VolterraMethod names one).
+const q::RuleInfo& info(VolterraMethod method) {
+  const q::RuleInfo* r = q::find_rule<rules>(method.name());
+  require(r != nullptr, "--method", std::string(method.name()), "one of " + q::rule_names_text<rules>());
+  return *r;
 }
 
-std::string to_string(VolterraMethod method) {
-  switch (method) {
-    case VolterraMethod::trapezoid: return std::string(q::Trapezoid::name);
-    case VolterraMethod::block_simpson: return std::string(q::BlockBySimpson::name);
-    case VolterraMethod::product_trapezoid: return std::string(q::ProductTrapezoid::name);
-    case VolterraMethod::midpoint: return std::string(q::FirstKindMidpoint::name);
-    case VolterraMethod::ide_trapezoid: return std::string(q::IdeTrapezoid::name);
+q::EquationKind equation_of(VolterraKind kind) {
+  switch (kind) {
+    case VolterraKind::first: return q::EquationKind::first_kind;
+    case VolterraKind::ide: return q::EquationKind::integro_differential;
+    case VolterraKind::second: break;
   }
-  return "?";
+  return q::EquationKind::second_kind;
 }
+
+VolterraKind kind_of(q::EquationKind equation) {
+  switch (equation) {
+    case q::EquationKind::first_kind: return VolterraKind::first;
+    case q::EquationKind::integro_differential: return VolterraKind::ide;
+    case q::EquationKind::second_kind: break;
+  }
+  return VolterraKind::second;
+}
+
+// The default VolterraMethod is the list's first rule, and the shorthands are the rules' own names.
+static_assert(VolterraMethod{}.name() == q::rule_table<rules>()[0].name);
+
+}  // namespace
+
+constinit const VolterraMethod VolterraMethod::trapezoid{q::Trapezoid::name};
+constinit const VolterraMethod VolterraMethod::block_simpson{q::BlockBySimpson::name};
+constinit const VolterraMethod VolterraMethod::product_trapezoid{q::ProductTrapezoid::name};
+constinit const VolterraMethod VolterraMethod::midpoint{q::FirstKindMidpoint::name};
+constinit const VolterraMethod VolterraMethod::ide_trapezoid{q::IdeTrapezoid::name};
+
+std::vector<VolterraMethod> volterra_methods() {
+  std::vector<VolterraMethod> out;
+  for (const q::RuleInfo& r : q::rule_table<rules>()) out.push_back(VolterraMethod(r.name));
+  return out;
+}
+
+std::vector<std::string> volterra_method_names() {
+  std::vector<std::string> out;
+  for (std::string_view n : q::rule_names<rules>()) out.emplace_back(n);
+  return out;
+}
+
+std::string volterra_method_list(std::string_view last) { return q::rule_names_text<rules>(last); }
+
+std::string to_string(VolterraMethod method) { return std::string(method.name()); }
+
+std::ostream& operator<<(std::ostream& out, VolterraMethod method) { return out << method.name(); }
 
 VolterraMethod parse_volterra_method(const std::string& name) {
-  std::string all;
-  for (auto m : volterra_methods()) {
-    if (to_string(m) == name) return m;
-    all += (all.empty() ? "" : ", ") + to_string(m);
-  }
-  require(false, "--method", name, "one of " + all);
-  return VolterraMethod::trapezoid;
+  const q::RuleInfo* r = q::find_rule<rules>(name);
+  require(r != nullptr, "--method", name, "one of " + volterra_method_list());
+  return VolterraMethod(r->name);
 }
 
-int stated_order(VolterraMethod method) {
-  switch (method) {
-    case VolterraMethod::trapezoid: return q::Trapezoid::order;
-    case VolterraMethod::block_simpson: return q::BlockBySimpson::order;
-    case VolterraMethod::product_trapezoid: return q::ProductTrapezoid::order;
-    case VolterraMethod::midpoint: return q::FirstKindMidpoint::order;
-    case VolterraMethod::ide_trapezoid: return q::IdeTrapezoid::order;
-  }
-  return 0;
+int stated_order(VolterraMethod method) { return info(method).order; }
+
+VolterraKind volterra_kind_of(VolterraMethod method) { return kind_of(info(method).equation); }
+
+VolterraMethod default_volterra_method(VolterraKind kind, double singular_exponent) {
+  const q::RuleInfo* r = q::default_rule<rules>(equation_of(kind), singular_exponent);
+  require(r != nullptr, "--kind", to_string(kind), "a kind of equation that a rule of the list solves");
+  return parse_volterra_method(std::string(r->name));
 }
 
 std::string describe(VolterraMethod method) {
-  switch (method) {
-    case VolterraMethod::trapezoid: return "second kind, regular kernel; any grid; order 2 (default for --kind second)";
-    case VolterraMethod::block_simpson:
-      return "second kind, regular kernel; block-by-block Simpson, uniform grid, even step counts; order 4";
-    case VolterraMethod::product_trapezoid:
-      return "second kind, weakly singular (t - s)^(-a) K, product integration; any grid (--grading); order 2 "
-             "(default with --singular-exponent)";
-    case VolterraMethod::midpoint: return "first kind; any grid; order 2 at the midpoints (default for --kind first)";
-    case VolterraMethod::ide_trapezoid: return "integro-differential; any grid; order 2 (default for --kind ide)";
+  const q::RuleInfo& r = info(method);
+  std::string s = std::string(r.summary) + "; ";
+  switch (r.equation) {
+    case q::EquationKind::second_kind:
+      s += r.weakly_singular ? "second kind, regular or weakly singular (t - s)^(-a) K" : "second kind, regular kernel";
+      break;
+    case q::EquationKind::first_kind: s += "first kind"; break;
+    case q::EquationKind::integro_differential: s += "integro-differential"; break;
   }
-  return "?";
-}
-
-VolterraMethod default_volterra_method(VolterraKind kind, double singular_exponent) {
-  switch (kind) {
-    case VolterraKind::first: return VolterraMethod::midpoint;
-    case VolterraKind::ide: return VolterraMethod::ide_trapezoid;
-    case VolterraKind::second: break;
-  }
-  return singular_exponent > 0 ? VolterraMethod::product_trapezoid : VolterraMethod::trapezoid;
+  s += r.grids == q::GridKind::uniform ? "; uniform grid" : "; any grid (--grading)";
+  if (r.nodes_per_step == 2) s += ", even interval counts";
+  if (r.nodes_per_step > 2) s += ", interval counts that are multiples of " + std::to_string(r.nodes_per_step);
+  s += "; order " + std::to_string(r.order);
+  const VolterraKind kind = kind_of(r.equation);
+  if (default_volterra_method(kind, 0) == method)
+    s += " (default for --kind " + to_string(kind) + ")";
+  else if (r.equation == q::EquationKind::second_kind && default_volterra_method(kind, 0.5) == method)
+    s += " (default with --singular-exponent)";
+  return s;
 }
 
 void check_volterra_method(VolterraMethod method, VolterraKind kind, double singular_exponent, double grading,
                            const std::vector<int>& steps) {
   const std::string name = to_string(method);
-  const bool second = method == VolterraMethod::trapezoid || method == VolterraMethod::block_simpson ||
-                      method == VolterraMethod::product_trapezoid;
-  const VolterraKind fits = second ? VolterraKind::second
-                                   : (method == VolterraMethod::midpoint ? VolterraKind::first : VolterraKind::ide);
+  const q::RuleInfo& r = info(method);
+  const VolterraKind fits = kind_of(r.equation);
   require(fits == kind, "--method", name,
           "a method for --kind " + to_string(kind) + " (" +
               to_string(default_volterra_method(kind, singular_exponent)) + "); " + name + " solves the " +
               (fits == VolterraKind::ide ? std::string("integro-differential equation (--kind ide)")
                                          : to_string(fits) + " kind (--kind " + to_string(fits) + ")"));
-  require(!(singular_exponent > 0) || method == VolterraMethod::product_trapezoid, "--method", name,
-          "product_trapezoid for a weakly singular kernel (--singular-exponent given)");
+  if (singular_exponent > 0 && !r.weakly_singular) {
+    std::string singular;
+    for (const q::RuleInfo& other : q::rule_table<rules>())
+      if (other.fits(r.equation, singular_exponent)) singular += (singular.empty() ? "" : " or ") + std::string(other.name);
+    require(false, "--method", name, singular + " for a weakly singular kernel (--singular-exponent given)");
+  }
   require(std::isfinite(grading) && grading >= 1, "--grading", grading, "r >= 1 (t_j = T (j/N)^r; 1 is uniform)");
-  require(method != VolterraMethod::block_simpson || grading == 1, "--grading", grading,
-          "1 (a uniform grid) for block_simpson");
-  if (method == VolterraMethod::block_simpson)
-    for (int n : steps) require(n % 2 == 0, "--steps", n, "even step counts for block_simpson (blocks of two steps)");
+  require(r.grids != q::GridKind::uniform || grading == 1, "--grading", grading, "1 (a uniform grid) for " + name);
+  if (r.nodes_per_step > 1)
+    for (int n : steps)
+      require(n % r.nodes_per_step == 0, "--intervals", n,
+              (r.nodes_per_step == 2 ? std::string("even step counts")
+                                     : "step counts that are multiples of " + std::to_string(r.nodes_per_step)) +
+                  " for " + name + " (blocks of " + (r.nodes_per_step == 2 ? std::string("two") : std::to_string(r.nodes_per_step)) +
+                  " steps)");
 }
 
 void check_first_kind(const q::FirstKindProblem& p, const std::vector<int>& steps, double grading,
@@ -151,25 +191,8 @@ double problem_end(const AnyVolterraProblem& problem) {
 }
 
 q::VolterraResult solve_with(const AnyVolterraProblem& problem, const q::Grid& grid, VolterraMethod method) {
-  return std::visit(
-      [&](const auto& p) -> q::VolterraResult {
-        using P = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<P, q::SecondKindProblem>) {
-          switch (method) {
-            case VolterraMethod::trapezoid: return q::solve_volterra(p, grid, q::Trapezoid{});
-            case VolterraMethod::block_simpson: return q::solve_volterra(p, grid, q::BlockBySimpson{});
-            case VolterraMethod::product_trapezoid: return q::solve_volterra(p, grid, q::ProductTrapezoid{});
-            default: break;
-          }
-        } else if constexpr (std::is_same_v<P, q::FirstKindProblem>) {
-          if (method == VolterraMethod::midpoint) return q::solve_volterra(p, grid, q::FirstKindMidpoint{});
-        } else {
-          if (method == VolterraMethod::ide_trapezoid) return q::solve_volterra(p, grid, q::IdeTrapezoid{});
-        }
-        require(false, "--method", to_string(method), "a method that fits the kind of equation");
-        return {};
-      },
-      problem);
+  return std::visit([&](const auto& p) { return q::solve_by_name<rules>(method.name(), p, grid, "--method"); },
+                    problem);
 }
 
 ConvergenceRun run_volterra(const AnyVolterraProblem& problem, VolterraMethod method, int steps, double grading) {

@@ -10,14 +10,25 @@
 #include "iterop/quadrature/detail/solve_context.hpp"
 #include "iterop/quadrature/grid.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
+#include "iterop/quadrature/volterra_rule.hpp"
 
 namespace iterop::quadrature {
 
 /// sum_{j=1}^{n} h_j K(t_n, t_{j-1/2}) y_{j-1/2} = g(t_n), solved for y_{n-1/2} node by node.
 /// The result's nodes are the midpoints. Needs K(t_n, t_{n-1/2}) != 0 (checked before any work).
+/// It has its own loop, not the second-kind marching loop (march.hpp): the unknown enters linearly
+/// through a kernel K(t, s) without y, so each node is one division by h_n K(t_n, t_{n-1/2}) (no
+/// implicit equation, no step solver), and its nodes are the midpoints, not the grid.
 struct FirstKindMidpoint {
-  static constexpr int order = 2;
   static constexpr std::string_view name = "midpoint";
+  static constexpr int order = 2;
+  static constexpr EquationKind equation = EquationKind::first_kind;
+  static constexpr bool weakly_singular = false;
+  static constexpr bool convolution = false;
+  static constexpr GridKind grids = GridKind::any;
+  static constexpr int nodes_per_step = 1;
+  static constexpr std::string_view summary = "midpoint rule, results at the midpoints";
+
   double blow_up_threshold = 1e12;
 
   void validate() const {

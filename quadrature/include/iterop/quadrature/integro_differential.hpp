@@ -8,17 +8,30 @@
 
 #include "iterop/quadrature/detail/solve_context.hpp"
 #include "iterop/quadrature/grid.hpp"
+#include "iterop/quadrature/march.hpp"
 #include "iterop/quadrature/step_solver.hpp"
 #include "iterop/quadrature/trapezoid.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
+#include "iterop/quadrature/volterra_rule.hpp"
 
 namespace iterop::quadrature {
 
 /// y_n = y_{n-1} + (h_n / 2) (F(t_{n-1}, y_{n-1}) + Q_{n-1} + F(t_n, y_n) + Q_n), Q_n the trapezoidal
 /// approximation of int_0^{t_n} K(t_n, s, y(s)) ds, implicit in y_n.
+/// Q_n takes Trapezoid's weights and the marching loop's history sum (detail::add_history), guess and
+/// step solver, but the step is its own: the equation of y_n is the ODE recurrence above (y_{n-1},
+/// F and Q_{n-1} around the memory integral), not y_n = f(t_n) + history + implicit terms, so it
+/// cannot run in march() without changing how the sums are grouped.
 struct IdeTrapezoid {
-  static constexpr int order = 2;
   static constexpr std::string_view name = "ide_trapezoid";
+  static constexpr int order = 2;
+  static constexpr EquationKind equation = EquationKind::integro_differential;
+  static constexpr bool weakly_singular = false;
+  static constexpr bool convolution = false;
+  static constexpr GridKind grids = GridKind::any;
+  static constexpr int nodes_per_step = 1;
+  static constexpr std::string_view summary = "trapezoidal rule in time and in the memory integral";
+
   StepSolver step{};
   double blow_up_threshold = 1e12;
 
@@ -39,16 +52,21 @@ inline VolterraResult solve_volterra(const IntegroDifferentialProblem& p, const 
   std::vector<double> F_prev(d), Q_prev(d, 0.0), hist(d), k(d), guess(d), fq(d);
   if (!ctx.accept_node(0.0, p.y0)) return ctx.finish(p.exact);
   p.rhs(0.0, p.y0, F_prev);
+  const Trapezoid trapezoid{};
+  const SecondKindProblem no_problem{};  // the trapezoidal weights depend on the grid only
+  SecondKindStep step;
+  step.equations.resize(1);
   for (int n = 1; n <= N; ++n) {
     const double tn = t[n], hn = tn - t[n - 1];
-    // Known part of Q_n: trapezoid weights on nodes 0..n-1.
+    // Known part of Q_n: the trapezoidal weights on nodes 0..n-1; its last weight is h_n / 2.
+    StepEquation& e = step.equations[0];
+    step.known = e.node = n;
+    e.history.clear();
+    e.points.clear();
+    trapezoid.weights(no_problem, grid, step);
     std::fill(hist.begin(), hist.end(), 0.0);
-    for (int j = 0; j < n; ++j) {
-      const double w = j == 0 ? 0.5 * (t[1] - t[0]) : 0.5 * (t[j + 1] - t[j - 1]);
-      ctx.kernel(p.kernel, tn, t[j], std::span<const double>(&r.y[j * d], d), k);
-      for (int c = 0; c < d; ++c) hist[c] += w * k[c];
-    }
-    const double w_last = 0.5 * hn;
+    detail::add_history(ctx, p.kernel, tn, e.history, t, k, hist);
+    const double w_last = e.points[0].weight;
     const std::span<const double> y_prev(&r.y[(n - 1) * d], d);
     auto phi = [&](std::span<const double> v, std::span<double> out) {
       p.rhs(tn, v, fq);

@@ -1,17 +1,18 @@
 // Product trapezoidal rule for weakly singular kernels (t - s)^(-a) K(t, s, y), 0 < a < 1:
-// K is interpolated piecewise linearly and the singular factor integrated exactly. Order 2.
+// K is interpolated piecewise linearly and the singular factor integrated exactly. Order 2. Its
+// weights change with every step; the marching loop (march.hpp) does the rest.
 #pragma once
 
 #include <cmath>
-#include <span>
 #include <string_view>
 #include <vector>
 
-#include "iterop/quadrature/detail/solve_context.hpp"
+#include "iterop/core/errors.hpp"
 #include "iterop/quadrature/grid.hpp"
+#include "iterop/quadrature/march.hpp"
 #include "iterop/quadrature/step_solver.hpp"
-#include "iterop/quadrature/trapezoid.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
+#include "iterop/quadrature/volterra_rule.hpp"
 
 namespace iterop::quadrature {
 
@@ -19,8 +20,15 @@ namespace iterop::quadrature {
 /// the piecewise linear interpolant of K(t_n, s, y(s)). Order 2 for smooth y (use a graded grid,
 /// Grid::graded, when y behaves like t^beta near 0). With a = 0 it is the trapezoidal rule.
 struct ProductTrapezoid {
-  static constexpr int order = 2;
   static constexpr std::string_view name = "product_trapezoid";
+  static constexpr int order = 2;
+  static constexpr EquationKind equation = EquationKind::second_kind;
+  static constexpr bool weakly_singular = true;
+  static constexpr bool convolution = false;
+  static constexpr GridKind grids = GridKind::any;
+  static constexpr int nodes_per_step = 1;
+  static constexpr std::string_view summary = "product integration";
+
   StepSolver step{};
   double blow_up_threshold = 1e12;
 
@@ -28,6 +36,10 @@ struct ProductTrapezoid {
     step.validate();
     require(blow_up_threshold > 1, "ProductTrapezoid::blow_up_threshold", blow_up_threshold, "blow_up_threshold > 1");
   }
+
+  /// The weights of the step to node n: w_j = sum over the intervals [t_i, t_{i+1}] touching t_j of
+  /// int (t_n - s)^(-a) (hat function of t_j)(s) ds, a = p.singular_exponent (recomputed every step).
+  void weights(const SecondKindProblem& p, const Grid& grid, SecondKindStep& s) const;
 };
 
 namespace detail {
@@ -47,44 +59,20 @@ inline void product_weights(double tn, double tj, double tj1, double a, double& 
 }
 }  // namespace detail
 
-/// Solves y = f + int (t - s)^(-a) K(t, s, y) ds, a = problem.singular_exponent in [0, 1).
-inline VolterraResult solve_volterra(const SecondKindProblem& p, const Grid& grid, const ProductTrapezoid& m) {
-  p.validate();
-  m.validate();
-  const int d = p.dimension;
-  const int N = grid.steps();
+inline void ProductTrapezoid::weights(const SecondKindProblem& p, const Grid& grid, SecondKindStep& s) const {
   const std::vector<double>& t = grid.t;
-  const double a = p.singular_exponent;
-  detail::SolveContext ctx(std::string(ProductTrapezoid::name), ProductTrapezoid::order, d, m.blow_up_threshold);
-  std::vector<double> y(d), c(d), k(d), guess(d), w(static_cast<std::size_t>(N) + 1);
-  ctx.forcing(p.forcing, 0.0, y);
-  if (!ctx.accept_node(0.0, y)) return ctx.finish(p.exact);
-  VolterraResult& r = ctx.result();
-  for (int n = 1; n <= N; ++n) {
-    const double tn = t[n];
-    std::fill(w.begin(), w.begin() + n + 1, 0.0);
-    for (int j = 0; j < n; ++j) {
-      double wl, wr;
-      detail::product_weights(tn, t[j], t[j + 1], a, wl, wr);
-      w[j] += wl;
-      w[j + 1] += wr;
-    }
-    ctx.forcing(p.forcing, tn, c);
-    for (int j = 0; j < n; ++j) {
-      ctx.kernel(p.kernel, tn, t[j], std::span<const double>(&r.y[j * d], d), k);
-      for (int cc = 0; cc < d; ++cc) c[cc] += w[j] * k[cc];
-    }
-    const double w_last = w[n];
-    auto phi = [&](std::span<const double> v, std::span<double> out) {
-      ctx.kernel(p.kernel, tn, tn, v, out);
-      for (int cc = 0; cc < d; ++cc) out[cc] = c[cc] + w_last * out[cc];
-    };
-    detail::extrapolate_guess(r, d, guess);
-    const StepOutcome o = detail::solve_step(m.step, guess, phi);
-    if (!ctx.accept_step(o, tn)) break;
-    if (!ctx.accept_node(tn, guess)) break;
+  StepEquation& e = s.equations[0];
+  const int n = e.node;
+  std::vector<double>& w = e.history;
+  w.assign(static_cast<std::size_t>(n) + 1, 0.0);
+  for (int j = 0; j < n; ++j) {
+    double wl, wr;
+    detail::product_weights(t[n], t[j], t[j + 1], p.singular_exponent, wl, wr);
+    w[j] += wl;
+    w[j + 1] += wr;
   }
-  return ctx.finish(p.exact);
+  e.points.push_back({.s = t[n], .weight = w[n]});
+  w.pop_back();
 }
 
 }  // namespace iterop::quadrature

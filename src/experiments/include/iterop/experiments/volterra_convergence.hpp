@@ -1,9 +1,11 @@
-// Volterra methods by name (trapezoid, block_simpson, product_trapezoid, midpoint, ide_trapezoid),
-// which kind each fits, and convergence studies: one solve per step count, errors, fitted order, JSON.
+// Volterra methods by name (the rules of quadrature::volterra_rules: names, orders, the kind each
+// fits, dispatch) and convergence studies: one solve per step count, errors, fitted order, JSON.
 #pragma once
 
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,32 +17,55 @@
 
 namespace iterop::experiments {
 
-/// The Volterra methods of iterop::quadrature, as named on the command line.
-enum class VolterraMethod {
-  trapezoid,          ///< quadrature::Trapezoid, second kind, regular kernel, order 2
-  block_simpson,      ///< quadrature::BlockBySimpson, second kind, regular kernel, uniform grid, even steps, order 4
-  product_trapezoid,  ///< quadrature::ProductTrapezoid, second kind, weakly singular (t - s)^(-a), order 2
-  midpoint,           ///< quadrature::FirstKindMidpoint, first kind, order 2 (at the midpoints)
-  ide_trapezoid,      ///< quadrature::IdeTrapezoid, integro-differential, order 2
+/// A rule of quadrature::volterra_rules (volterra_rules.hpp), by its name: everything about it
+/// (order, kind, grids, dispatch) comes from that one list. Get one from parse_volterra_method,
+/// volterra_methods() or the shorthands below; a value type (copy, ==, to_string).
+class VolterraMethod {
+ public:
+  /// quadrature::Trapezoid.
+  constexpr VolterraMethod() = default;
+  /// The rule's name ("trapezoid"): to_string(method).
+  constexpr std::string_view name() const { return name_; }
+  friend constexpr bool operator==(VolterraMethod a, VolterraMethod b) { return a.name_ == b.name_; }
+
+  /// Shorthands for the rules that studies name in code (each is the rule's own `name`):
+  /// quadrature::Trapezoid, BlockBySimpson, ProductTrapezoid, FirstKindMidpoint, IdeTrapezoid.
+  static const VolterraMethod trapezoid, block_simpson, product_trapezoid, midpoint, ide_trapezoid;
+
+ private:
+  explicit constexpr VolterraMethod(std::string_view name) : name_(name) {}
+  std::string_view name_ = "trapezoid";
+  friend VolterraMethod parse_volterra_method(const std::string& name);
+  friend std::vector<VolterraMethod> volterra_methods();
 };
 
-/// Every method, in the order above.
+/// Every method, in the order of quadrature::volterra_rules.
 std::vector<VolterraMethod> volterra_methods();
-/// "trapezoid", "block_simpson", "product_trapezoid", "midpoint", "ide_trapezoid" (the struct's `name`).
+/// The names of every method, in that order: what --method and an experiment file's `method` accept.
+std::vector<std::string> volterra_method_names();
+/// Those names as text for messages: "trapezoid, block_simpson, ..." (last = " or ": "..., midpoint or ide_trapezoid").
+std::string volterra_method_list(std::string_view last = ", ");
+/// The rule's name: "trapezoid", "block_simpson", ... (its struct's `name`).
 std::string to_string(VolterraMethod method);
+/// Prints to_string(method) (for test messages).
+std::ostream& operator<<(std::ostream& out, VolterraMethod method);
 /// Parses a method name; throws iterop::invalid_option ("--method = x. Violated constraint: one of ...").
 VolterraMethod parse_volterra_method(const std::string& name);
 /// The order the method states (its struct's `static constexpr int order`).
 int stated_order(VolterraMethod method);
-/// One line: the kind of equation, the grids and the order, for --help.
+/// The kind of equation the method solves (its struct's `equation`).
+VolterraKind volterra_kind_of(VolterraMethod method);
+/// One line generated from the rule's data: what it is, the kind of equation and kernel, the grids,
+/// the order, and whether it is a default; for --help.
 std::string describe(VolterraMethod method);
-/// The natural method: trapezoid (second kind, a = 0), product_trapezoid (a > 0), midpoint (first), ide_trapezoid.
+/// The natural method: the first of the list that solves `kind` and, for a > 0, weakly singular kernels
+/// (trapezoid for the second kind, product_trapezoid with a > 0, midpoint for the first, ide_trapezoid).
 VolterraMethod default_volterra_method(VolterraKind kind, double singular_exponent);
 
-/// Checks, before any solve, that `method` fits the equation and the grids: the kind, the singular
-/// exponent (only product_trapezoid takes a > 0), block_simpson's uniform grid (grading 1) and even
-/// step counts, a grading r >= 1. Throws iterop::invalid_option naming the option (--method,
-/// --grading, --steps), the value and the rule.
+/// Checks, before any solve, that `method` fits the equation and the grids, from the rule's data: the
+/// kind, the singular exponent (only weakly singular rules take a > 0), a uniform grid (grading 1) and
+/// step counts that are multiples of the block (even for block_simpson), a grading r >= 1. Throws
+/// iterop::invalid_option naming the option (--method, --grading, --intervals), the value and the rule.
 void check_volterra_method(VolterraMethod method, VolterraKind kind, double singular_exponent, double grading,
                            const std::vector<int>& steps);
 
@@ -59,7 +84,8 @@ std::string trapezoid_lag_sums();
 quadrature::Grid volterra_grid(double T, int steps, double grading);
 /// T of any problem.
 double problem_end(const AnyVolterraProblem& problem);
-/// Solves `problem` on `grid` by `method` (which must fit its kind: check_volterra_method).
+/// Solves `problem` on `grid` by `method` with default options, dispatched by name through
+/// quadrature::volterra_rules (the method must fit its kind: check_volterra_method).
 quadrature::VolterraResult solve_with(const AnyVolterraProblem& problem, const quadrature::Grid& grid,
                                       VolterraMethod method);
 
