@@ -45,10 +45,12 @@ std::string footer(const experiments::ProblemCatalogue& catalogue) {
   }
   s += "Methods:\n"
        "  picard          x+ = G(x)\n"
-       "  km              Krasnoselskii-Mann x+ = alpha x + (1 - alpha) G(x); --alpha (default 0.5)\n"
-       "  anderson        Anderson acceleration (Type II); --memory m (default 5), --damping beta (default 1),\n"
+       "  km              Krasnoselskii-Mann x+ = r G(x) + (1 - r) x; --relaxation r (default 0.5)\n"
+       "  anderson        Anderson acceleration (Type II); --memory m (default 5), --relaxation beta (default 1),\n"
        "                  --orth mgs|cgs2 (iterop, default cgs2) or mgs|icwy|cgs2|dcgs2 (kinsol, default mgs)\n"
-       "  anderson-type1  safeguarded Type-I Anderson (iterop only); --memory (default 5), --damping a (default 0.1)\n"
+       "  anderson-type1  safeguarded Type-I Anderson (iterop only); --memory (default 5), --relaxation a (default 0.1)\n"
+       "  --relaxation is the weight on G(x), in (0, 1]; 1 is the plain Picard step. (--alpha and --damping are\n"
+       "  the old names: refused, with the --relaxation to give instead.)\n"
        "  lm              Levenberg-Marquardt on min ||G(x) - x||^2 (--solver ceres; its only method and default)\n"
        "Solvers: iterop (default), kinsol (SUNDIALS KINSOL fixed point + Anderson; picard, km, anderson;\n"
        "  --kinsol-test iterop applies iterop's rule to KINSOL's iterates, --kinsol-test kinsol uses KINSOL's own test),\n"
@@ -122,9 +124,12 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
   method_opt_ = app_->add_option("--method", method_, "picard, km, anderson, anderson-type1 or lm (default anderson; lm with ceres)")
                     ->type_name("NAME");
   memory_opt_ = app_->add_option("--memory", memory_, "Anderson depth m >= 0 (anderson-type1: >= 1)")->type_name("INT");
-  alpha_opt_ = app_->add_option("--alpha", alpha_, "Krasnoselskii-Mann weight on x, 0 <= alpha < 1")->type_name("NUMBER");
-  damping_opt_ = app_->add_option("--damping", damping_, "Anderson damping beta (weight on G(x)), 0 < beta <= 1")
-                     ->type_name("NUMBER");
+  relaxation_opt_ = app_->add_option("--relaxation", relaxation_,
+                                     "weight on G(x) in the plain step, 0 < r <= 1 (km, anderson, anderson-type1)")
+                        ->type_name("NUMBER");
+  // The old names, refused by MethodSpec::validate() with the --relaxation to give instead.
+  alpha_opt_ = app_->add_option("--alpha", alpha_, "old name: use --relaxation 1-alpha")->type_name("NUMBER");
+  damping_opt_ = app_->add_option("--damping", damping_, "old name: use --relaxation")->type_name("NUMBER");
   app_->add_option("--solver", solver_, "iterop, kinsol or ceres (default iterop)")->type_name("NAME");
   orth_opt_ = app_->add_option("--orth", orth_, "Anderson QR update: mgs or cgs2 (iterop); mgs, icwy, cgs2, dcgs2 (kinsol)")
                   ->type_name("NAME");
@@ -167,6 +172,7 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
   if (method_opt_->count()) method.method = method_;
   if (memory_opt_->count())
     method.memory = static_cast<int>(parse_integer("--memory", memory_, 0, 1000));
+  if (relaxation_opt_->count()) method.relaxation = parse_number("--relaxation", relaxation_);
   if (alpha_opt_->count()) method.alpha = parse_number("--alpha", alpha_);
   if (damping_opt_->count()) method.damping = parse_number("--damping", damping_);
   if (orth_opt_->count()) method.orth = orth_;

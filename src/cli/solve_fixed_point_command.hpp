@@ -31,9 +31,10 @@ class SolveFixedPointCommand {
   std::string problem_ = "heq";
   std::map<std::string, std::string> parameter_text_;  // by parameter name
   std::map<std::string, CLI::Option*> parameter_option_;
-  std::string method_, memory_, alpha_, damping_, solver_ = "iterop", orth_, kinsol_test_;
+  std::string method_, memory_, relaxation_, alpha_, damping_, solver_ = "iterop", orth_, kinsol_test_;
   std::string tol_, atol_, rtol_, max_iterations_ = "1000", format_ = "table";
-  CLI::Option *method_opt_ = nullptr, *memory_opt_ = nullptr, *alpha_opt_ = nullptr, *damping_opt_ = nullptr;
+  CLI::Option *method_opt_ = nullptr, *memory_opt_ = nullptr, *relaxation_opt_ = nullptr, *alpha_opt_ = nullptr,
+              *damping_opt_ = nullptr;
   CLI::Option *orth_opt_ = nullptr, *kinsol_test_opt_ = nullptr;
   CLI::Option *tol_opt_ = nullptr, *atol_opt_ = nullptr, *rtol_opt_ = nullptr;
 };

@@ -320,6 +320,70 @@ TEST(KinsolBaseline, KinsolPrintsNothing) {
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
+// ---- one stop monitor: KINSOL with iterop's test ends exactly where solve() ends ------------------------
+
+/// solve() and KINSOL (both Picard: KINSOL with memory 0 and relaxation 1 forms x+ = T(x) exactly as
+/// iterop does) on the same problem and Stop: the same status, iterations, evaluations, returned iterate
+/// and residual, and KINSOL's message starts with solve()'s message word for word (KINSOL adds what it
+/// returned). Replaying KINSOL's history through a fresh iterop::StopMonitor gives the same decision.
+template <class P>
+void expect_same_decision(const P& problem, const std::vector<double>& x0, const Stop& stop, Status expected) {
+  const auto a = iterop::solve(problem, x0, iterop::Picard{}, stop);
+  const auto k = kinsol_solve([&](auto x, auto y) { problem(x, y); }, x0, KinsolAnderson{.memory = 0}, stop);
+  EXPECT_EQ(a.status, expected) << a.full_report();
+  EXPECT_EQ(k.status, a.status) << k.full_report();
+  EXPECT_EQ(k.message.substr(0, a.message.size()), a.message) << "KINSOL: " << k.message;
+  EXPECT_EQ(k.iterations, a.iterations);
+  EXPECT_EQ(k.evaluations, a.evaluations);
+  EXPECT_EQ(k.returned_iteration, a.returned_iteration);
+  EXPECT_EQ(k.initial_residual, a.initial_residual);
+  if (std::isnan(a.residual)) EXPECT_TRUE(std::isnan(k.residual));
+  else EXPECT_EQ(k.residual, a.residual);
+  EXPECT_EQ(k.solution, a.solution);
+  ASSERT_EQ(k.history.size(), a.history.size());
+  for (std::size_t i = 0; i < a.history.size(); ++i) {
+    if (std::isnan(a.history[i].residual)) EXPECT_TRUE(std::isnan(k.history[i].residual)) << i;
+    else EXPECT_EQ(k.history[i].residual, a.history[i].residual) << i;
+  }
+  iterop::StopMonitor<std::vector<double>> m(stop);
+  for (const auto& rec : k.history) {
+    m.record(std::vector<double>{static_cast<double>(rec.iteration)}, rec.residual, rec.step);
+    if (m.check(rec.evaluations)) break;
+  }
+  ASSERT_TRUE(m.decided());
+  EXPECT_EQ(m.status(), k.status);
+  EXPECT_EQ(m.message(), a.message);
+}
+
+TEST(KinsolStopMonitor, StagnationIsDecidedAsSolveDecidesIt) {
+  // The rotation: Picard cycles with a constant residual.
+  expect_same_decision(iterop::problems::Rotation{}, {1.0, 0.0},
+                       Stop{.abs_tol = 1e-12, .rel_tol = 0, .stagnation_window = 10}, Status::stagnated);
+}
+
+TEST(KinsolStopMonitor, DivergenceIsDecidedAsSolveDecidesIt) {
+  expect_same_decision(iterop::problems::Expanding{}, std::vector<double>(3, 0.0), Stop{.abs_tol = 1e-12, .rel_tol = 0},
+                       Status::diverged);
+}
+
+TEST(KinsolStopMonitor, NanIsDecidedAsSolveDecidesIt) {
+  expect_same_decision(iterop::problems::SqrtMinusOne{}, std::vector<double>(2, 0.0), Stop{}, Status::non_finite);
+}
+
+TEST(KinsolStopMonitor, BudgetsAndSmallStepsAreDecidedAsSolveDecidesThem) {
+  const iterop::problems::HEquation h(0.99, 64);
+  expect_same_decision(h, h.initial_guess(), Stop{.abs_tol = 1e-14, .rel_tol = 0, .max_iterations = 4},
+                       Status::max_iterations);
+  expect_same_decision(h, h.initial_guess(), Stop{.abs_tol = 1e-14, .rel_tol = 0, .max_evaluations = 5},
+                       Status::max_evaluations);
+  expect_same_decision(h, h.initial_guess(), Stop{.abs_tol = 1e-14, .rel_tol = 0, .step_tol = 1e-3},
+                       Status::small_step);
+  for (Norm norm : {Norm::two, Norm::max, Norm::wrms}) {
+    SCOPED_TRACE(std::string(iterop::to_string(norm)));
+    expect_same_decision(h, h.initial_guess(), Stop{.abs_tol = 1e-8, .rel_tol = 1e-8, .norm = norm}, Status::converged);
+  }
+}
+
 // ---- invalid input throws before any work -------------------------------------------------------------
 
 void expect_invalid(const KinsolAnderson& o, const Stop& stop, const std::string& message,

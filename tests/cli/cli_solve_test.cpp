@@ -59,9 +59,10 @@ TEST(CliSolve, PicardOnRotationDoesNotConvergeAndExitsOne) {
 
 TEST(CliSolve, KrasnoselskiiMannOnRotationConverges) {
   const auto r =
-      run_iterop(solve({"--problem", "rotation", "--method", "km", "--alpha", "0.5", "--format", "json"}));
+      run_iterop(solve({"--problem", "rotation", "--method", "km", "--relaxation", "0.5", "--format", "json"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["status"], "converged");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["method"]["options"]["relaxation"], 0.5);
 }
 
 TEST(CliSolve, DivergeAndNanReportTheirStatusesWithExitOne) {
@@ -137,9 +138,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--problem", "linear", "--c", "0.5"},
                  "--c = 0.5. Violated constraint: problem linear takes only --n, --rho, --seed."},
         BadInput{{"--method", "lm"}, "--method = lm. Violated constraint: --method lm needs --solver ceres."},
-        BadInput{{"--method", "picard", "--alpha", "0.5"},
-                 "--alpha = 0.5. Violated constraint: --alpha is taken only by --method km (here: --method picard with "
-                 "--solver iterop)."},
+        BadInput{{"--method", "picard", "--relaxation", "0.5"},
+                 "--relaxation = 0.5. Violated constraint: --relaxation is taken only by --method km, anderson and "
+                 "anderson-type1 (here: --method picard with --solver iterop)."},
+        BadInput{{"--method", "km", "--relaxation", "0"},
+                 "--relaxation = 0. Violated constraint: 0 < relaxation <= 1 (the weight on T(x); 1 is the Picard step)."},
+        // The old names are refused with the new one.
+        BadInput{{"--method", "km", "--alpha", "0.25"},
+                 "--alpha = 0.25. Violated constraint: renamed to relaxation, the weight on T(x) = 1 - alpha: give "
+                 "--relaxation 0.75 (relaxation = 0.75 in an experiment file)."},
+        BadInput{{"--method", "anderson", "--damping", "0.5"},
+                 "--damping = 0.5. Violated constraint: renamed to relaxation, the weight on T(x), the same value: give "
+                 "--relaxation 0.5 (relaxation = 0.5 in an experiment file)."},
         BadInput{{"--format", "xml"}, "--format = xml. Violated constraint: table, csv or json."},
         BadInput{{"--max-iterations", "ten"}, "--max-iterations = ten. Violated constraint: an integer."},
         BadInput{{"--solver", "petsc"}, "--solver = petsc. Violated constraint: one of iterop, kinsol, ceres."},
@@ -174,8 +184,8 @@ TEST(CliTopLevel, VersionHelpAndMissingCommand) {
   const auto sh = run_iterop({"solve", "fixed-point", "--help"});
   EXPECT_EQ(sh.exit_code, 0);
   EXPECT_NE(sh.out.find("Exit status: 0 converged; 1 the solve finished without converging"), std::string::npos);
-  for (const char* option : {"--problem", "--c", "--n", "--rho", "--seed", "--method", "--memory", "--alpha",
-                             "--damping", "--solver", "--orth", "--tol", "--atol", "--rtol", "--max-iterations",
+  for (const char* option : {"--problem", "--c", "--n", "--rho", "--seed", "--method", "--memory", "--relaxation",
+                             "--solver", "--orth", "--tol", "--atol", "--rtol", "--max-iterations",
                              "--format"})
     EXPECT_NE(sh.out.find(option), std::string::npos) << option;
   const auto none = run_iterop({});

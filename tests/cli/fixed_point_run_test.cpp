@@ -54,11 +54,30 @@ TEST(MethodSpec, ValidationMessagesNameTheOptionValueAndRule) {
             "--memory = 3. Violated constraint: --memory is taken only by --method anderson and anderson-type1 "
             "(here: --method picard with --solver iterop).");
   m = spec("km");
-  m.alpha = 1.0;
-  EXPECT_EQ(message_of(m), "--alpha = 1. Violated constraint: 0 <= alpha < 1.");
+  m.relaxation = 0.0;
+  EXPECT_EQ(message_of(m), "--relaxation = 0. Violated constraint: 0 < relaxation <= 1 (the weight on T(x); 1 is the "
+                           "Picard step).");
   m = spec("anderson");
-  m.damping = 0.0;
-  EXPECT_EQ(message_of(m), "--damping = 0. Violated constraint: 0 < damping <= 1.");
+  m.relaxation = 1.5;
+  EXPECT_EQ(message_of(m), "--relaxation = 1.5. Violated constraint: 0 < relaxation <= 1 (the weight on T(x); 1 is "
+                           "the Picard step).");
+  m = spec("picard");
+  m.relaxation = 0.5;
+  EXPECT_EQ(message_of(m),
+            "--relaxation = 0.5. Violated constraint: --relaxation is taken only by --method km, anderson and "
+            "anderson-type1 (here: --method picard with --solver iterop).");
+  m = spec("anderson-type1");
+  m.relaxation = 0.5;
+  EXPECT_EQ(message_of(m), "(valid)");
+  // The old names, refused with the new one and its value.
+  m = spec("km");
+  m.alpha = 0.25;
+  EXPECT_EQ(message_of(m), "--alpha = 0.25. Violated constraint: renamed to relaxation, the weight on T(x) = 1 - alpha: "
+                           "give --relaxation 0.75 (relaxation = 0.75 in an experiment file).");
+  m = spec("anderson");
+  m.damping = 0.5;
+  EXPECT_EQ(message_of(m), "--damping = 0.5. Violated constraint: renamed to relaxation, the weight on T(x), the same "
+                           "value: give --relaxation 0.5 (relaxation = 0.5 in an experiment file).");
   m = spec("anderson");
   m.orth = "dcgs2";
   EXPECT_EQ(message_of(m),
@@ -108,7 +127,7 @@ TEST(RunFixedPoint, StatusesOfTheReferenceProblems) {
   const auto rot = ie::run_fixed_point(cat.make("rotation"), spec("picard"), tk);
   EXPECT_NE(rot.summary.status, iterop::Status::converged);
   auto km = spec("km");
-  km.alpha = 0.5;
+  km.relaxation = 0.5;
   const auto rot_km = ie::run_fixed_point(cat.make("rotation"), km, tk);
   EXPECT_EQ(rot_km.summary.status, iterop::Status::converged);
   EXPECT_LT(rot_km.error, 1e-7);
@@ -117,6 +136,31 @@ TEST(RunFixedPoint, StatusesOfTheReferenceProblems) {
   const auto lin = ie::run_fixed_point(cat.make("linear", {{"n", 30}, {"rho", 0.5}}), spec("anderson"), tk);
   EXPECT_EQ(lin.summary.status, iterop::Status::converged);
   EXPECT_LT(lin.error, 1e-6);
+}
+
+TEST(RunFixedPoint, RelaxationIsOneNumberForEveryMethodAndSolver) {
+  // relaxation r is the weight on G(x) everywhere: Krasnoselskii-Mann r and Anderson with memory 0 and
+  // relaxation r take the same steps, bit for bit; KINSOL's km is the same iteration.
+  const auto p = ie::default_problem_catalogue().make("heq", {{"c", 0.9}, {"n", 64}});
+  auto km = spec("km");
+  km.relaxation = 0.7;
+  auto aa = spec("anderson");
+  aa.memory = 0;
+  aa.relaxation = 0.7;
+  const auto a = ie::run_fixed_point(p, km, tk);
+  const auto b = ie::run_fixed_point(p, aa, tk);
+  EXPECT_EQ(a.summary.status, iterop::Status::converged);
+  EXPECT_EQ(a.solution, b.solution);
+  EXPECT_EQ(a.summary.iterations, b.summary.iterations);
+  EXPECT_EQ(ie::method_spec_json(km)["relaxation"], 0.7);
+  EXPECT_FALSE(ie::method_spec_json(km).contains("alpha"));
+#if defined(ITEROP_HAVE_KINSOL)
+  auto kkm = km;
+  kkm.solver = ie::Backend::kinsol;
+  const auto k = ie::run_fixed_point(p, kkm, tk);
+  EXPECT_EQ(k.summary.status, iterop::Status::converged);
+  EXPECT_EQ(k.summary.iterations, a.summary.iterations);
+#endif
 }
 
 TEST(RunFixedPoint, JsonHasTheDocumentedFields) {

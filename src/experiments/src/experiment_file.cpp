@@ -376,6 +376,7 @@ const std::map<std::string, std::string>& method_option_keys() {
   static const std::map<std::string, std::string> m = {{"--method", "method"}, {"--solver", "solver"},
                                                        {"--memory", "memory"}, {"--alpha", "alpha"},
                                                        {"--damping", "damping"}, {"--orth", "orth"},
+                                                       {"--relaxation", "relaxation"},
                                                        {"--kinsol-test", "kinsol_test"}};
   return m;
 }
@@ -388,7 +389,8 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
   for (const toml::table* t : tables_of(reader, root, "method", true,
                                         "at least one [[method]] table, e.g. solver = \"iterop\", method = \"anderson\"")) {
     reader.check_keys(*t, "method", "[[method]] of a fixed-point experiment",
-                      {"label", "solver", "method", "memory", "damping", "alpha", "orth", "kinsol_test", "problems"});
+                      {"label", "solver", "method", "memory", "relaxation", "damping", "alpha", "orth", "kinsol_test",
+                       "problems"});
     std::string label;
     if (const auto* n = t->get("label")) label = reader.string(*n, "method.label");
     const auto only = read_problem_restriction(reader, *t, problem_names);
@@ -408,6 +410,8 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
           reader.bad(*n, "method.memory", "0 <= memory <= 1000");
         m.spec.memory = static_cast<int>(v);
       }
+      if (const auto* n = find(c, "relaxation")) m.spec.relaxation = reader.number(*n, "method.relaxation");
+      // Old names: MethodSpec::validate() refuses them with the new name.
       if (const auto* n = find(c, "damping")) m.spec.damping = reader.number(*n, "method.damping");
       if (const auto* n = find(c, "alpha")) m.spec.alpha = reader.number(*n, "method.alpha");
       if (const auto* n = find(c, "orth")) m.spec.orth = reader.string(*n, "method.orth");
@@ -434,8 +438,7 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
       if (!label.empty() && swept(c, "solver")) l += " " + to_string(m.spec.solver);
       if (!label.empty() && swept(c, "method")) l += " " + m.spec.method_name();
       if (m.spec.memory) add("memory", "m=" + std::to_string(*m.spec.memory));
-      if (m.spec.damping) add("damping", "damping=" + short_number(*m.spec.damping));
-      if (m.spec.alpha) add("alpha", "alpha=" + short_number(*m.spec.alpha));
+      if (m.spec.relaxation) add("relaxation", "relaxation=" + short_number(*m.spec.relaxation));
       if (m.spec.orth) add("orth", "orth=" + *m.spec.orth);
       if (m.spec.kinsol_test) add("kinsol_test", std::string("test=") + (*m.spec.kinsol_test == KinsolTest::kinsol ? "kinsol" : "iterop"));
       m.label = l;
@@ -904,7 +907,7 @@ std::string experiment_file_schema() {
          "               description = \"...\", seed = 1 or [1, 2, 3]\n"
          "  fixed-point: [problem] (or [[problem]]) name = \"heq\", label, parameters = { n = 512, c = [0.9, 0.99] }\n"
          "               [[method]] solver = \"iterop\"|\"kinsol\"|\"ceres\", method = \"picard\"|\"km\"|\"anderson\"|\n"
-         "               \"anderson-type1\"|\"lm\", memory, damping, alpha, orth, kinsol_test, label\n"
+         "               \"anderson-type1\"|\"lm\", memory, relaxation, orth, kinsol_test, label\n"
          "               [stop] tol (= atol = rtol), atol, rtol, max_iterations\n"
          "  volterra:    [problem] (or [[problem]]) reference = \"L2\" (or a list), or kind, f, kernel, T, y0,\n"
          "               singular_exponent, exact as in `iterop solve volterra`; label; steps (overrides [study])\n"

@@ -68,20 +68,20 @@ nlohmann::json effective_options(const MethodSpec& m) {
   nlohmann::json o = nlohmann::json::object();
   const std::string name = m.method_name();
   if (name == "km") {
-    o["alpha"] = m.alpha.value_or(KrasnoselskiiMann{}.alpha);
+    o["relaxation"] = m.relaxation.value_or(KrasnoselskiiMann{}.relaxation);
   } else if (name == "anderson") {
     if (m.solver == Backend::iterop) {
       o["memory"] = m.memory.value_or(Anderson{}.memory);
-      o["damping"] = m.damping.value_or(Anderson{}.damping);
+      o["relaxation"] = m.relaxation.value_or(Anderson{}.relaxation);
       o["orth"] = m.orth.value_or(Anderson{}.orthogonalization == Orthogonalization::cgs2 ? "cgs2" : "mgs");
     } else {
       o["memory"] = m.memory.value_or(5);
-      o["damping"] = m.damping.value_or(1.0);
+      o["relaxation"] = m.relaxation.value_or(1.0);
       o["orth"] = m.orth.value_or("mgs");
     }
   } else if (name == "anderson-type1") {
     o["memory"] = m.memory.value_or(AndersonTypeI{}.memory);
-    o["damping"] = m.damping.value_or(AndersonTypeI{}.averaging);
+    o["relaxation"] = m.relaxation.value_or(AndersonTypeI{}.relaxation);
   }
   if (m.solver == Backend::kinsol) o["kinsol_test"] = kinsol_test_name(m.kinsol_test.value_or(KinsolTest::iterop));
   return o;
@@ -101,18 +101,18 @@ SolveSummary solve_iterop(const FixedPointProblem& p, const MethodSpec& m, const
   if (name == "picard") return solve_with_iterop(p, Picard{}, stop, solution);
   if (name == "km") {
     KrasnoselskiiMann km;
-    if (m.alpha) km.alpha = *m.alpha;
+    if (m.relaxation) km.relaxation = *m.relaxation;
     return solve_with_iterop(p, km, stop, solution);
   }
   if (name == "anderson-type1") {
     AndersonTypeI aa;
     if (m.memory) aa.memory = *m.memory;
-    if (m.damping) aa.averaging = *m.damping;
+    if (m.relaxation) aa.relaxation = *m.relaxation;
     return solve_with_iterop(p, aa, stop, solution);
   }
   Anderson aa;
   if (m.memory) aa.memory = *m.memory;
-  if (m.damping) aa.damping = *m.damping;
+  if (m.relaxation) aa.relaxation = *m.relaxation;
   if (m.orth) aa.orthogonalization = *m.orth == "mgs" ? Orthogonalization::mgs2 : Orthogonalization::cgs2;
   return solve_with_iterop(p, aa, stop, solution);
 }
@@ -124,13 +124,13 @@ SolveSummary solve_kinsol(const FixedPointProblem& p, const MethodSpec& m, const
   const std::string name = m.method_name();
   if (name == "picard") {
     k.memory = 0;
-    k.damping = 1.0;
+    k.relaxation = 1.0;
   } else if (name == "km") {
     k.memory = 0;
-    k.damping = 1.0 - m.alpha.value_or(KrasnoselskiiMann{}.alpha);
+    k.relaxation = m.relaxation.value_or(KrasnoselskiiMann{}.relaxation);
   } else {
     if (m.memory) k.memory = *m.memory;
-    if (m.damping) k.damping = *m.damping;
+    if (m.relaxation) k.relaxation = *m.relaxation;
     if (m.orth) k.orthogonalization = baselines::parse_kinsol_orthogonalization(*m.orth);
   }
   k.test = m.kinsol_test.value_or(KinsolTest::iterop) == KinsolTest::kinsol ? baselines::KinsolAnderson::Test::kinsol
@@ -215,13 +215,20 @@ void MethodSpec::validate() const {
     require(*memory >= lowest, "--memory", *memory, "memory >= " + std::to_string(lowest));
     require(*memory <= 1000, "--memory", *memory, "memory <= 1000");
   }
-  if (alpha) {
-    only_for(name != "km", "--alpha", *alpha, "--method km", here);
-    require(*alpha >= 0 && *alpha < 1, "--alpha", *alpha, "0 <= alpha < 1");
-  }
-  if (damping) {
-    only_for(!anderson, "--damping", *damping, "--method anderson and anderson-type1", here);
-    require(*damping > 0 && *damping <= 1, "--damping", *damping, "0 < damping <= 1");
+  // The old names first: each is refused with the name (and the value) to give instead.
+  if (alpha)
+    require(false, "--alpha", *alpha,
+            "renamed to relaxation, the weight on T(x) = 1 - alpha: give --relaxation " + format_value(1.0 - *alpha) +
+                " (relaxation = " + format_value(1.0 - *alpha) + " in an experiment file)");
+  if (damping)
+    require(false, "--damping", *damping,
+            "renamed to relaxation, the weight on T(x), the same value: give --relaxation " + format_value(*damping) +
+                " (relaxation = " + format_value(*damping) + " in an experiment file)");
+  if (relaxation) {
+    only_for(name != "km" && !anderson, "--relaxation", *relaxation, "--method km, anderson and anderson-type1",
+             here);
+    require(*relaxation > 0 && *relaxation <= 1, "--relaxation", *relaxation,
+            "0 < relaxation <= 1 (the weight on T(x); 1 is the Picard step)");
   }
   if (orth) {
     only_for(name != "anderson", "--orth", *orth, "--method anderson", here);
@@ -336,8 +343,7 @@ Norm norm_from_name(const std::string& name) {
 nlohmann::json method_spec_json(const MethodSpec& m) {
   nlohmann::json j = {{"solver", to_string(m.solver)}, {"method", m.method_name()}};
   if (m.memory) j["memory"] = *m.memory;
-  if (m.alpha) j["alpha"] = *m.alpha;
-  if (m.damping) j["damping"] = *m.damping;
+  if (m.relaxation) j["relaxation"] = *m.relaxation;
   if (m.orth) j["orth"] = *m.orth;
   if (m.kinsol_test) j["kinsol_test"] = kinsol_test_name(*m.kinsol_test);
   return j;

@@ -1,5 +1,5 @@
 // One fixed-point solve of a catalogue problem by iterop, KINSOL or Ceres, described the way the
-// command line names it (method, memory, alpha, damping, orth), with its results as JSON and tables.
+// command line names it (method, memory, relaxation, orth), with its results as JSON and tables.
 #pragma once
 
 #include <optional>
@@ -35,8 +35,13 @@ struct MethodSpec {
   std::optional<std::string> method;  ///< unset: "anderson" (iterop, kinsol) or "lm" (ceres)
   Backend solver = Backend::iterop;
   std::optional<int> memory;          ///< Anderson depth m (anderson, anderson-type1)
-  std::optional<double> alpha;        ///< Krasnoselskii-Mann weight on x_k, in [0, 1) (km)
-  std::optional<double> damping;      ///< weight beta on T(x) in the plain step, in (0, 1] (anderson, anderson-type1)
+  /// The weight on T(x), in (0, 1] (1: no relaxation, the Picard step): Krasnoselskii-Mann's r in
+  /// x+ = r T(x) + (1 - r) x (km), Anderson's beta (anderson), the Type-I averaging a (anderson-type1).
+  std::optional<double> relaxation;
+  /// Old names, refused by validate() with a message that names relaxation: alpha was the weight on x
+  /// (relaxation = 1 - alpha), damping the weight on T(x) (relaxation = damping).
+  std::optional<double> alpha;
+  std::optional<double> damping;
   std::optional<std::string> orth;    ///< anderson: mgs or cgs2 (iterop); mgs, icwy, cgs2 or dcgs2 (kinsol)
   std::optional<KinsolTest> kinsol_test;  ///< kinsol only; unset: KinsolTest::iterop
 
