@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "iterop/core/errors.hpp"
 #include "iterop/quadrature/fast_lag_sum.hpp"
@@ -38,6 +39,13 @@ struct Trapezoid {
     require(blow_up_threshold > 1, "Trapezoid::blow_up_threshold", blow_up_threshold, "blow_up_threshold > 1");
   }
 
+  /// Weight of node j (0 <= j <= n, n >= 1) in the trapezoidal integral over [0, t_n] on the nodes t.
+  static double weight(const std::vector<double>& t, int n, int j) {
+    if (j == 0) return 0.5 * (t[1] - t[0]);
+    if (j == n) return 0.5 * (t[n] - t[n - 1]);
+    return 0.5 * (t[j + 1] - t[j - 1]);
+  }
+
   /// Lag-sum form: every node enters the lag sum with weight 1 (node 0 is corrected to 1/2).
   static constexpr double lag_weight(int) { return 1.0; }
 
@@ -56,8 +64,8 @@ struct Trapezoid {
       return;
     }
     e.history.resize(static_cast<std::size_t>(n));
-    for (int j = 0; j < n; ++j) e.history[j] = j == 0 ? 0.5 * (t[1] - t[0]) : 0.5 * (t[j + 1] - t[j - 1]);
-    e.points.push_back({.s = t[n], .weight = 0.5 * (t[n] - t[n - 1])});
+    for (int j = 0; j < n; ++j) e.history[j] = weight(t, n, j);
+    e.points.push_back({.s = t[n], .weight = weight(t, n, n)});
   }
 };
 

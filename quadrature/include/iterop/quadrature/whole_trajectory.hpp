@@ -13,6 +13,7 @@
 #include "iterop/core/result.hpp"
 #include "iterop/fixed_point/solve.hpp"
 #include "iterop/quadrature/grid.hpp"
+#include "iterop/quadrature/trapezoid.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
 #include "iterop/quadrature/volterra_result.hpp"
 
@@ -69,11 +70,7 @@ class TrapezoidTrajectoryOperator {
 
  private:
   /// Trapezoid weight of node j in the integral up to t_n (j <= n, n >= 1).
-  double weight(int n, int j) const {
-    if (j == 0) return 0.5 * (t_[1] - t_[0]);
-    if (j == n) return 0.5 * (t_[n] - t_[n - 1]);
-    return 0.5 * (t_[j + 1] - t_[j - 1]);
-  }
+  double weight(int n, int j) const { return Trapezoid::weight(t_, n, j); }
   const SecondKindProblem& p_;
   const std::vector<double>& t_;
   int first_, last_, d_;
