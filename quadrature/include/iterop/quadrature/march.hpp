@@ -42,7 +42,7 @@ inline void add_history(SolveContext& ctx, const Kernel& K, double t, std::span<
 }
 
 /// Checks, before any work, that rule R accepts the problem and the grid (kernel kind, grid kind,
-/// step count); `title` names the rule in the messages ("the trapezoidal rule").
+/// step count), from its data; R::summary names the rule in the messages ("the trapezoidal rule").
 template <class R>
 void check_fits(const SecondKindProblem& p, const Grid& grid) {
   const std::string title(R::summary);
