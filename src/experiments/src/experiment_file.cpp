@@ -17,7 +17,7 @@
 #endif
 
 #include "iterop/experiments/table.hpp"
-#include "iterop/experiments/volterra_experiment.hpp"
+#include "iterop/quadrature/reference_problems.hpp"
 
 namespace iterop::experiments {
 
@@ -553,6 +553,7 @@ std::vector<int> read_steps(const Reader& reader, const toml::node& n, const std
 struct VolterraProblemChoice {
   std::string label;
   std::optional<std::string> reference;
+  std::optional<double> T;    // reference N4 only: another end of the interval
   VolterraExpressionSpec expression;
   VolterraKind kind = VolterraKind::second;
   double singular_exponent = 0;
@@ -589,7 +590,7 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
     const bool reference = t->get("reference") != nullptr;
     if (reference) {
       for (const auto& k : expression_keys)
-        if (const auto* n = t->get(k))
+        if (const auto* n = t->get(k); n != nullptr && k != "T")
           reader.bad(*n, "problem." + k,
                      "not with problem.reference (a reference problem has its own equation; give either reference or "
                      "the expressions)");
@@ -612,12 +613,20 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
         if (std::find(reference_ids().begin(), reference_ids().end(), id) == reference_ids().end())
           reader.bad(*n, "problem.reference", "one of " + ids + " (PROBLEMS.md)");
         p.reference = id;
+        if (const auto* tn = t->get("T")) {
+          if (id != "N4")
+            reader.bad(*tn, "problem.T", "only with reference = \"N4\" (whose interval may pass its blow-up at t = 1); "
+                                         "the other reference problems have a fixed interval");
+          p.T = reader.number(*tn, "problem.T");
+          if (!(*p.T > 0 && std::isfinite(*p.T))) reader.bad(*tn, "problem.T", "0 < T < infinity");
+        }
         const AnyVolterraProblem prob = volterra_reference_problem(id);
         p.kind = std::holds_alternative<quadrature::SecondKindProblem>(prob)  ? VolterraKind::second
                  : std::holds_alternative<quadrature::FirstKindProblem>(prob) ? VolterraKind::first
                                                                               : VolterraKind::ide;
         if (const auto* sk = std::get_if<quadrature::SecondKindProblem>(&prob)) p.singular_exponent = sk->singular_exponent;
-        p.label = label.empty() ? id : label + (swept(c, "reference") ? " " + id : std::string());
+        p.label = label.empty() ? id + (p.T ? " on [0, " + short_number(*p.T) + "]" : std::string())
+                                : label + (swept(c, "reference") ? " " + id : std::string());
         p.names.push_back(id);
       } else {
         VolterraExpressionSpec& s = p.expression;
@@ -768,6 +777,7 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
         VolterraFileCell cell;
         cell.problem_label = p.label;
         cell.reference = p.reference;
+        cell.T = p.T;
         cell.expression = p.expression;
         cell.equation_kind = p.kind;
         cell.singular_exponent = p.singular_exponent;
@@ -779,6 +789,7 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
         nlohmann::json problem;
         if (p.reference) {
           problem = {{"reference", *p.reference}};
+          if (p.T) problem["T"] = *p.T;
         } else {
           const auto& s = p.expression;
           problem = {{"kind", to_string(s.kind)}, {"f", s.f}, {"kernel", s.kernel}, {"T", s.T}};
@@ -829,6 +840,14 @@ std::string read_text(const std::filesystem::path& path) {
 
 }  // namespace
 
+AnyVolterraProblem volterra_reference_problem(const std::string& id, double T) {
+  namespace r = quadrature::reference;
+  if (id == "F2") return r::F2();
+  if (id == "D2") return r::D2();
+  if (id == "N4" && T > 0) return r::N4(T);
+  return r::second_kind(id);
+}
+
 std::string to_string(ExperimentKind kind) {
   return kind == ExperimentKind::fixed_point ? "fixed-point" : "volterra";
 }
@@ -840,8 +859,12 @@ bool names_experiment_file(std::string_view argument) {
 }
 
 ExperimentFile load_experiment_file(const std::filesystem::path& path, std::optional<std::uint64_t> seed) {
+  return load_experiment_text(read_text(path), path, seed);
+}
+
+ExperimentFile load_experiment_text(const std::string& text, const std::filesystem::path& path,
+                                    std::optional<std::uint64_t> seed) {
   const Reader reader(path.string());
-  const std::string text = read_text(path);
   toml::table root;
   try {
     root = toml::parse(std::string_view(text), std::string_view(reader.file()));

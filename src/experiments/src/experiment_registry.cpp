@@ -4,7 +4,8 @@
 #include <algorithm>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/fixed_point_experiment.hpp"
+#include "iterop/experiments/builtin_experiment_files.hpp"
+#include "iterop/experiments/experiment_file.hpp"
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/experiments/pign_experiment.hpp"
 #include "iterop/experiments/denoiser_experiment.hpp"
@@ -12,7 +13,6 @@
 #endif
 #include "iterop/experiments/theory_checks_experiment.hpp"
 #include "iterop/experiments/volterra_bench.hpp"
-#include "iterop/experiments/volterra_experiment.hpp"
 
 namespace iterop::experiments {
 
@@ -46,9 +46,21 @@ std::vector<const Experiment*> ExperimentRegistry::suite() const {
   return members;
 }
 
+Experiment file_experiment(const BuiltinExperimentFile& builtin) {
+  const std::string text(builtin.text);
+  const std::filesystem::path path(builtin.path);
+  const ExperimentFile file = load_experiment_text(text, path);  // a broken built-in file fails every test at once
+  Experiment e;
+  e.name = file.name;
+  e.description = file.description;
+  e.run = [text, path](const ExperimentContext& context) {
+    return run_experiment_file(load_experiment_text(text, path, context.seed), context);
+  };
+  return e;
+}
+
 void register_builtin_experiments(ExperimentRegistry& registry) {
-  registry.add(fixed_point_experiment());
-  registry.add(volterra_experiment());
+  for (const auto& builtin : builtin_experiment_files()) registry.add(file_experiment(builtin));
   registry.add(volterra_bench_experiment());
   registry.add(theory_checks_experiment());
 #if defined(ITEROP_HAVE_OPERATORS)

@@ -15,6 +15,7 @@
 #include "iterop/experiments/experiment_registry.hpp"
 #include "iterop/experiments/fixed_point_run.hpp"
 #include "iterop/experiments/problem_catalogue.hpp"
+#include "iterop/experiments/runner/study.hpp"
 #include "iterop/experiments/volterra_convergence.hpp"
 #include "iterop/experiments/volterra_expression.hpp"
 
@@ -56,6 +57,7 @@ struct FixedPointFileCell {
 struct VolterraFileCell {
   std::string problem_label;            ///< the label given, the reference id, or the expressions
   std::optional<std::string> reference; ///< a reference problem id (L2, L3, N1, N3, N4, S1, A2, F2, D2) ...
+  std::optional<double> T;              ///< the end of the interval of reference N4 when given (past its blow-up)
   VolterraExpressionSpec expression;    ///< ... or the expressions (when reference is unset)
   VolterraKind equation_kind = VolterraKind::second;
   double singular_exponent = 0;         ///< a of (t - s)^(-a); 0: regular kernel
@@ -96,6 +98,19 @@ bool names_experiment_file(std::string_view argument);
 /// naming the file, the line and the key: syntax errors, unknown tables and keys, wrong types, values
 /// that break a rule, missing required keys, a file that cannot be read.
 ExperimentFile load_experiment_file(const std::filesystem::path& path, std::optional<std::uint64_t> seed = {});
+
+/// The reference problem `id` of PROBLEMS.md (L2, L3, N1, N3, N4, S1, A2, F2, D2); N4 ends at `T` when T > 0.
+AnyVolterraProblem volterra_reference_problem(const std::string& id, double T = 0);
+
+/// The study of a fixed-point file: one solve per cell, one record each (see runner/study.hpp).
+Study fixed_point_file_study(const ExperimentFile& file);
+/// The study of a volterra file: one solve per (cell, N), one record each; orders fitted in the report.
+Study volterra_file_study(const ExperimentFile& file);
+
+/// The same from the text of a file (`path` names it in messages and in the report): the built-in
+/// experiment files are compiled into iterop and loaded this way.
+ExperimentFile load_experiment_text(const std::string& text, const std::filesystem::path& path,
+                                    std::optional<std::uint64_t> seed = {});
 
 /// Runs every cell of `file` and writes the report folder context.output_folder: report.md (tables),
 /// results.json, results.csv, config.json (the parsed file, the cells, versions, seeds) and the plots

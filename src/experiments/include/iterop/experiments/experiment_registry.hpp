@@ -15,6 +15,10 @@ namespace iterop::experiments {
 /// Receives one line of progress (no trailing newline), e.g. "[3/140] c = 0.99 ...".
 using ProgressReporter = std::function<void(std::string_view line)>;
 
+/// How large a run is: `iterop run NAME --size default|full`. `full` is the papers' scale where an
+/// experiment has one (flow-*: the authors' steps and sample sizes); the others ignore it.
+enum class RunSize { standard, full };
+
 /// What an experiment is given.
 struct ExperimentContext {
   std::filesystem::path output_folder;  ///< where the report goes (created if missing)
@@ -25,6 +29,8 @@ struct ExperimentContext {
   /// Data folder for experiments that read one (`iterop run NAME --data DIR`; pign-cora, pign-search:
   /// a Planetoid folder); empty: each such experiment's default.
   std::filesystem::path data_folder;
+  /// `--size`: the default size, or the papers' scale where an experiment has one.
+  RunSize size = RunSize::standard;
   /// Testing aid (ITEROP_STOP_AFTER_CELLS): experiments with a cell cache stop with run_interrupted
   /// after computing this many cells, as if the run had been killed; unset: no limit.
   std::optional<std::size_t> stop_after_cells;
@@ -73,9 +79,9 @@ class ExperimentRegistry {
   std::vector<Experiment> experiments_;
 };
 
-/// The built-in experiments, registered in order: fixed-point (the first, `iterop run fixed-point`
-/// and the head of the default suite), volterra, volterra-bench (the quick work-precision bench) and
-/// theory-checks. Later components add theirs here, explicitly, rather than through static
+/// The built-in experiments, registered in order: the built-in experiment files (fixed-point, the
+/// first, `iterop run fixed-point` and the head of the default suite; volterra), volterra-bench (the
+/// quick work-precision bench) and theory-checks. Later components add theirs here, explicitly, rather than through static
 /// initialisers a static library may drop.
 void register_builtin_experiments(ExperimentRegistry& registry);
 

@@ -47,7 +47,7 @@ TEST(ExperimentFile, SweepsAreTheCartesianProduct) {
   const auto path = write(dir, "sweep.toml",
                           fixed_point_head +
                               "[[method]]\nmethod = \"picard\"\n"
-                              "[[method]]\nmethod = \"anderson\"\nmemory = [1, 3, 5]\ndamping = [1.0, 0.5]\n"
+                              "[[method]]\nmethod = \"anderson\"\nmemory = [1, 3, 5]\nrelaxation = [1.0, 0.5]\n"
                               "[stop]\ntol = [1e-6, 1e-8]\nmax_iterations = 200\n");
   const ie::ExperimentFile f = ie::load_experiment_file(path);
   EXPECT_EQ(f.name, "sweep");  // the file's stem
@@ -66,7 +66,7 @@ TEST(ExperimentFile, SweepsAreTheCartesianProduct) {
   EXPECT_EQ(keys.size(), f.fixed_point_cells.size());  // every cell is different
   EXPECT_EQ(problems, (std::set<std::string>{"heq c=0.5 n=64", "heq c=0.9 n=64"}));
   EXPECT_EQ(labels.count("iterop picard"), 1u);
-  EXPECT_EQ(labels.count("iterop anderson m=3 damping=0.5"), 1u);
+  EXPECT_EQ(labels.count("iterop anderson m=3 relaxation=0.5"), 1u);
   EXPECT_EQ(f.fixed_point_cells.front().stop_label, "tol=1e-06");
   EXPECT_EQ(f.fixed_point_cells.front().method.memory, std::nullopt);
 }
@@ -118,7 +118,8 @@ TEST(ExperimentFile, SyntaxErrorNamesFileAndLine) {
 TEST(ExperimentFile, UnknownKeysAreErrorsWithTheirLine) {
   EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\nmemroy = 3\n"),
             ":8: method.memroy = 3. Violated constraint: a known key of [[method]] of a fixed-point experiment "
-            "(unknown key; the keys are label, solver, method, memory, damping, alpha, orth, kinsol_test, problems).");
+            "(unknown key; the keys are label, solver, method, memory, relaxation, damping, alpha, orth, kinsol_test, "
+            "problems).");
   EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"picard\"\n[outptu]\nplots = false\n").rfind(
                 ":8: outptu = {...}. Violated constraint: a known key of a fixed-point experiment file", 0),
             0u);
@@ -134,9 +135,16 @@ TEST(ExperimentFile, BadValuesNameLineKeyValueAndRule) {
             ":9: method.memory = -2. Violated constraint: memory >= 0.");
   EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\nmemory = 2.5\n"),
             ":8: method.memory = 2.5. Violated constraint: an integer.");
-  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"picard\"\nalpha = 0.5\n"),
-            ":8: method.alpha = 0.5. Violated constraint: --alpha is taken only by --method km (here: --method picard "
-            "with --solver iterop).");
+  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"picard\"\nrelaxation = 0.5\n"),
+            ":8: method.relaxation = 0.5. Violated constraint: --relaxation is taken only by --method km, anderson and "
+            "anderson-type1 (here: --method picard with --solver iterop).");
+  // The old keys are refused with the new one and its value.
+  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"km\"\nalpha = 0.25\n"),
+            ":8: method.alpha = 0.25. Violated constraint: renamed to relaxation, the weight on T(x) = 1 - alpha: give "
+            "--relaxation 0.75 (relaxation = 0.75 in an experiment file).");
+  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\ndamping = 0.5\n"),
+            ":8: method.damping = 0.5. Violated constraint: renamed to relaxation, the weight on T(x), the same value: "
+            "give --relaxation 0.5 (relaxation = 0.5 in an experiment file).");
   EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\north = \"dcgs3\"\n"),
             ":8: method.orth = \"dcgs3\". Violated constraint: mgs or cgs2 with --solver iterop.");
   EXPECT_EQ(load_error("[experiment]\nkind = \"fixed-point\"\n[problem]\nname = \"heq\"\n"

@@ -1,0 +1,141 @@
+// The one runner of studies: every cell computed or read back from cells/, one progress line per cell,
+// the budget of computed cells, then results.json / results.csv / config.json straight from the
+// records and report.md (heading, description, versions, notes, the study's body).
+#include "iterop/experiments/runner/study.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/experiments/build_info.hpp"
+#include "iterop/experiments/cell_cache.hpp"
+#include "iterop/experiments/run_time.hpp"
+
+namespace iterop::experiments {
+
+std::string versions_line() {
+  const auto info = build_info_json();
+  std::string s = "iterop " + info["iterop"].get<std::string>() + ", " + info["compiler"].get<std::string>();
+  for (const auto& [name, version] : backend_versions()) s += ", " + name + " " + version;
+  return s;
+}
+
+std::string StudyReport::plot(const std::string& stem, const Figure& figure, const std::string& caption) {
+  PlotOptions options;
+  options.gnuplot = context_.gnuplot;
+  const PlotOutcome p = plot_png(folder_, stem, figure, options);
+  if (p.written)
+    return "![" + caption + "](" + p.png.filename().string() + ")\n\nData: `" + p.data.filename().string() +
+           "`, script: `" + p.script.filename().string() + "`.\n\n";
+  note("Plot " + stem + " skipped: " + p.message + ".");
+  context_.report("plot skipped: " + p.message);
+  return "Plot skipped: " + p.message + ". The data (`" + p.data.filename().string() + "`) and the gnuplot script (`" +
+         p.script.filename().string() + "`) were written; install gnuplot and run the script to draw it.\n\n";
+}
+
+namespace {
+
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+ExperimentOutcome run_study(const Study& study, const ExperimentContext& context) {
+  require(!study.name.empty(), "Study::name", std::string("\"\""), "a non-empty name");
+  require(static_cast<bool>(study.compute), "Study::compute", study.name, "a function computing one cell");
+  require(static_cast<bool>(study.report), "Study::report", study.name, "a function writing the report");
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string started = utc_now();
+  ReportFolder folder(context.output_folder);
+  for (const auto& n : study.notes) context.report(n);
+
+  const CellCache cache(folder.path() / "cells", study.cache && !context.fresh);
+  CellBudget budget(context.stop_after_cells);
+  const std::size_t total = study.cells.size();
+  const std::size_t width = std::to_string(total).size();
+  Records records;
+  std::size_t reused = 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    const Cell& cell = study.cells[i];
+    const nlohmann::json key = {{"experiment", study.name}, {"cell", cell.key}, {"seed", context.seed}};
+    const std::string hash = cell_hash(canonical_cell_key(key));
+    Record r;
+    bool cached = false;
+    if (const auto stored = cache.load(key); stored && stored->is_object()) {
+      r = Record::parse(stored->dump());
+      cached = true;
+      ++reused;
+    } else {
+      const auto c0 = std::chrono::steady_clock::now();
+      r = study.compute(i);
+      require(r.is_object(), "Study::compute", study.name + " cell " + cell.label, "a record (a JSON object)");
+      if (!r.contains("seconds")) r["seconds"] = seconds_since(c0);
+      r["cell"] = hash;
+      if (study.cache) cache.store(key, nlohmann::json::parse(r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    }
+    r["cached"] = cached;
+    const std::string more = study.progress ? study.progress(r) : std::string();
+    context.report(fmt::format("[{:>{}}/{}] {}{}{}", i + 1, width, total, cached ? "cached: " : "", cell.label, more));
+    records.push_back(std::move(r));
+    if (!cached) budget.computed(total - i - 1);
+  }
+
+  context.report("writing the report to " + folder.path().string());
+  StudyReport report(folder, context);
+  for (const auto& n : study.notes) report.note(n);
+  if (reused > 0)
+    report.note(fmt::format("{} of {} cells were read back from cells/ (finished by an earlier run of this build with "
+                            "the same settings and seed; their times are those of that run); --fresh computes every "
+                            "cell again.",
+                            reused, total));
+  const ReportText text = study.report(records, report);
+  const double seconds = seconds_since(t0);
+
+  nlohmann::ordered_json results = {{"experiment", study.name}, {"seed", context.seed}};
+  for (const auto& [k, v] : study.results_header.items()) results[k] = v;
+  results["results"] = records.rows();
+  if (!text.derived.empty()) results["derived"] = text.derived.rows();
+  folder.write_text("results.json", dump(results));
+  folder.write_text("results.csv", records.to_csv());
+  nlohmann::json cells = nlohmann::json::array();
+  for (const auto& c : study.cells) cells.push_back({{"label", c.label}, {"key", c.key}});
+  folder.write_json("config.json", {{"experiment", study.name},
+                                    {"started_utc", started},
+                                    {"seed", context.seed},
+                                    {"size", context.size == RunSize::full ? "full" : "default"},
+                                    {"data", context.data_folder.string()},
+                                    {"config", study.config},
+                                    {"cells", cells},
+                                    {"versions", build_info_json()}});
+
+  std::string md = "# " + (study.title.empty() ? "Experiment " + study.name : study.title) + "\n\n";
+  md += study.description + (study.description.empty() ? "" : "\n\n");
+  md += fmt::format("{}. Seed {}; {} cells in {}.\n\n", versions_line(), context.seed, total, format_seconds(seconds));
+  for (const auto& n : report.notes()) md += "> " + n + "\n";
+  if (!report.notes().empty()) md += "\n";
+  md += text.markdown;
+  md += "\nFiles: `results.json` and `results.csv` (one record per cell), `config.json` (configuration, cells, "
+        "versions), `cells/` (finished cells, reused by a rerun into this folder).\n";
+  folder.write_text("report.md", md);
+
+  ExperimentOutcome outcome;
+  outcome.files = folder.written();
+  outcome.notes = report.notes();
+  outcome.summary = text.summary + (reused > 0 ? fmt::format(" ({} of {} cells read back from cells/)", reused, total)
+                                               : std::string());
+  return outcome;
+}
+
+Experiment study_experiment(std::string name, std::string description, bool in_suite,
+                            std::function<Study(const ExperimentContext&)> make) {
+  Experiment e;
+  e.name = name;
+  e.description = std::move(description);
+  e.in_suite = in_suite;
+  e.run = [make = std::move(make)](const ExperimentContext& context) { return run_study(make(context), context); };
+  return e;
+}
+
+}  // namespace iterop::experiments

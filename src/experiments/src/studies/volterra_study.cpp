@@ -1,0 +1,304 @@
+// The Volterra study of an experiment file: one solve per cell (problem x method x grid x N x seed),
+// one record each; the report fits observed orders per problem and method, tabulates errors by N,
+// lists the solves that stopped early (blow-up) and plots max error against h.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "iterop/diagnostics/observed_order.hpp"
+#include "iterop/experiments/experiment_file.hpp"
+#include "iterop/experiments/runner/study.hpp"
+
+namespace iterop::experiments {
+
+namespace {
+
+std::string fixed2(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("n/a"); }
+
+std::string grid_text(double grading) { return grading == 1 ? std::string("uniform") : "graded r=" + format_exact(grading); }
+
+/// Converged, with a finite positive error: the runs an observed order is fitted over.
+bool usable(const Record& r) {
+  const double e = number_of(r, "max_error");
+  return text_of(r, "status") == "converged" && std::isfinite(e) && e > 0 && number_of(r, "h") > 0;
+}
+
+/// The least-squares order over the usable records (NaN with fewer than two) and the local order of
+/// the two finest records.
+std::pair<double, double> orders(const Records& runs) {
+  std::vector<double> h, e;
+  for (const auto& r : runs)
+    if (usable(r)) {
+      h.push_back(number_of(r, "h"));
+      e.push_back(number_of(r, "max_error"));
+    }
+  const double nan = std::nan("");
+  const double fitted = h.size() >= 2 ? observed_order(h, e) : nan;
+  double local = nan;
+  if (runs.size() >= 2) {
+    const Record& c = runs[runs.size() - 2];
+    const Record& f = runs[runs.size() - 1];
+    if (usable(c) && usable(f) && number_of(c, "h") != number_of(f, "h"))
+      local = std::log(number_of(c, "max_error") / number_of(f, "max_error")) / std::log(number_of(c, "h") / number_of(f, "h"));
+  }
+  return {fitted, local};
+}
+
+const std::vector<std::string>& palette() {
+  static const std::vector<std::string> p = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                             "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
+  return p;
+}
+
+/// One panel per problem: max error against h (log-log) of each method, and a grey guide with the
+/// stated slope through the coarsest point, one per order and panel.
+Figure convergence_figure(const Records& records) {
+  const auto groups = records.distinct("group");
+  const auto labels = records.distinct("label");
+  Figure fig;
+  fig.columns = static_cast<int>(std::min<std::size_t>(3, groups.size()));
+  const auto columns = static_cast<std::size_t>(std::max(1, fig.columns));
+  fig.width = 650 * static_cast<int>(columns);
+  fig.height = 550 * static_cast<int>((groups.size() + columns - 1) / columns);
+  for (const auto& g : groups) {
+    Panel panel;
+    panel.title = g + ": max error against h (log-log)";
+    panel.x_label = "h";
+    panel.log_x = true;
+    panel.y_label = "max error";
+    std::map<int, bool> guide_done;
+    for (const auto& [label, runs] : records.where("group", g).group_by({"label"})) {
+      Series s;
+      s.label = label;
+      const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
+      s.color = palette()[at % palette().size()];
+      s.dash_type = number_of(runs[0], "grading") == 1 ? 1 : 4;
+      for (const auto& r : runs)
+        if (usable(r)) {
+          s.x.push_back(number_of(r, "h"));
+          s.y.push_back(number_of(r, "max_error"));
+        }
+      const int order = static_cast<int>(number_of(runs[0], "stated_order"));
+      const bool guide = !guide_done[order] && !s.x.empty();
+      Series g2;
+      if (guide) {
+        guide_done[order] = true;
+        g2.label = "slope " + std::to_string(order);
+        g2.color = order == 2 ? "#7f7f7f" : "#bcbd22";
+        g2.dash_type = 2;
+        for (double x : s.x) {
+          g2.x.push_back(x);
+          g2.y.push_back(s.y.front() * std::pow(x / s.x.front(), order));
+        }
+      }
+      panel.series.push_back(std::move(s));
+      if (guide) panel.series.push_back(std::move(g2));
+    }
+    fig.panels.push_back(std::move(panel));
+  }
+  return fig;
+}
+
+std::string runs_table(const Records& runs) {
+  Table t;
+  t.columns = {"N", "h", "status", "max error", "local order", "kernel evals", "iterations", "time", "stopped at"};
+  t.align = {Align::right, Align::right, Align::left, Align::right, Align::right,
+             Align::right, Align::right, Align::right, Align::left};
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const Record& x = runs[i];
+    const double lo = i > 0 ? orders(Records({runs[i - 1], x})).second : std::nan("");
+    const bool converged = text_of(x, "status") == "converged";
+    t.add_row({text_of(x, "steps"), format_scientific(number_of(x, "h")), text_of(x, "status"),
+               format_scientific(number_of(x, "max_error")), std::isfinite(lo) ? fixed2(lo) : "",
+               text_of(x, "evaluations"), text_of(x, "iterations"), format_seconds(number_of(x, "seconds")),
+               converged ? std::string()
+                         : "t = " + format_scientific(number_of(x, "blow_up_time"), 4) + " (last node " +
+                               format_scientific(number_of(x, "t_end"), 4) + ")"});
+  }
+  return t.to_markdown();
+}
+
+}  // namespace
+
+Study volterra_file_study(const ExperimentFile& file) {
+  Study study;
+  study.name = file.name;
+  study.title = "Experiment " + file.name + " (volterra, from `" + file.path.string() + "`)";
+  study.description = file.description;
+  study.notes = file.notes;
+  study.config = {{"kind", "volterra"},
+                  {"file", file.path.string()},
+                  {"seeds", file.seeds},
+                  {"seed_source", file.seed_from_command_line ? "--seed" : "the file ([experiment] seed, default 1)"},
+                  {"plots", file.plots},
+                  {"document", file.document},
+                  {"left_out", file.left_out}};
+  study.results_header = {{"kind", "volterra"},
+                          {"observed_order_rule", "least-squares slope of log(max error) over log(h) over the converged "
+                                                  "runs with a finite, positive error"}};
+  const bool seeds_vary = file.seeds.size() > 1;
+  struct Solve {
+    std::size_t cell;
+    int steps;
+    std::string group;
+  };
+  std::vector<Solve> solves;
+  for (std::size_t i = 0; i < file.volterra_cells.size(); ++i) {
+    const VolterraFileCell& c = file.volterra_cells[i];
+    const std::string group = c.problem_label + (seeds_vary ? " seed=" + std::to_string(c.seed) : std::string());
+    for (int n : c.steps) {
+      solves.push_back({i, n, group});
+      nlohmann::json key = c.key;
+      key["steps"] = n;
+      study.cells.push_back({key, fmt::format("{} | {} N = {}", group, c.method_label, n)});
+    }
+  }
+  study.compute = [cells = file.volterra_cells, solves](std::size_t i) {
+    const Solve& s = solves[i];
+    const VolterraFileCell& c = cells[s.cell];
+    ConvergenceRun run;
+    double T = 0;
+    if (c.reference) {
+      const AnyVolterraProblem problem = volterra_reference_problem(*c.reference, c.T.value_or(0.0));
+      T = problem_end(problem);
+      run = run_volterra(problem, c.method, s.steps, c.grading);
+    } else {
+      VolterraExpressionProblem expr = make_expression_problem(c.expression);
+      T = c.expression.T;
+      run = run_volterra(expr.problem, c.method, s.steps, c.grading);
+      run.expression_evaluations = expr.expression_evaluations();
+    }
+    Record r = {{"group", s.group},
+                {"problem", c.problem_label},
+                {"reference", c.reference ? Record(*c.reference) : Record()},
+                {"T", T},
+                {"equation_kind", to_string(c.equation_kind)},
+                {"method", to_string(c.method)},
+                {"label", c.method_label},
+                {"grading", c.grading},
+                {"grid", grid_text(c.grading)},
+                {"seed", c.seed},
+                {"stated_order", stated_order(c.method)},
+                {"has_exact", c.reference.has_value() || c.expression.exact.has_value()}};
+    const nlohmann::json measured = convergence_run_json(run);
+    for (const auto& [k, v] : measured.items()) r[k] = v;
+    return r;
+  };
+  study.progress = [](const Record& r) {
+    return fmt::format(": {}, max error {}, {}", text_of(r, "status"), format_scientific(number_of(r, "max_error")),
+                       format_seconds(number_of(r, "seconds")));
+  };
+  study.report = [plots = file.plots](const Records& records, StudyReport& report) {
+    // One derived record per (problem, method): the fitted and local orders over its N.
+    Records derived;
+    for (const auto& [key, runs] : records.group_by({"group", "label"})) {
+      const bool exact = runs[0].value("has_exact", false);
+      const auto [fitted, local] = exact ? orders(runs) : std::pair{std::nan(""), std::nan("")};
+      bool all = true;
+      for (const auto& r : runs) all = all && text_of(r, "status") == "converged";
+      derived.push_back({{"group", runs[0]["group"]},
+                         {"problem", runs[0]["problem"]},
+                         {"reference", runs[0]["reference"]},
+                         {"T", runs[0]["T"]},
+                         {"label", runs[0]["label"]},
+                         {"method", runs[0]["method"]},
+                         {"grading", runs[0]["grading"]},
+                         {"grid", runs[0]["grid"]},
+                         {"steps_min", runs[0]["steps"]},
+                         {"steps_max", runs[runs.size() - 1]["steps"]},
+                         {"stated_order", runs[0]["stated_order"]},
+                         {"observed_order", record_number(fitted)},
+                         {"local_order_finest", record_number(local)},
+                         {"has_exact", exact},
+                         {"finest_max_error", runs[runs.size() - 1]["max_error"]},
+                         {"all_converged", all},
+                         {"seconds", runs.mean_std("seconds").mean * static_cast<double>(runs.size())}});
+    }
+    std::string md =
+        "Each cell solves one problem by one method on one kind of grid with one step count N. The error is the "
+        "maximum over the nodes of |y_n - y(t_n)|; the observed order is the least-squares slope of log(max error) "
+        "over log(h), h the largest step, over the converged runs; the local order compares the two finest runs; the "
+        "stated order is the method's own `order`.\n\n";
+    md += "## Observed orders\n\n" +
+          derived
+              .table({Column::text("problem", "group"), Column::text("method", "label"), Column::text("grid", "grid"),
+                      {"N", [](const Record& r) { return text_of(r, "steps_min") + " .. " + text_of(r, "steps_max"); },
+                       Align::left},
+                      Column::number("observed order (least squares)", "observed_order", fixed2),
+                      Column::number("local order (two finest N)", "local_order_finest", fixed2),
+                      Column::text("stated order", "stated_order"),
+                      {"max error at finest N",
+                       [](const Record& r) {
+                         return r.value("has_exact", false) ? format_scientific(number_of(r, "finest_max_error"))
+                                                            : std::string("no exact solution");
+                       },
+                       Align::right},
+                      {"all converged", [](const Record& r) { return r.value("all_converged", false) ? "yes" : "no"; },
+                       Align::left},
+                      Column::number("time", "seconds", format_seconds)})
+              .to_markdown() +
+          "\n";
+    md += "## Errors by problem\n\nMax error over the nodes; a status in place of the error where the solve stopped "
+          "before T.\n\n";
+    for (const auto& [group, rs] : records.group_by({"group"})) {
+      std::vector<ErrorTableRow> rows;
+      for (const auto& [label, runs] : rs.group_by({"label"})) {
+        const Record* d = derived.find({{"group", group}, {"label", label}});
+        ErrorTableRow row{label, {}, number_of(*d, "observed_order"), static_cast<int>(number_of(*d, "stated_order"))};
+        for (const auto& x : runs)
+          row.cells.emplace_back(static_cast<int>(number_of(x, "steps")),
+                                 text_of(x, "status") == "converged" ? format_scientific(number_of(x, "max_error"))
+                                                                     : text_of(x, "status"));
+        rows.push_back(std::move(row));
+      }
+      md += "### " + group + "\n\n" + error_table(rows).to_markdown() + "\n";
+    }
+    const Records early = records.where([](const Record& r) { return text_of(r, "status") != "converged"; });
+    if (!early.empty()) {
+      md += "## Solves that stopped before T\n\nBlow-up is reported with the time where the solution left every "
+            "bound, and the last node reached.\n\n";
+      md += early
+                .table({Column::text("problem", "group"), Column::text("method", "label"), Column::text("N", "steps"),
+                        Column::text("status", "status"),
+                        Column::number("blow-up time", "blow_up_time", [](double v) {
+                          return std::isfinite(v) ? format_exact(v) : std::string("none");
+                        }),
+                        Column::number("last node", "t_end", [](double v) { return format_exact(v); }),
+                        Column::number("y at last node", "y_end", [](double v) { return format_scientific(v, 4); }),
+                        Column::text("kernel evals", "evaluations"), Column::text("message", "message")})
+                .to_markdown() +
+            "\n";
+    }
+    md += "## Convergence plots\n\n";
+    md += plots ? report.plot("convergence", convergence_figure(records), "convergence")
+                : "Plots are off (`[output] plots = false`).\n\n";
+    md += "## All runs\n\n";
+    for (const auto& [key, runs] : records.group_by({"group", "label"}))
+      md += "### " + text_of(runs[0], "group") + ", " + text_of(runs[0], "label") + "\n\n" + runs_table(runs) + "\n";
+    std::size_t near = 0, with_order = 0;
+    for (const auto& d : derived)
+      if (d.value("has_exact", false) && d.value("all_converged", false)) {
+        ++with_order;
+        const double o = number_of(d, "observed_order");
+        if (std::isfinite(o) && std::abs(o - number_of(d, "stated_order")) <= 0.3) ++near;
+      }
+    ReportText text;
+    text.markdown = std::move(md);
+    text.summary = fmt::format("{} solves in {} studies; observed order within 0.3 of the stated order in {} of {} "
+                               "(the studies with an exact solution where every run converged)",
+                               records.size(), derived.size(), near, with_order);
+    text.derived = std::move(derived);
+    return text;
+  };
+  return study;
+}
+
+ExperimentOutcome run_experiment_file(const ExperimentFile& file, const ExperimentContext& context) {
+  return run_study(file.kind == ExperimentKind::fixed_point ? fixed_point_file_study(file) : volterra_file_study(file),
+                   context);
+}
+
+}  // namespace iterop::experiments
