@@ -17,7 +17,7 @@ BenchCommand::BenchCommand(CLI::App& app) {
   bench_->require_subcommand(1);
   volterra_ = bench_->add_subcommand(
       "volterra", "Work-precision bench: iterop's VIE methods against ODE integrators on L3 (stiff) and N3");
-  volterra_->add_option("--out", out_, "Report folder (default iterop-report/bench-volterra)")->type_name("DIR");
+  volterra_->add_option("--out", out_, "Report folder")->type_name("DIR")->default_str("iterop-report/bench-volterra");
   volterra_->add_flag("--quick", quick_, "Short sweeps (N = 2^6 .. 2^10, rtol = 1e-3 .. 1e-6, one timing) for tests");
   const experiments::VolterraBenchConfig c;
   std::string footer =
@@ -30,8 +30,8 @@ BenchCommand::BenchCommand(CLI::App& app) {
       "Wall time: best of 3 for runs under 1 s. The report gives, per method, the time to reach max errors 1e-4,\n"
       "1e-6, 1e-9 (interpolated along its curve) with ratios to the fastest method, and the time to 1e-8\n"
       "relative to iterop's best VIE method. Files: report.md, results.json, results.csv, config.json and two\n"
-      "PNG plots per problem (gnuplot; set ITEROP_GNUPLOT to use another program). Progress goes to stderr.\n"
-      "Exit status: 0 the report was written; 2 bad usage; 3 a file could not be written.\n";
+      "PNG plots per problem (gnuplot; set ITEROP_GNUPLOT to use another program). Progress goes to stderr.\n";
+  footer += exit_status_text();
   volterra_->footer(footer);
 }
 

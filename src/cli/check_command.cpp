@@ -21,12 +21,12 @@ CheckCommand::CheckCommand(CLI::App& app) {
   app_->add_option("names", names_, "Checks to run (see --list)")->type_name("NAME");
   app_->add_flag("--all", all_, "Run every check");
   app_->add_flag("--list", list_, "List the checks and exit");
-  app_->add_option("--format", format_, "table (default) or json")->type_name("FORMAT");
+  add_format_option(*app_, format_, {"table", "json"});
   app_->footer(
       "Each check states a theorem, establishes its premise (or reports PREMISE NOT MET, never PASS), runs an\n"
       "experiment and compares the measured quantity with the bound: margin >= 0 is PASS.\n"
-      "Exit status: 0 every selected check passed; 1 some check did not pass; 2 bad usage.\n"
-      "Theory pages: docs/theory/.\n");
+      "Theory pages: docs/theory/.\n" +
+      exit_status_text());
 }
 
 int CheckCommand::execute(std::ostream& out) const {
@@ -35,7 +35,6 @@ int CheckCommand::execute(std::ostream& out) const {
     for (const auto& c : checks) out << c.name << "  " << c.statement << "\n";
     return exit_ok;
   }
-  require_usage(format_ == "table" || format_ == "json", "--format", format_, "table or json");
   require_usage(all_ || !names_.empty(), "check", "(none)", "at least one NAME, or --all (see iterop check --list)");
   std::vector<const theory::TheoryCheck*> selected;
   if (all_) {

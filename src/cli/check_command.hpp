@@ -16,7 +16,7 @@ class CheckCommand {
   explicit CheckCommand(CLI::App& app);
   bool selected() const { return app_->parsed(); }
   /// Runs the selected checks; exit 0 when every verdict is PASS, 1 otherwise; usage_error for an
-  /// unknown check name or format.
+  /// unknown check name (CLI11 has checked --format).
   int execute(std::ostream& out) const;
 
  private:
@@ -24,7 +24,7 @@ class CheckCommand {
   std::vector<std::string> names_;
   bool all_ = false;
   bool list_ = false;
-  std::string format_ = "table";
+  std::string format_;  // set by add_format_option
 };
 
 }  // namespace iterop::cli

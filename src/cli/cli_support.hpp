@@ -1,20 +1,29 @@
-// Shared pieces of the iterop command: exit codes, the one-line error format, and strict number
-// parsing of option values (the message names the option, the value and the rule).
+// Shared pieces of the iterop command: the one exit-status table, the one default seed, the one-line
+// error format, and the options every command spells the same way (typed CLI11 options with validators).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 namespace iterop::cli {
 
-/// Exit codes of the iterop command.
+/// Exit codes of the iterop command: the same meaning in every command (exit_status_text() prints them).
 enum ExitCode : int {
-  exit_ok = 0,             ///< success (for solve: the solve converged)
-  exit_not_converged = 1,  ///< solve only: the solve ran to the end but did not converge
-  exit_usage = 2,          ///< bad command line or option value; nothing was run
-  exit_failure = 3,        ///< a backend or file-system failure while running
+  exit_ok = 0,             ///< the command did its work (solve: converged; check: every check passed)
+  exit_not_converged = 1,  ///< it ran to the end without success: a solve did not converge, a check did not pass, a sampler did not finish
+  exit_usage = 2,          ///< bad command line, option value, data or experiment file; nothing was run
+  exit_failure = 3,        ///< a failure while running: a non-finite training loss, a backend, a file, an interrupted run
 };
+
+/// The exit-status table, printed by `iterop --help` and by every command's help (one text, one place).
+std::string exit_status_text();
+
+/// The default of every --seed option (the suite's seed).
+inline constexpr std::uint64_t default_seed = 1;
 
 /// Prints "iterop: error: <message>" as one line on stderr (line breaks in `message` become spaces).
 void print_error(std::string_view message);
@@ -32,5 +41,47 @@ double parse_number(std::string_view option, const std::string& text);
 
 /// Parses an integer in [lowest, highest] ("3", "-1"); "1.5" or "abc" throw usage_error naming `option`.
 long long parse_integer(std::string_view option, const std::string& text, long long lowest, long long highest);
+
+// ---- The shared vocabulary: each option added the same way by every command that has it. ----
+
+/// `--seed S` (std::uint64_t, default default_seed, shown once in --help); `what` says what it seeds.
+CLI::Option* add_seed_option(CLI::App& app, std::uint64_t& seed, const std::string& what);
+
+/// `--format F`, one of `choices` (the first is the default).
+CLI::Option* add_format_option(CLI::App& app, std::string& format, const std::vector<std::string>& choices);
+
+// Validators. A failing one says "= VALUE. Violated constraint: RULE."; CLI11 prefixes the option name
+// ("--seed: = ..."), and main() prints it as "iterop: error: --seed = VALUE. Violated constraint: RULE.".
+// They run before CLI11 converts the value, so a typed option never reaches CLI11's own conversion error.
+
+/// An integer in [lowest, highest]; `name` names it in the rule ("seed >= 0").
+CLI::Validator integer_in(const std::string& name, long long lowest, long long highest);
+
+/// A finite decimal number (no "nan"/"inf") for which `ok` holds; `rule` is shown when it does not.
+CLI::Validator number_where(bool (*ok)(double), const std::string& rule);
+
+/// A finite decimal number in [lowest, highest].
+CLI::Validator number_in(const std::string& name, double lowest, double highest);
+
+/// One of `choices` (the rule lists them).
+CLI::Validator one_of(const std::vector<std::string>& choices);
+
+/// An existing folder.
+CLI::Validator existing_folder();
+
+/// A FILE to be written: not empty, and its folder exists.
+CLI::Validator file_in_existing_folder();
+
+/// An existing file.
+CLI::Validator existing_file();
+
+/// A hidden option `old_name` that refuses any use with "<old_name> = <value>. Violated constraint:
+/// renamed: <replacement>." (exit 2): the old spelling of a renamed option names the new one.
+/// `is_flag` for an old flag (no value).
+void add_renamed_option(CLI::App& app, const std::string& old_name, const std::string& replacement,
+                        bool is_flag = false);
+
+/// The comma-separated list "a, b, c".
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
 
 }  // namespace iterop::cli

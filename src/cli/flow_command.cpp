@@ -54,14 +54,6 @@ void require_dataset(const char* option, const std::string& name, long long dim)
   require_usage(false, option, name, "one of " + dataset_list());
 }
 
-/// The folder of `file` exists (so the result can be written there).
-void require_writable_folder(const char* option, const std::string& file) {
-  require_usage(!file.empty(), option, "\"\"", "a file name");
-  const auto parent = std::filesystem::path(file).parent_path();
-  require_usage(parent.empty() || std::filesystem::is_directory(parent), option, file,
-                "a file in an existing folder");
-}
-
 std::string description_path(const std::string& model) { return model + ".json"; }
 
 std::string seconds_text(double s) {
@@ -74,71 +66,155 @@ std::string seconds_text(double s) {
 }  // namespace
 
 FlowCommand::FlowCommand(CLI::App& app) {
+  const std::vector<std::string> datasets = dist::dataset_names();
+  const auto positive = [](double v) { return v > 0; };
   CLI::App* train = app.get_subcommand("train");
   train_flow_ = train->add_subcommand("flow", "Train CaLMFlow, I-CFM or OT-CFM to carry one data set to another, and save it");
   auto* t = train_flow_;
-  t->add_option("--model", model_, "calmflow (default), icfm or otcfm")->type_name("KIND");
-  t->add_option("--source", source_, "Source data set (default 8gaussians): " + dataset_list())->type_name("NAME");
-  t->add_option("--target", target_, "Target data set (default moons)")->type_name("NAME");
-  t->add_option("--dim", dim_, "Dimension (default 2; the 2-D sets need 2)")->type_name("D");
-  t->add_option("--steps", steps_, "Training steps (default 1000)")->type_name("N");
-  t->add_option("--seed", seed_, "Seed of initialisation, minibatches and the training pools (default 0)")->type_name("S");
-  t->add_option("--out", out_, "Model file (default flow.model); FILE.json beside it describes the model")->type_name("FILE");
-  t->add_option("--pool", pool_, "Training pools: this many source and target points (default 10000)")->type_name("N");
-  t->add_option("--batch", batch_, "Trajectories (CaLMFlow) or pairs (CFM) per step (default 256)")->type_name("B");
-  t->add_option("--lr", lr_, "Adam learning rate (default 0.001)")->type_name("LR");
-  t->add_option("--width", width_, "CaLMFlow d_model (default 64) or CFM hidden width (default 256)")->type_name("W");
-  t->add_option("--layers", layers_, "CaLMFlow transformer blocks (default 2)")->type_name("L");
-  t->add_option("--heads", heads_, "CaLMFlow attention heads (default 2)")->type_name("H");
-  t->add_option("--feedforward", feedforward_, "CaLMFlow feed-forward width (default 256)")->type_name("F");
-  t->add_option("--time-points", time_points_, "CaLMFlow time points N (default 16)")->type_name("N");
-  t->add_option("--trajectories", trajectories_, "CaLMFlow trajectories per sequence M (default 8)")->type_name("M");
-  t->add_option("--spatial-tokens", spatial_tokens_, "CaLMFlow tokens per state K (default 1)")->type_name("K");
-  t->add_option("--beta", beta_, "CaLMFlow KL weight (default 0.1)")->type_name("B");
+  t->add_option("--arch", arch_, "Kind of model: calmflow, icfm or otcfm")
+      ->check(one_of({"calmflow", "icfm", "otcfm"}))
+      ->type_name("KIND")
+      ->capture_default_str();
+  t->add_option("--source", source_, "Source data set (built-in): " + dataset_list())
+      ->check(one_of(datasets))
+      ->type_name("NAME")
+      ->capture_default_str();
+  t->add_option("--target", target_, "Target data set (built-in)")->check(one_of(datasets))->type_name("NAME")->capture_default_str();
+  t->add_option("--dim", dim_, "Dimension (the 2-D sets need 2)")->check(integer_in("dim", 1, 100000))->type_name("D")->capture_default_str();
+  t->add_option("--steps", steps_, "Adam steps (optimizer steps)")
+      ->check(integer_in("steps", 0, 100000000))
+      ->type_name("N")
+      ->capture_default_str();
+  add_seed_option(*t, seed_, "initialisation, minibatches and the training pools");
+  t->add_option("--model", model_file_, "Model file to write; FILE.json beside it describes the model")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            if (text == "calmflow" || text == "icfm" || text == "otcfm")
+              return "= " + text + ". Violated constraint: a model file; the kind of model is --arch " + text + ".";
+            return std::string();
+          },
+          "", "not_a_kind"))
+      ->check(file_in_existing_folder())
+      ->type_name("FILE")
+      ->capture_default_str();
+  t->add_option("--pool", pool_, "Training pools: this many source and target points")
+      ->check(integer_in("pool", 1, 100000000))
+      ->type_name("N")
+      ->capture_default_str();
+  t->add_option("--batch", batch_, "Trajectories (CaLMFlow) or pairs (CFM) per step")
+      ->check(integer_in("batch", 1, 1000000))
+      ->type_name("B")
+      ->capture_default_str();
+  t->add_option("--lr", lr_, "Adam learning rate")->check(number_where(positive, "lr > 0"))->type_name("LR")->capture_default_str();
+  width_option_ = t->add_option("--width", width_, "CaLMFlow d_model (default 64) or CFM hidden width (default 256)")
+                      ->check(integer_in("width", 1, 65536))
+                      ->type_name("W");
+  t->add_option("--layers", layers_, "CaLMFlow transformer blocks")->check(integer_in("layers", 1, 1000))->type_name("L")->capture_default_str();
+  t->add_option("--heads", heads_, "CaLMFlow attention heads")->check(integer_in("heads", 1, 1000))->type_name("H")->capture_default_str();
+  t->add_option("--feedforward", feedforward_, "CaLMFlow feed-forward width")
+      ->check(integer_in("feedforward", 1, 1000000))
+      ->type_name("F")
+      ->capture_default_str();
+  t->add_option("--time-points", time_points_, "CaLMFlow time points N")
+      ->check(integer_in("time-points", 2, 100000))
+      ->type_name("N")
+      ->capture_default_str();
+  t->add_option("--trajectories", trajectories_, "CaLMFlow trajectories per sequence M")
+      ->check(integer_in("trajectories", 1, 100000))
+      ->type_name("M")
+      ->capture_default_str();
+  t->add_option("--spatial-tokens", spatial_tokens_, "CaLMFlow tokens per state K")
+      ->check(integer_in("spatial-tokens", 1, 100000))
+      ->type_name("K")
+      ->capture_default_str();
+  t->add_option("--beta", beta_, "CaLMFlow KL weight")
+      ->check(number_where([](double v) { return v >= 0; }, "beta >= 0"))
+      ->type_name("B")
+      ->capture_default_str();
   t->add_flag("--deterministic", deterministic_, "CaLMFlow without the variational head (the ablation)");
-  t->add_option("--depth", depth_, "CFM hidden layers (default 3)")->type_name("D");
-  t->add_option("--activation", activation_, "CFM activation: relu, selu (default), silu, gelu, tanh, elu")->type_name("A");
-  t->add_option("--checkpoint", checkpoint_, "CaLMFlow checkpoint file, written atomically (see --checkpoint-every)")->type_name("FILE");
-  t->add_option("--checkpoint-every", checkpoint_every_, "Write the checkpoint every k steps (default 0: at the end only)")->type_name("K");
-  t->add_option("--resume", resume_, "Resume CaLMFlow training exactly from this checkpoint")->type_name("FILE");
-  t->add_option("--progress-every", progress_every_, "A progress line every k steps (default: steps / 10)")->type_name("K");
-  t->add_option("--device", device_, "torch device: cpu (default), cuda, cuda:1, ...")->type_name("DEV");
-  t->add_option("--format", format_, "table (default) or json")->type_name("FORMAT");
+  t->add_option("--depth", depth_, "CFM hidden layers")->check(integer_in("depth", 1, 1000))->type_name("D")->capture_default_str();
+  t->add_option("--activation", activation_, "CFM activation: relu, selu, silu, gelu, tanh, elu")
+      ->check(one_of({"relu", "selu", "silu", "gelu", "tanh", "elu"}))
+      ->type_name("A")
+      ->capture_default_str();
+  t->add_option("--checkpoint", checkpoint_, "CaLMFlow checkpoint file, written atomically (see --checkpoint-every)")
+      ->check(file_in_existing_folder())
+      ->type_name("FILE");
+  checkpoint_every_option_ = t->add_option("--checkpoint-every", checkpoint_every_, "Write the checkpoint every k steps (0: at the end only)")
+                                 ->check(integer_in("checkpoint-every", 0, 100000000))
+                                 ->type_name("K")
+                                 ->capture_default_str();
+  t->add_option("--resume", resume_, "Resume CaLMFlow training exactly from this checkpoint")
+      ->check(existing_file())
+      ->type_name("FILE");
+  progress_every_option_ = t->add_option("--progress-every", progress_every_, "A progress line every k steps (default: steps / 10)")
+                               ->check(integer_in("progress-every", 1, 100000000))
+                               ->type_name("K");
+  t->add_option("--device", device_, "torch device: cpu, cuda, cuda:1, ...")->type_name("DEV")->capture_default_str();
+  add_format_option(*t, format_, {"table", "json"});
+  add_renamed_option(*t, "--out", "--model FILE (--out is a report folder)");
   t->footer(
       "Both kinds train from the same pools (seeded by --seed) for --steps steps of --batch trajectories (CaLMFlow:\n"
       "straight paths on N time points, teacher forcing) or pairs (CFM: independent or exact minibatch OT pairing).\n"
-      "Progress goes to stderr. Exit status: 0 trained and saved; 2 bad usage; 3 a non-finite loss (the last\n"
-      "finite weights are saved), LibTorch failed or a file could not be written.\n");
+      "Renamed: the kind of model is --arch (formerly --model KIND), the model file is --model FILE (formerly --out).\n"
+      "Progress goes to stderr. A non-finite loss exits 3 (the last finite weights are saved).\n" +
+      exit_status_text());
 
   sample_ = app.add_subcommand("sample", "Generate from a trained model (see: iterop sample flow --help)");
   sample_->require_subcommand(1);
   sample_flow_ = sample_->add_subcommand("flow", "Generate points from a model saved by iterop train flow");
   auto* s = sample_flow_;
   s->add_option("--model", s_model_, "Model file written by iterop train flow (FILE.json must be beside it)")
+      ->check(existing_file())
       ->type_name("FILE")
       ->required();
-  s->add_option("--n", s_n_, "Number of points (default 1000)")->type_name("N");
-  s->add_option("--temperature", s_temperature_, "CaLMFlow sampling temperature tau >= 0 (default 0.5)")->type_name("T");
-  s->add_option("--seed", s_seed_, "Seed of the source points and the sampling noise (default 0)")->type_name("S");
+  s->add_option("--n", s_n_, "Number of points")->check(integer_in("n", 1, 10000000))->type_name("N")->capture_default_str();
+  s->add_option("--temperature", s_temperature_, "CaLMFlow sampling temperature tau >= 0")
+      ->check(number_where([](double v) { return v >= 0; }, "temperature >= 0"))
+      ->type_name("T")
+      ->capture_default_str();
+  add_seed_option(*s, s_seed_, "the source points and the sampling noise");
   s->add_option("--method", s_method_,
                 "CaLMFlow: sequential (default; key/value cache), picard, anderson (parallel in time). CFM: euler "
                 "(default), rk4, dopri5, cvode (= cvode_adams), cvode_bdf, cvode_adams")
+      ->check(one_of({"sequential", "picard", "anderson", "euler", "rk4", "dopri5", "cvode", "cvode_bdf", "cvode_adams"}))
       ->type_name("METHOD");
-  s->add_option("--steps", s_steps_, "euler/rk4 steps (default 100)")->type_name("N");
-  s->add_option("--rtol", s_rtol_, "dopri5/cvode relative tolerance (default 1e-5)")->type_name("TOL");
-  s->add_option("--atol", s_atol_, "dopri5/cvode absolute tolerance (default 1e-5)")->type_name("TOL");
-  s->add_option("--tol", s_tol_, "picard/anderson: tolerance on the distance to the sequential sample (default 1e-4)")->type_name("TOL");
-  s->add_option("--out", s_out_, "Write the points as CSV (header x1,...,xD)")->type_name("FILE");
-  s->add_option("--target", s_target_, "Compare with n points of this data set: exact W2, MMD², energy distance")->type_name("NAME");
-  s->add_option("--source", s_source_, "Source data set (default: the one the model was trained from)")->type_name("NAME");
-  s->add_option("--gamma", s_gamma_, "RBF MMD gamma (default 2)")->type_name("G");
+  s->add_option("--ode-steps", s_ode_steps_, "euler/rk4 steps")
+      ->check(integer_in("ode-steps", 1, 100000000))
+      ->type_name("N")
+      ->capture_default_str();
+  s->add_option("--rtol", s_rtol_, "dopri5/cvode relative tolerance")
+      ->check(number_where([](double v) { return v > 0 && v < 1; }, "0 < rtol < 1"))
+      ->type_name("TOL")
+      ->capture_default_str();
+  s->add_option("--atol", s_atol_, "dopri5/cvode absolute tolerance")
+      ->check(number_where(positive, "atol > 0"))
+      ->type_name("TOL")
+      ->capture_default_str();
+  s->add_option("--tol", s_tol_, "picard/anderson: tolerance on the distance to the sequential sample")
+      ->check(number_where(positive, "tol > 0"))
+      ->type_name("TOL")
+      ->capture_default_str();
+  s->add_option("--csv", s_csv_, "Write the points as CSV (header x1,...,xD) to FILE")
+      ->check(file_in_existing_folder())
+      ->type_name("FILE");
+  s->add_option("--target", s_target_, "Compare with n points of this data set: exact W2, MMD², energy distance")
+      ->check(one_of(datasets))
+      ->type_name("NAME");
+  s->add_option("--source", s_source_, "Source data set (default: the one the model was trained from)")
+      ->check(one_of(datasets))
+      ->type_name("NAME");
+  s->add_option("--gamma", s_gamma_, "RBF MMD gamma")->check(number_where(positive, "gamma > 0"))->type_name("G")->capture_default_str();
   s->add_option("--prompt", s_prompt_, "Prompt of a prompt-conditioned CaLMFlow")->type_name("TEXT");
-  s->add_option("--format", s_format_, "table (default) or json")->type_name("FORMAT");
+  add_format_option(*s, s_format_, {"table", "json"});
+  add_renamed_option(*s, "--steps", "--ode-steps N (--steps counts optimizer steps)");
+  add_renamed_option(*s, "--out", "--csv FILE (--out is a report folder)");
   s->footer(
       "Source points: sample_dataset(source, n, dim, 1000003 seed + 13); the target sample for the distances:\n"
-      "sample_dataset(target, n, dim, 1000003 seed + 14). Exit status: 0 generated; 1 the sampler did not finish\n"
-      "(picard/anderson: not within --tol of the sequential sample; ODE: t = 1 not reached; status printed, points\n"
-      "and distances still written); 2 bad usage; 3 LibTorch failed or a file could not be written.\n");
+      "sample_dataset(target, n, dim, 1000003 seed + 14). Renamed: --ode-steps (formerly --steps), --csv FILE\n"
+      "(formerly --out FILE). Exit 1: the sampler did not finish (picard/anderson: not within --tol of the\n"
+      "sequential sample; ODE: t = 1 not reached; status printed, points and distances still written).\n" +
+      exit_status_text());
 }
 
 int FlowCommand::execute(std::ostream& out, std::ostream& progress) const {
@@ -146,31 +222,28 @@ int FlowCommand::execute(std::ostream& out, std::ostream& progress) const {
 }
 
 int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
-  // Every option is checked before any work.
-  require_usage(format_ == "table" || format_ == "json", "--format", format_, "table or json");
-  require_usage(model_ == "calmflow" || model_ == "icfm" || model_ == "otcfm", "--model", model_,
-                "one of calmflow, icfm, otcfm");
-  const bool calm = model_ == "calmflow";
-  const long long dim = parse_integer("--dim", dim_, 1, 100000);
+  // CLI11 has checked each option; the combinations are checked here, before any work.
+  const std::string& arch = arch_;
+  const bool calm = arch_ == "calmflow";
+  const long long dim = dim_;
   require_dataset("--source", source_, dim);
   require_dataset("--target", target_, dim);
-  const int steps = static_cast<int>(parse_integer("--steps", steps_, calm ? 0 : 1, 100000000));
-  const auto seed = static_cast<std::uint64_t>(parse_integer("--seed", seed_, 0, std::numeric_limits<long long>::max()));
-  const auto pool = static_cast<std::size_t>(parse_integer("--pool", pool_, 1, 100000000));
-  const int batch = batch_.empty() ? 256 : static_cast<int>(parse_integer("--batch", batch_, 1, 1000000));
-  const double lr = parse_number("--lr", lr_);
-  require_usage(lr > 0, "--lr", lr_, "lr > 0");
-  const int width = width_.empty() ? (calm ? 64 : 256) : static_cast<int>(parse_integer("--width", width_, 1, 65536));
-  const int progress_every =
-      progress_every_.empty() ? std::max(1, steps / 10) : static_cast<int>(parse_integer("--progress-every", progress_every_, 1, 100000000));
-  require_writable_folder("--out", out_);
+  const int steps = steps_;
+  require_usage(calm || steps >= 1, "--steps", std::to_string(steps), "steps >= 1 for --arch " + arch_);
+  const std::uint64_t seed = seed_;
+  const std::size_t pool = pool_;
+  const int batch = batch_;
+  const double lr = lr_;
+  const int width = width_option_->count() > 0 ? width_ : (calm ? 64 : 256);
+  const int progress_every = progress_every_option_->count() > 0 ? progress_every_ : std::max(1, steps / 10);
+  const std::string& model_file = model_file_;
   if (!calm) {
     for (const auto& [flag, value, given] :
          {std::tuple<const char*, std::string, bool>{"--checkpoint", checkpoint_, !checkpoint_.empty()},
           {"--resume", resume_, !resume_.empty()},
-          {"--checkpoint-every", checkpoint_every_, checkpoint_every_ != "0"},
+          {"--checkpoint-every", std::to_string(checkpoint_every_), checkpoint_every_option_->count() > 0},
           {"--deterministic", "true", deterministic_}})
-      require_usage(!given, flag, value, "only with --model calmflow");
+      require_usage(!given, flag, value, "only with --arch calmflow");
   }
 
   op::CalmFlowOptions co;
@@ -183,14 +256,13 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     co.batch = batch;
     co.lr = lr;
     co.width = width;
-    co.layers = static_cast<int>(parse_integer("--layers", layers_, 1, 1000));
-    co.heads = static_cast<int>(parse_integer("--heads", heads_, 1, 1000));
-    co.feedforward = static_cast<int>(parse_integer("--feedforward", feedforward_, 1, 1000000));
-    co.time_points = static_cast<int>(parse_integer("--time-points", time_points_, 2, 100000));
-    co.trajectories = static_cast<int>(parse_integer("--trajectories", trajectories_, 1, 100000));
-    co.spatial_tokens = static_cast<int>(parse_integer("--spatial-tokens", spatial_tokens_, 1, 100000));
-    co.beta = parse_number("--beta", beta_);
-    require_usage(co.beta >= 0, "--beta", beta_, "beta >= 0");
+    co.layers = layers_;
+    co.heads = heads_;
+    co.feedforward = feedforward_;
+    co.time_points = time_points_;
+    co.trajectories = trajectories_;
+    co.spatial_tokens = spatial_tokens_;
+    co.beta = beta_;
     co.variational = !deterministic_;
     co.device = device_;
     require_usage(co.batch >= co.trajectories && co.batch % co.trajectories == 0, "--batch", std::to_string(co.batch),
@@ -199,12 +271,9 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                   "a multiple of --heads (" + std::to_string(co.heads) + ")");
     co.validate();  // anything left (e.g. rotary needs an even head width) names the field
     to.checkpoint_path = checkpoint_;
-    to.checkpoint_every = static_cast<int>(parse_integer("--checkpoint-every", checkpoint_every_, 0, 100000000));
-    require_usage(to.checkpoint_every == 0 || !checkpoint_.empty(), "--checkpoint-every", checkpoint_every_,
+    to.checkpoint_every = checkpoint_every_;
+    require_usage(to.checkpoint_every == 0 || !checkpoint_.empty(), "--checkpoint-every", std::to_string(checkpoint_every_),
                   "only with --checkpoint FILE");
-    if (!checkpoint_.empty()) require_writable_folder("--checkpoint", checkpoint_);
-    if (!resume_.empty())
-      require_usage(std::filesystem::is_regular_file(resume_), "--resume", resume_, "an existing checkpoint file");
     to.resume_from = resume_;
     to.progress_every = progress_every;
   } else {
@@ -214,15 +283,12 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     fo.batch = batch;
     fo.lr = lr;
     fo.width = width;
-    fo.depth = static_cast<int>(parse_integer("--depth", depth_, 1, 1000));
+    fo.depth = depth_;
     fo.activation = activation_;
     fo.device = device_;
     require_usage(static_cast<std::size_t>(batch) <= pool, "--batch", std::to_string(batch),
                   "at most --pool (" + std::to_string(pool) + "): a CFM minibatch draws distinct pool rows");
-    fo.coupling = model_ == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
-    const std::vector<std::string> acts = {"relu", "selu", "silu", "gelu", "tanh", "elu"};
-    require_usage(std::find(acts.begin(), acts.end(), activation_) != acts.end(), "--activation", activation_,
-                  "one of relu, selu, silu, gelu, tanh, elu");
+    fo.coupling = arch_ == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
     fo.validate();
   }
 
@@ -234,7 +300,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   json trained;
   long parameters = 0;
   bool finite = true;
-  progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", model_, source_,
+  progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", arch, source_,
                           target_, dim, steps, batch, seed)
            << std::endl;
   if (calm) {
@@ -252,7 +318,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     const op::CalmFlowTrainReport r = model.train({source_pool, target_pool, {}}, to);
     finite = r.status != op::CalmFlowTrainStatus::non_finite_loss;
     progress << r.message << std::endl;
-    model.save(out_);
+    model.save(model_file);
     trained = {{"status", op::to_string(r.status)},
                {"message", r.message},
                {"first_step", r.first_step},
@@ -264,7 +330,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   } else {
     op::ConditionalFlowMatching model(fo);
     parameters = model.num_parameters();
-    progress << fmt::format("{}: {} parameters; MLP depth {}, width {}, {}", model_, parameters, fo.depth, fo.width,
+    progress << fmt::format("{}: {} parameters; MLP depth {}, width {}, {}", arch, parameters, fo.depth, fo.width,
                             fo.activation)
              << std::endl;
     const auto r = model.train(ex::distinct_pool_sampler(source_pool, 1000003ULL * seed + 21),
@@ -280,7 +346,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                                });
     finite = r.status != op::CfmTrainStatus::non_finite_loss;
     progress << r.message << std::endl;
-    model.save(out_);
+    model.save(model_file);
     trained = {{"status", op::to_string(r.status)},
                {"message", r.message},
                {"steps", r.steps_done},
@@ -290,8 +356,8 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                {"assignment_seconds", r.assignment_seconds}};
   }
   const json description = {{"format", description_format},
-                            {"model", model_},
-                            {"file", std::filesystem::path(out_).filename().string()},
+                            {"model", arch},
+                            {"file", std::filesystem::path(model_file).filename().string()},
                             {"source", source_},
                             {"target", target_},
                             {"dim", dim},
@@ -299,25 +365,23 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                             {"pool", pool},
                             {"parameters", parameters},
                             {"training", trained}};
-  experiments::write_file_atomically(description_path(out_), description.dump(2) + "\n");
+  experiments::write_file_atomically(description_path(model_file), description.dump(2) + "\n");
 
   if (format_ == "json") {
     out << description.dump(2) << "\n";
   } else {
     out << fmt::format("Trained {} ({} parameters) on {} -> {} (D = {}): {} steps in {:.1f} s ({:.2f} steps/s), final "
                        "loss {}.\nSaved to {} (description: {}).\n",
-                       model_, parameters, source_, target_, dim, trained.value("steps", 0),
+                       arch, parameters, source_, target_, dim, trained.value("steps", 0),
                        trained.value("seconds", 0.0), trained.value("steps_per_second", 0.0),
                        trained["final_loss"].is_null() ? std::string("n/a")
                                                        : fmt::format("{:.5g}", trained["final_loss"].get<double>()),
-                       out_, description_path(out_));
+                       model_file, description_path(model_file));
   }
   return finite ? exit_ok : exit_failure;
 }
 
 int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
-  require_usage(s_format_ == "table" || s_format_ == "json", "--format", s_format_, "table or json");
-  require_usage(std::filesystem::is_regular_file(s_model_), "--model", s_model_, "an existing model file");
   json desc;
   {
     std::ifstream in(description_path(s_model_));
@@ -337,10 +401,9 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
   const std::string kind = desc.at("model").get<std::string>();
   const bool calm = kind == "calmflow";
   const long long dim = desc.at("dim").get<long long>();
-  const auto n = static_cast<std::size_t>(parse_integer("--n", s_n_, 1, 10000000));
-  const double temperature = parse_number("--temperature", s_temperature_);
-  require_usage(temperature >= 0, "--temperature", s_temperature_, "temperature >= 0");
-  const auto seed = static_cast<std::uint64_t>(parse_integer("--seed", s_seed_, 0, std::numeric_limits<long long>::max()));
+  const std::size_t n = s_n_;
+  const double temperature = s_temperature_;
+  const std::uint64_t seed = s_seed_;
   const std::string method = s_method_.empty() ? (calm ? "sequential" : "euler") : s_method_;
   if (calm) {
     require_usage(method == "sequential" || method == "picard" || method == "anderson", "--method", method,
@@ -355,22 +418,17 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     ode.method = ex::parse_flow_ode_method(method == "cvode" ? "cvode_adams" : method);
     require_usage(ex::flow_ode_method_available(ode.method), "--method", method,
                   "a method this build has (rk4, dopri5 and CVODE need the SUNDIALS/Odeint baselines)");
-    ode.steps = static_cast<int>(parse_integer("--steps", s_steps_, 1, 100000000));
-    ode.rtol = parse_number("--rtol", s_rtol_);
-    require_usage(ode.rtol > 0 && ode.rtol < 1, "--rtol", s_rtol_, "0 < rtol < 1");
-    ode.atol = parse_number("--atol", s_atol_);
-    require_usage(ode.atol > 0, "--atol", s_atol_, "atol > 0");
+    ode.steps = s_ode_steps_;
+    ode.rtol = s_rtol_;
+    ode.atol = s_atol_;
     ode.validate();
     require_usage(s_prompt_.empty(), "--prompt", s_prompt_, "only for a prompt-conditioned CaLMFlow model");
   }
-  const double tol = parse_number("--tol", s_tol_);
-  require_usage(tol > 0, "--tol", s_tol_, "tol > 0");
+  const double tol = s_tol_;
   const std::string source = s_source_.empty() ? desc.at("source").get<std::string>() : s_source_;
   require_dataset("--source", source, dim);
   if (!s_target_.empty()) require_dataset("--target", s_target_, dim);
-  const double gamma = parse_number("--gamma", s_gamma_);
-  require_usage(gamma > 0, "--gamma", s_gamma_, "gamma > 0");
-  if (!s_out_.empty()) require_writable_folder("--out", s_out_);
+  const double gamma = s_gamma_;
 
   const dist::SampleSet x0 = dist::sample_dataset(source, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 13);
   dist::SampleSet gen;
@@ -427,7 +485,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
   }
   info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  if (!s_out_.empty()) {
+  if (!s_csv_.empty()) {
     std::string csv;
     for (long long j = 0; j < dim; ++j) csv += (j ? ",x" : "x") + std::to_string(j + 1);
     csv += "\n";
@@ -435,8 +493,8 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
       for (std::size_t j = 0; j < gen.dim; ++j) csv += fmt::format("{}{:.9g}", j ? "," : "", gen(i, j));
       csv += "\n";
     }
-    experiments::write_file_atomically(s_out_, csv);
-    info["out"] = s_out_;
+    experiments::write_file_atomically(s_csv_, csv);
+    info["csv"] = s_csv_;
   }
   if (!s_target_.empty()) {
     const dist::SampleSet ref = dist::sample_dataset(s_target_, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 14);
@@ -450,7 +508,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     out << info.dump(2) << "\n";
   } else {
     out << fmt::format("Generated {} points with {} ({} model from {}, seed {}) in {:.2f} s{}.\n", n, method, kind,
-                       source, seed, info["seconds"].get<double>(), s_out_.empty() ? "" : "; written to " + s_out_);
+                       source, seed, info["seconds"].get<double>(), s_csv_.empty() ? "" : "; written to " + s_csv_);
     if (info.contains("metrics")) {
       const json& m = info["metrics"];
       auto f = [](const json& v) { return v.is_null() ? std::string("n/a") : fmt::format("{:.4g}", v.get<double>()); };

@@ -54,13 +54,16 @@ int run(int argc, char** argv) {
       "  iterop bench volterra      work-precision bench: VIE methods against ODE integrators\n"
       "  iterop check --all         run the theory checks (PASS / FAIL / PREMISE NOT MET)\n"
 #if defined(ITEROP_HAVE_OPERATORS)
-      "  iterop train pign --sbm    train PIGN (Picard-iterative graph network) and print its accuracy\n"
+      "  iterop train pign --dataset sbm   train PIGN (Picard-iterative graph network) and print its accuracy\n"
       "  iterop train denoiser      train a DDPM denoiser on 2-D data and print its sample quality\n"
-      "  iterop train flow --model calmflow --source 8gaussians --target moons   train a flow model\n"
+      "  iterop train flow --arch calmflow --source 8gaussians --target moons --model flow.model   train a flow model\n"
       "  iterop sample flow --model flow.model --n 1000 --target moons   sample it, print W2/MMD/energy\n"
 #endif
       "Use iterop COMMAND --help for the options of a command.\n"
-      "Exit status: 0 success; 1 solve did not converge; 2 bad usage or malformed input data; 3 backend or file failure.\n");
+      "The same words everywhere: --data DIR a data folder, --dataset NAME a built-in data set, --out DIR a\n"
+      "report folder, --model FILE a model file, --steps N optimizer steps, --ode-steps N sampling steps,\n"
+      "--seed S (default 1), --format table|json.\n" +
+      cli::exit_status_text());
 
   CLI::App* solve = app.add_subcommand(
       "solve", "Solve an operator equation (see: iterop solve fixed-point --help, iterop solve volterra --help)");
@@ -92,6 +95,12 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ValidationError& e) {
+    // The validators of cli_support say "= VALUE. Violated constraint: RULE."; CLI11 puts "NAME: " before it.
+    std::string message = e.what();
+    if (const auto at = message.find(": = "); at != std::string::npos) message.replace(at, 4, " = ");
+    cli::print_error(message);
+    return cli::exit_usage;
   } catch (const CLI::ParseError& e) {
     cli::print_error(std::string(e.what()) + " (run with --help for usage)");
     return cli::exit_usage;

@@ -1,11 +1,10 @@
-// `iterop run`: suite, experiment or file look-up, the context (output folder, seed, progress to stderr,
-// gnuplot from ITEROP_GNUPLOT, --fresh, ITEROP_STOP_AFTER_CELLS), and the summary of what was written.
+// `iterop run`: suite, experiment or file look-up, the context (output folder, seed, size, data folder,
+// progress to stderr, gnuplot from ITEROP_GNUPLOT, --fresh, ITEROP_STOP_AFTER_CELLS), and the summary.
 #include "run_command.hpp"
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -41,16 +40,22 @@ RunCommand::RunCommand(CLI::App& app, const experiments::ExperimentRegistry& reg
                    "Report folder (default iterop-report/ for the suite, with a subfolder per experiment and index.md; "
                    "iterop-report/NAME for one experiment or file, or the file's [output] folder)")
       ->type_name("DIR");
-  seed_option_ = app_->add_option("--seed", seed_, "Seed for the experiments' random choices, >= 0 (default 1; for a "
-                                                   "file, replaces its [experiment] seed)")
-                     ->type_name("INT");
+  seed_option_ = add_seed_option(*app_, seed_, "the experiments' random choices (for a file: replaces its [experiment] seed)");
+  app_->add_option("--size", size_,
+                   "default, or full: the papers' scale where an experiment has one (flow-*: the authors' steps, "
+                   "sample sizes and seeds; hours); the others ignore it")
+      ->check(one_of({"default", "full"}))
+      ->type_name("SIZE")
+      ->capture_default_str();
   app_->add_flag("--fresh", fresh_, "Recompute every cell instead of reusing the finished cells in the report folder's cells/");
-  app_->add_option("--experiments", experiments_dir_, "Folder of experiment files for --list and NAME (default experiments)")
-      ->type_name("DIR");
+  app_->add_option("--experiments", experiments_dir_, "Folder of experiment files for --list and NAME")
+      ->type_name("DIR")
+      ->capture_default_str();
   app_->add_option("--data", data_,
                    "Data folder for experiments that read one: pign-cora, pign-search (a Planetoid folder such as "
                    "../shared/data/planetoid/cora); other experiments ignore it. A malformed file in it is bad input: "
                    "exit 2, naming the file, the line and the reason")
+      ->check(existing_folder())
       ->type_name("DIR");
   std::string footer = "Experiments (the default suite runs those marked *):\n";
   for (const auto& e : registry.list()) footer += std::string(e.in_suite ? "* " : "  ") + e.name + ": " + e.description + "\n";
@@ -62,9 +67,9 @@ RunCommand::RunCommand(CLI::App& app, const experiments::ExperimentRegistry& reg
       "store each finished cell in cells/ of the report folder; a rerun into the same folder reuses them\n"
       "(\"[k/N] cached: ...\") and computes only the missing ones, --fresh recomputes all. Testing aid:\n"
       "ITEROP_STOP_AFTER_CELLS=N stops a sweep after N computed cells, as an interruption would (exit 3).\n"
-      "Progress goes to stderr.\n"
-      "Exit status: 0 the experiments ran and their reports were written; 2 bad usage or a bad experiment file\n"
-      "(one line naming the file, the line and the key); 3 a file could not be written, or the run was stopped.\n";
+      "Progress goes to stderr. Experiment options are command-line options (--size, --data, --seed); no\n"
+      "environment variable changes what an experiment computes.\n";
+  footer += exit_status_text();
   app_->footer(footer);
 }
 
@@ -93,7 +98,7 @@ int RunCommand::execute(std::ostream& out, std::ostream& progress) const {
   if (list_) return list(out);
 
   // Everything is checked before any work: the seed, the testing aid, the experiment or the file.
-  const auto seed = static_cast<std::uint64_t>(parse_integer("--seed", seed_, 0, std::numeric_limits<long long>::max()));
+  const std::uint64_t seed = seed_;
   std::optional<std::size_t> stop_after;
   if (const char* s = std::getenv("ITEROP_STOP_AFTER_CELLS"); s != nullptr && *s != '\0')
     stop_after = static_cast<std::size_t>(parse_integer("ITEROP_STOP_AFTER_CELLS", s, 1, 1000000000));
@@ -119,12 +124,10 @@ int RunCommand::execute(std::ostream& out, std::ostream& progress) const {
     }
   }
 
-  if (!data_.empty())
-    require_usage(std::filesystem::is_directory(data_), "--data", data_, "an existing data folder");
-
   experiments::ExperimentContext context;
   context.data_folder = data_;
   context.seed = seed;
+  context.size = size_ == "full" ? experiments::RunSize::full : experiments::RunSize::standard;
   context.fresh = fresh_;
   context.stop_after_cells = stop_after;
   context.progress = [&progress](std::string_view line) { progress << line << std::endl; };

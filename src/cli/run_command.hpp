@@ -2,6 +2,7 @@
 // experiment file (TOML); `iterop run --list` lists the suite members and the files in experiments/.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -21,8 +22,8 @@ class RunCommand {
   bool selected() const { return app_->parsed(); }
 
   /// Lists the experiments and files, or runs the suite, one experiment or one file (progress on
-  /// `progress`, the list of files on `out`). Throws usage_error for an unknown experiment, a bad seed
-  /// or ITEROP_STOP_AFTER_CELLS, experiments::experiment_file_error for a bad file (both exit 2, before
+  /// `progress`, the list of files on `out`) at --size and with --data. Throws usage_error for an
+  /// unknown experiment or a bad ITEROP_STOP_AFTER_CELLS (CLI11 has checked the options), experiments::experiment_file_error for a bad file (both exit 2, before
   /// any work), io_error when a file cannot be written. Returns exit_failure, after one line on stderr,
   /// when ITEROP_STOP_AFTER_CELLS stopped the run.
   int execute(std::ostream& out, std::ostream& progress) const;
@@ -37,7 +38,8 @@ class RunCommand {
   bool list_ = false;
   bool fresh_ = false;
   std::string out_;
-  std::string seed_ = "1";
+  std::uint64_t seed_ = 0;  // set to default_seed by add_seed_option
+  std::string size_ = "default";
   std::string experiments_dir_ = "experiments";
   std::string data_;
 };

@@ -19,12 +19,6 @@ namespace {
 using experiments::format_exact;
 using experiments::format_scientific;
 
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
-  std::string s;
-  for (const auto& item : items) s += (s.empty() ? "" : sep) + item;
-  return s;
-}
-
 /// Help text of a problem parameter option: what it means for each problem that takes it.
 std::string parameter_help(const experiments::ProblemCatalogue& catalogue, const std::string& name) {
   std::vector<std::string> parts;
@@ -63,11 +57,9 @@ std::string footer(const experiments::ProblemCatalogue& catalogue) {
        "  --tol T sets atol = rtol = T; --atol/--rtol set them apart (each defaults to 1e-8); --tol excludes both.\n"
        "Output: residual is the true ||G(x) - x||_2 at the returned x, computed by iterop for every solver.\n"
        "  --format table: summary and per-iteration history; csv: the history only; json: everything.\n"
-       "Exit status: 0 converged; 1 the solve finished without converging (status max_iterations, stagnated,\n"
-       "  diverged, non_finite, ...; the result is still printed); 2 bad usage (nothing was run);\n"
-       "  3 a backend or output failure.\n"
+       "Exit 1: the solve finished without converging (status max_iterations, stagnated, diverged, non_finite, ...).\n"
        "Example: iterop solve fixed-point --problem heq --c 0.99 --n 512 --method anderson --memory 3 --tol 1e-8\n";
-  return s;
+  return s + exit_status_text();
 }
 
 std::string summary_text(const experiments::FixedPointProblem& problem, const experiments::FixedPointRun& run,
@@ -107,8 +99,10 @@ std::string summary_text(const experiments::FixedPointProblem& problem, const ex
 SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiments::ProblemCatalogue& catalogue)
     : catalogue_(catalogue) {
   app_ = solve.add_subcommand("fixed-point", "Solve a fixed-point problem x = G(x) from the problem catalogue");
-  app_->add_option("--problem", problem_, "Problem: " + join(catalogue.names()) + " (default heq)")
-      ->type_name("NAME");
+  app_->add_option("--problem", problem_, "Problem: " + join(catalogue.names()))
+      ->check(one_of(catalogue.names()))
+      ->type_name("NAME")
+      ->capture_default_str();
   std::vector<std::string> names;
   for (const auto& entry : catalogue.entries())
     for (const auto& spec : entry.parameters)
@@ -123,7 +117,9 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
   }
   method_opt_ = app_->add_option("--method", method_, "picard, km, anderson, anderson-type1 or lm (default anderson; lm with ceres)")
                     ->type_name("NAME");
-  memory_opt_ = app_->add_option("--memory", memory_, "Anderson depth m >= 0 (anderson-type1: >= 1)")->type_name("INT");
+  memory_opt_ = app_->add_option("--memory", memory_, "Anderson depth m >= 0 (anderson-type1: >= 1)")
+                    ->check(integer_in("memory", 0, 1000))
+                    ->type_name("INT");
   relaxation_opt_ = app_->add_option("--relaxation", relaxation_,
                                      "weight on G(x) in the plain step, 0 < r <= 1 (km, anderson, anderson-type1)")
                         ->type_name("NUMBER");
@@ -135,12 +131,20 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
                   ->type_name("NAME");
   kinsol_test_opt_ = app_->add_option("--kinsol-test", kinsol_test_, "KINSOL's stopping test: iterop (default) or kinsol")
                          ->type_name("NAME");
+  const auto tolerance = number_where([](double v) { return v >= 0; }, "a tolerance >= 0");
   tol_opt_ = app_->add_option("--tol", tol_, "atol = rtol = T in ||G(x) - x||_2 <= rtol ||G(x0) - x0||_2 + atol")
+                 ->check(tolerance)
                  ->type_name("T");
-  atol_opt_ = app_->add_option("--atol", atol_, "absolute tolerance (default 1e-8)")->type_name("A");
-  rtol_opt_ = app_->add_option("--rtol", rtol_, "tolerance relative to ||G(x0) - x0||_2 (default 1e-8)")->type_name("R");
-  app_->add_option("--max-iterations", max_iterations_, "at most K iterations, K >= 0 (default 1000)")->type_name("K");
-  app_->add_option("--format", format_, "table, csv or json (default table)")->type_name("FORMAT");
+  atol_opt_ = app_->add_option("--atol", atol_, "absolute tolerance")->check(tolerance)->type_name("A")->default_str("1e-8");
+  rtol_opt_ = app_->add_option("--rtol", rtol_, "tolerance relative to ||G(x0) - x0||_2")
+                  ->check(tolerance)
+                  ->type_name("R")
+                  ->default_str("1e-8");
+  app_->add_option("--max-iterations", max_iterations_, "at most K iterations")
+      ->check(integer_in("max-iterations", 0, std::numeric_limits<int>::max()))
+      ->type_name("K")
+      ->capture_default_str();
+  add_format_option(*app_, format_, {"table", "csv", "json"});
   app_->footer(footer(catalogue));
 }
 
@@ -170,8 +174,7 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
   experiments::MethodSpec method;
   method.solver = experiments::parse_backend(solver_);
   if (method_opt_->count()) method.method = method_;
-  if (memory_opt_->count())
-    method.memory = static_cast<int>(parse_integer("--memory", memory_, 0, 1000));
+  if (memory_opt_->count()) method.memory = memory_;
   if (relaxation_opt_->count()) method.relaxation = parse_number("--relaxation", relaxation_);
   if (alpha_opt_->count()) method.alpha = parse_number("--alpha", alpha_);
   if (damping_opt_->count()) method.damping = parse_number("--damping", damping_);
@@ -184,17 +187,13 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
 
   // Stopping rule and output format.
   if (tol_opt_->count())
-    require_usage(atol_opt_->count() == 0 && rtol_opt_->count() == 0, "--tol", tol_,
+    require_usage(atol_opt_->count() == 0 && rtol_opt_->count() == 0, "--tol", tol_opt_->results().front(),
                   "give either --tol or --atol/--rtol, not both");
   double atol = 1e-8, rtol = 1e-8;
-  if (tol_opt_->count()) atol = rtol = parse_number("--tol", tol_);
-  if (atol_opt_->count()) atol = parse_number("--atol", atol_);
-  if (rtol_opt_->count()) rtol = parse_number("--rtol", rtol_);
-  require_usage(atol >= 0, tol_opt_->count() ? "--tol" : "--atol", tol_opt_->count() ? tol_ : atol_, "a tolerance >= 0");
-  require_usage(rtol >= 0, "--rtol", rtol_, "a tolerance >= 0");
-  const int max_iterations =
-      static_cast<int>(parse_integer("--max-iterations", max_iterations_, 0, std::numeric_limits<int>::max()));
-  require_usage(format_ == "table" || format_ == "csv" || format_ == "json", "--format", format_, "table, csv or json");
+  if (tol_opt_->count()) atol = rtol = tol_;
+  if (atol_opt_->count()) atol = atol_;
+  if (rtol_opt_->count()) rtol = rtol_;
+  const int max_iterations = max_iterations_;
   const Stop stop = experiments::toth_kelley_stop(atol, rtol, max_iterations);
 
   const experiments::FixedPointProblem problem = catalogue_.make(entry->name, values);

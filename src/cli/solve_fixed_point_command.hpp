@@ -31,8 +31,10 @@ class SolveFixedPointCommand {
   std::string problem_ = "heq";
   std::map<std::string, std::string> parameter_text_;  // by parameter name
   std::map<std::string, CLI::Option*> parameter_option_;
-  std::string method_, memory_, relaxation_, alpha_, damping_, solver_ = "iterop", orth_, kinsol_test_;
-  std::string tol_, atol_, rtol_, max_iterations_ = "1000", format_ = "table";
+  std::string method_, relaxation_, alpha_, damping_, solver_ = "iterop", orth_, kinsol_test_;
+  int memory_ = 0, max_iterations_ = 1000;
+  double tol_ = 0, atol_ = 0, rtol_ = 0;
+  std::string format_;
   CLI::Option *method_opt_ = nullptr, *memory_opt_ = nullptr, *relaxation_opt_ = nullptr, *alpha_opt_ = nullptr,
               *damping_opt_ = nullptr;
   CLI::Option *orth_opt_ = nullptr, *kinsol_test_opt_ = nullptr;

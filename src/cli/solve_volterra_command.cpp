@@ -1,5 +1,5 @@
 // `iterop solve volterra`: option checks (all before any solve), the expression problem, one solve
-// per step count, and the table or JSON with max errors, statuses, blow-up times and the fitted order.
+// per grid (--intervals), and the table or JSON with max errors, statuses, blow-up times and the fitted order.
 #include "solve_volterra_command.hpp"
 
 #include <cmath>
@@ -36,19 +36,18 @@ std::string footer() {
       "Methods (--method; the default is the natural one for the kind):\n";
   for (auto m : experiments::volterra_methods())
     s += fmt::format("  {:<18}{}\n", experiments::to_string(m), experiments::describe(m));
-  s += "Grid: --steps N1,N2,... (integers >= 2, increasing; default 64,128,256,512,1024); uniform, or graded\n"
-       "  t_j = T (j/N)^r with --grading r >= 1 (for solutions that are not smooth at t = 0).\n"
+  s += "Grids: --intervals N1,N2,... (N intervals of [0, T] each, integers >= 2, increasing; formerly --steps);\n"
+       "  uniform, or graded t_j = T (j/N)^r with --grading r >= 1 (for solutions that are not smooth at t = 0).\n"
        "Output: for each N the status, the max error over the nodes against --exact, the kernel and expression\n"
        "  evaluations, iterations of the implicit equations and the time; with --exact the observed order, the\n"
        "  least-squares slope of log(max error) over log(h) over the converged runs. A solution that blows up is\n"
        "  reported with its status and the time where the solve stopped (blow_up_time).\n"
        "  --format table (default) or json (runs[].steps, max_error, status, evaluations, iterations, seconds;\n"
        "  observed_order, null without --exact).\n"
-       "Exit status: 0 every solve converged; 1 a solve stopped before T (blow-up, non-finite values, implicit\n"
-       "  equation not solved; the results are still printed); 2 bad usage (nothing was solved); 3 a failure.\n"
-       "Example: iterop solve volterra --f 1 --kernel \"-(t-s)*y\" --T 6.283185307179586 --steps 64,128,256,512 "
+       "Exit 1: a solve stopped before T (blow-up, non-finite values, implicit equation not solved).\n"
+       "Example: iterop solve volterra --f 1 --kernel \"-(t-s)*y\" --T 6.283185307179586 --intervals 64,128,256,512 "
        "--exact \"cos(t)\"\n";
-  return s;
+  return s + exit_status_text();
 }
 
 std::string equation_text(const experiments::VolterraExpressionSpec& s) {
@@ -68,33 +67,13 @@ std::string equation_text(const experiments::VolterraExpressionSpec& s) {
   return "";
 }
 
-}  // namespace
-
-std::vector<int> parse_steps_list(const std::string& text) {
-  std::vector<int> steps;
-  require_usage(!text.empty(), "--steps", "\"\"", "a comma-separated list of step counts such as 64,128,256");
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    require_usage(!item.empty(), "--steps", text, "a comma-separated list of integers (an entry is empty)");
-    long long n = 0;
-    try {
-      n = parse_integer("--steps", item, std::numeric_limits<long long>::min(), std::numeric_limits<long long>::max());
-    } catch (const usage_error&) {
-      require_usage(false, "--steps", text, "integer step counts (\"" + item + "\" is not an integer)");
-    }
-    require_usage(n >= 2, "--steps", text, "at least 2 steps in each solve (" + item + " < 2)");
-    require_usage(n <= 100000000, "--steps", text, "at most 100000000 steps in a solve");
-    require_usage(steps.empty() || n > steps.back(), "--steps", text,
-                  "strictly increasing step counts (" + item + " after " +
-                      (steps.empty() ? std::string() : std::to_string(steps.back())) + ")");
-    steps.push_back(static_cast<int>(n));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return steps;
+std::vector<std::string> intervals_text(const std::vector<int>& intervals) {
+  std::vector<std::string> items;
+  for (int n : intervals) items.push_back(std::to_string(n));
+  return items;
 }
+
+}  // namespace
 
 SolveVolterraCommand::SolveVolterraCommand(CLI::App& solve) {
   app_ = solve.add_subcommand("volterra", "Solve a scalar Volterra equation given by expressions, for several step counts");
@@ -102,42 +81,53 @@ SolveVolterraCommand::SolveVolterraCommand(CLI::App& solve) {
   app_->add_option("--kernel", kernel_, "K(t, s, y) (second kind, ide) or K(t, s) (first kind)")
       ->type_name("EXPR")
       ->required();
-  app_->add_option("--T", T_, "end of the interval [0, T], T > 0")->type_name("X")->required();
-  app_->add_option("--kind", kind_, "second (default), first or ide")->type_name("KIND");
-  y0_opt_ = app_->add_option("--y0", y0_, "initial value y(0) (--kind ide only, required there)")->type_name("V");
+  app_->add_option("--T", T_, "end of the interval [0, T], T > 0")
+      ->check(number_where([](double v) { return v > 0; }, "T > 0"))
+      ->type_name("X")
+      ->required();
+  app_->add_option("--kind", kind_, "second, first or ide")->type_name("KIND")->capture_default_str();
+  y0_opt_ = app_->add_option("--y0", y0_, "initial value y(0) (--kind ide only, required there)")
+                ->check(number_where([](double) { return true; }, "a finite number"))
+                ->type_name("V");
   singular_opt_ = app_->add_option("--singular-exponent", singular_exponent_,
                                    "a in (0, 1): kernel (t - s)^(-a) K(t, s, y) (--kind second)")
+                      ->check(number_where([](double v) { return v > 0 && v < 1; }, "0 < a < 1"))
                       ->type_name("a");
   method_opt_ = app_->add_option("--method", method_,
                                  "trapezoid, block_simpson, product_trapezoid, midpoint or ide_trapezoid (default: the "
                                  "natural one for the kind)")
                     ->type_name("NAME");
-  app_->add_option("--steps", steps_, "step counts N1,N2,... (integers >= 2, increasing; default 64,128,256,512,1024)")
-      ->type_name("LIST");
+  app_->add_option("--intervals", intervals_, "grids: N1,N2,... intervals of [0, T] (integers >= 2, increasing)")
+      ->delimiter(',')
+      ->check(integer_in("N", 2, 100000000))
+      ->type_name("LIST")
+      ->capture_default_str();
   exact_opt_ = app_->add_option("--exact", exact_, "the exact solution y(t): errors and observed order")->type_name("EXPR");
-  app_->add_option("--grading", grading_, "graded grid t_j = T (j/N)^r, r >= 1 (default 1: uniform)")->type_name("r");
-  app_->add_option("--format", format_, "table or json (default table)")->type_name("FORMAT");
+  app_->add_option("--grading", grading_, "graded grid t_j = T (j/N)^r, r >= 1 (1: uniform)")
+      ->check(number_where([](double v) { return v >= 1; }, "r >= 1 (t_j = T (j/N)^r; 1 is uniform)"))
+      ->type_name("r")
+      ->capture_default_str();
+  add_format_option(*app_, format_, {"table", "json"});
+  add_renamed_option(*app_, "--steps", "--intervals N1,N2,... (--steps counts optimizer steps)");
   app_->footer(footer());
 }
 
 int SolveVolterraCommand::execute(std::ostream& out) const {
   // Every check comes before the first solve.
-  require_usage(format_ == "table" || format_ == "json", "--format", format_, "table or json");
   experiments::VolterraExpressionSpec spec;
   spec.kind = experiments::parse_volterra_kind(kind_);
   spec.f = f_;
   spec.kernel = kernel_;
-  spec.T = parse_number("--T", T_);
-  require_usage(spec.T > 0, "--T", T_, "T > 0");
-  const std::vector<int> steps = parse_steps_list(steps_);
-  const double grading = parse_number("--grading", grading_);
-  require_usage(grading >= 1, "--grading", grading_, "r >= 1 (t_j = T (j/N)^r; 1 is uniform)");
-  if (y0_opt_->count()) spec.y0 = parse_number("--y0", y0_);
+  spec.T = T_;
+  const std::vector<int>& steps = intervals_;
+  for (std::size_t i = 1; i < steps.size(); ++i)
+    require_usage(steps[i] > steps[i - 1], "--intervals", join(intervals_text(steps), ","),
+                  "strictly increasing grids (" + std::to_string(steps[i]) + " after " + std::to_string(steps[i - 1]) + ")");
+  const double grading = grading_;
+  if (y0_opt_->count()) spec.y0 = y0_;
   if (singular_opt_->count()) {
-    spec.singular_exponent = parse_number("--singular-exponent", singular_exponent_);
-    require_usage(*spec.singular_exponent > 0 && *spec.singular_exponent < 1, "--singular-exponent", singular_exponent_,
-                  "0 < a < 1");
-    require_usage(spec.kind == VolterraKind::second, "--singular-exponent", singular_exponent_,
+    spec.singular_exponent = singular_exponent_;
+    require_usage(spec.kind == VolterraKind::second, "--singular-exponent", format_exact(singular_exponent_),
                   "only with --kind second (the weakly singular factor (t - s)^(-a) of the second kind)");
   }
   if (exact_opt_->count()) spec.exact = exact_;

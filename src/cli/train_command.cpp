@@ -1,10 +1,9 @@
-// `iterop train pign`: option checks, data (Planetoid folder, default Cora path or the SBM generator),
-// feature noise, PIGN training with the tuned defaults, and the table or JSON output.
+// `iterop train pign`: typed options, data (a Planetoid folder or the SBM generator), feature noise,
+// PIGN training with the tuned defaults, the non-finite-loss status, and the table or JSON output.
 #include "train_command.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,60 +23,75 @@ TrainCommand::TrainCommand(CLI::App& app) {
   train_ = app.add_subcommand("train", "Train a neural operator and print its accuracy (see: iterop train pign --help)");
   train_->require_subcommand(1);
   pign_ = train_->add_subcommand("pign", "Train PIGN (Picard-iterative graph network) on a Planetoid folder or the SBM generator");
-  pign_->add_option("--data", data_, "Planetoid folder (features.tsv, labels.tsv, edges.tsv, split.tsv)")->type_name("DIR");
-  pign_->add_flag("--sbm", sbm_, "Use the built-in stochastic-block-model generator (seeded by --seed)");
-  pign_->add_option("--noise", noise_, "Feature noise p in [0, 1]: +1 on each feature entry with probability p (default 0)")->type_name("P");
-  pign_->add_option("--seed", seed_, "Seed of training, noise and generator (default 0)")->type_name("S");
-  pign_->add_option("--epochs", epochs_, "Training epochs (default 200)")->type_name("N");
-  pign_->add_option("--k", k_, "Training iterations K of the shared layer (default 9)")->type_name("K");
-  pign_->add_option("--alpha", alpha_, "Relaxation alpha in [0, 1) (default 0.55)")->type_name("A");
-  pign_->add_option("--width", width_, "Hidden width (default 64)")->type_name("W");
-  pign_->add_option("--infer", infer_, "Length of the inference schedule at constant alpha (default 2 K)")->type_name("N");
+  pign_->add_option("--data", data_, "Planetoid folder (features.tsv, labels.tsv, edges.tsv, split.tsv), e.g. "
+                                     "../shared/data/planetoid/cora")
+      ->check(existing_folder())
+      ->type_name("DIR");
+  dataset_option_ = pign_->add_option("--dataset", dataset_, "Built-in graph when --data is not given: sbm (the "
+                                                             "stochastic-block-model generator, seeded by --seed)")
+                        ->check(one_of({"sbm"}))
+                        ->type_name("NAME")
+                        ->capture_default_str();
+  pign_->add_option("--noise", noise_, "Feature noise p: +1 on each feature entry with probability p")
+      ->check(number_in("p", 0, 1))
+      ->type_name("P")
+      ->capture_default_str();
+  add_seed_option(*pign_, seed_, "training, noise and generator");
+  pign_->add_option("--epochs", epochs_, "Training epochs (full batch: one Adam step each)")
+      ->check(integer_in("epochs", 1, 100000))
+      ->type_name("N")
+      ->capture_default_str();
+  lr_ = experiments::tuned_pign_options().lr;
+  pign_->add_option("--lr", lr_, "Adam learning rate")
+      ->check(number_where([](double v) { return v > 0; }, "lr > 0"))
+      ->type_name("LR")
+      ->capture_default_str();
+  pign_->add_option("--k", k_, "Training iterations K of the shared layer")
+      ->check(integer_in("k", 1, 1000))
+      ->type_name("K")
+      ->capture_default_str();
+  pign_->add_option("--alpha", alpha_, "Relaxation alpha (weight on the previous iterate)")
+      ->check(number_where([](double v) { return v >= 0 && v < 1; }, "0 <= alpha < 1"))
+      ->type_name("A")
+      ->capture_default_str();
+  pign_->add_option("--width", width_, "Hidden width")->check(integer_in("width", 1, 4096))->type_name("W")->capture_default_str();
+  pign_->add_option("--infer", infer_, "Length of the inference schedule at constant alpha (default 2 K)")
+      ->check(integer_in("infer", 1, 10000))
+      ->type_name("N");
   pign_->add_option("--spectral-norm", spectral_norm_,
-                    "Spectral normalisation ||W||_2 <= C of the shared layer (default 0: off); C < 1 makes the step a "
+                    "Spectral normalisation ||W||_2 <= C of the shared layer (0: off); C < 1 makes the step a "
                     "contraction with factor alpha + (1 - alpha) C")
-      ->type_name("C");
-  pign_->add_option("--format", format_, "table (default) or json")->type_name("FORMAT");
+      ->check(number_where([](double v) { return v >= 0; }, "0 (off) or a bound C > 0"))
+      ->type_name("C")
+      ->capture_default_str();
+  add_format_option(*pign_, format_, {"table", "json"});
+  add_renamed_option(*pign_, "--sbm", "--dataset sbm (the default without --data)", true);
   pign_->footer(
-      "Without --data or --sbm: $ITEROP_CORA_DIR, else ../shared/data/planetoid/cora when present, else the SBM generator.\n"
-      "PIGN: input dropout 0.5, dropout 0.5 after the encoder only, no row normalisation, Adam lr 0.005, weight decay\n"
+      "Data: the Planetoid folder --data DIR, else the built-in --dataset (sbm). No environment variable is read.\n"
+      "PIGN: input dropout 0.5, dropout 0.5 after the encoder only, no row normalisation, Adam (--lr), weight decay\n"
       "5e-4 (the setting pign-search selected on Cora validation).\n"
       "Test accuracy is read at the epoch of best validation accuracy.\n"
       "Also printed: the contraction of the trained step at alpha: the bound alpha + (1 - alpha) ||W||_2, the observed\n"
       "rate of its iteration and the spectral radius and norm of its Jacobian at the last iterate (autograd JVPs).\n"
-      "Exit status: 0 trained; 2 bad usage, or a malformed data folder (the message names the file, the line and\n"
-      "the reason); 3 a file could not be read or LibTorch failed.\n");
+      "A malformed data folder is bad input (exit 2, naming the file, the line and the reason); a non-finite training\n"
+      "loss exits 3 after printing what was trained.\n" +
+      exit_status_text());
 }
 
 int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
   namespace op = operators;
-  require_usage(format_ == "table" || format_ == "json", "--format", format_, "table or json");
-  require_usage(!(sbm_ && !data_.empty()), "--sbm", "given with --data " + data_, "at most one of --data and --sbm");
-  const double noise = parse_number("--noise", noise_);
-  require_usage(noise >= 0 && noise <= 1, "--noise", noise_, "0 <= p <= 1");
-  const auto seed = static_cast<std::uint64_t>(parse_integer("--seed", seed_, 0, std::numeric_limits<long long>::max()));
-  const int epochs = static_cast<int>(parse_integer("--epochs", epochs_, 1, 100000));
-  const int k = static_cast<int>(parse_integer("--k", k_, 1, 1000));
-  const double alpha = parse_number("--alpha", alpha_);
-  require_usage(alpha >= 0 && alpha < 1, "--alpha", alpha_, "0 <= alpha < 1");
-  const int width = static_cast<int>(parse_integer("--width", width_, 1, 4096));
-  const int infer = infer_.empty() ? 2 * k : static_cast<int>(parse_integer("--infer", infer_, 1, 10000));
-  const double spectral_norm = parse_number("--spectral-norm", spectral_norm_);
-  require_usage(spectral_norm >= 0, "--spectral-norm", spectral_norm_, "0 (off) or a bound C > 0");
+  require_usage(data_.empty() || dataset_option_->count() == 0, "--dataset", dataset_ + " with --data " + data_,
+                "at most one of --data and --dataset");
+  const double noise = noise_;
+  const std::uint64_t seed = seed_;
+  const int epochs = epochs_;
+  const int k = k_;
+  const double alpha = alpha_;
+  const int width = width_;
+  const int infer = infer_ == 0 ? 2 * k : infer_;
+  const double spectral_norm = spectral_norm_;
 
-  std::filesystem::path folder;
-  if (!data_.empty()) {
-    folder = data_;
-    require_usage(std::filesystem::is_directory(folder), "--data", data_, "an existing Planetoid folder");
-  } else if (!sbm_) {
-    folder = experiments::resolve_cora_folder();
-  }
-  op::GraphData g;
-  if (folder.empty()) {
-    g = op::make_sbm({.seed = seed});
-  } else {
-    g = op::read_planetoid(folder);
-  }
+  op::GraphData g = data_.empty() ? op::make_sbm({.seed = seed}) : op::read_planetoid(data_);
   op::add_feature_noise(g, noise, 1000003 * seed + 17);
 
   op::PignOptions o = experiments::tuned_pign_options();
@@ -86,11 +100,20 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
   o.alpha = alpha;
   o.hidden = width;
   o.seed = seed;
+  o.lr = lr_;
   o.spectral_norm_bound = spectral_norm;
   progress << "iterop train pign: " << g.name << " (" << g.num_nodes << " nodes), p = " << noise << ", seed " << seed
            << ", " << epochs << " epochs, K = " << k << ", alpha " << alpha << ", width " << width << std::endl;
   op::Pign model(g, o);
   const op::TrainReport r = model.train();
+  // PIGN's training has no status of its own: a non-finite loss in any epoch is the trainers' non_finite_loss.
+  const auto bad_epoch = std::find_if(r.epochs.begin(), r.epochs.end(),
+                                      [](const op::EpochRecord& e) { return !std::isfinite(e.loss); });
+  const bool finite = bad_epoch == r.epochs.end();
+  const std::string status = finite ? "completed" : "non_finite_loss";
+  const std::string message =
+      finite ? "" : "the training loss was not finite at epoch " + std::to_string(bad_epoch->epoch);
+  if (!finite) progress << "iterop train pign: " << message << std::endl;
   const auto recs = model.evaluate(std::vector<double>(static_cast<std::size_t>(infer), alpha));
   const op::PignContraction c = model.contraction(alpha, 200);
   const nlohmann::json contraction = {{"alpha", alpha},
@@ -115,6 +138,9 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
                           {"noise", noise},
                           {"seed", seed},
                           {"epochs", epochs},
+                          {"lr", lr_},
+                          {"train_status", status},
+                          {"train_message", message},
                           {"k", k},
                           {"alpha", alpha},
                           {"width", width},
@@ -127,10 +153,11 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
                           {"iterations", iters}}
                .dump(2)
         << "\n";
-    return exit_ok;
+    return finite ? exit_ok : exit_failure;
   }
-  out << fmt::format("PIGN on {}: best epoch {} of {}, validation {:.1f} %, test {:.1f} %, trained in {:.2f} s\n", g.name,
-                     r.best_epoch, epochs, 100 * r.best_val_acc, 100 * r.test_acc, r.seconds);
+  out << fmt::format("PIGN on {}: {}{}, best epoch {} of {}, validation {:.1f} %, test {:.1f} %, trained in {:.2f} s\n",
+                     g.name, status, finite ? "" : " (" + message + ")", r.best_epoch, epochs, 100 * r.best_val_acc,
+                     100 * r.test_acc, r.seconds);
   out << fmt::format("{:>9} {:>6} {:>9} {:>9} {:>9} {:>8} {:>10}\n", "iteration", "alpha", "train %", "val %", "test %",
                      "MAD", "step");
   for (const auto& rec : recs)
@@ -141,7 +168,7 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
                      "rho(J) = {:.4g}, ||J||_2 = {:.4g}\n",
                      alpha, c.weight_norm, c.bound, c.mean_ratio, c.max_ratio, c.iterations, c.final_residual,
                      c.jacobian_spectral_radius, c.jacobian_norm);
-  return exit_ok;
+  return finite ? exit_ok : exit_failure;
 }
 
 }  // namespace iterop::cli

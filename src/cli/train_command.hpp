@@ -1,7 +1,9 @@
-// `iterop train pign [--data DIR|--sbm] [--noise p] [--seed s] [--epochs n] [--k K] [--alpha a]
-// [--width w] [--infer N] [--spectral-norm C] [--format table|json]`: trains PIGN once and prints its accuracies.
+// `iterop train pign [--data DIR|--dataset sbm] [--noise p] [--seed s] [--epochs n] [--lr LR] [--k K]
+// [--alpha a] [--width w] [--infer N] [--spectral-norm C] [--format table|json]`: trains PIGN once and
+// prints its accuracies.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -18,26 +20,29 @@ class TrainCommand {
   /// Whether the command line selected `train pign`.
   bool selected() const { return pign_->parsed(); }
 
-  /// Validates the options (usage_error naming option, value and rule), loads or generates the data,
-  /// adds the feature noise, trains PIGN with model selection on validation and prints validation and
-  /// test accuracy and the accuracy and MAD after every iteration of a constant-alpha inference
-  /// schedule. Progress goes to `progress`. Returns exit_ok.
+  /// Loads the Planetoid folder --data or generates --dataset sbm, adds the feature noise, trains PIGN
+  /// with model selection on validation and prints validation and test accuracy and the accuracy and
+  /// MAD after every iteration of a constant-alpha inference schedule (CLI11 has checked each option;
+  /// usage_error for a combination). Progress goes to `progress`. Returns exit_ok, or exit_failure
+  /// (after printing) when a training loss was not finite.
   int execute(std::ostream& out, std::ostream& progress) const;
 
  private:
   CLI::App* train_;
   CLI::App* pign_;
   std::string data_;
-  bool sbm_ = false;
-  std::string noise_ = "0";
-  std::string seed_ = "0";
-  std::string epochs_ = "200";
-  std::string k_ = "9";
-  std::string alpha_ = "0.55";
-  std::string width_ = "64";
-  std::string infer_;
-  std::string spectral_norm_ = "0";
-  std::string format_ = "table";
+  std::string dataset_ = "sbm";
+  CLI::Option* dataset_option_ = nullptr;
+  double noise_ = 0;
+  std::uint64_t seed_ = 0;  // set to default_seed by add_seed_option
+  int epochs_ = 200;
+  double lr_ = 0;  // the tuned setting's, set in the constructor
+  int k_ = 9;
+  double alpha_ = 0.55;
+  int width_ = 64;
+  int infer_ = 0;  // 0: 2 K
+  double spectral_norm_ = 0;
+  std::string format_;
 };
 
 }  // namespace iterop::cli

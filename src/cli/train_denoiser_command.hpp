@@ -1,8 +1,9 @@
-// `iterop train denoiser [--data NAME] [--steps n] [--seed s] [--sample-steps S] [--diffusion-steps T]
-// [--samples n] [--out FILE] [--format table|json]`: trains a DDPM denoiser on a 2-D data set and
-// prints its sample quality (DDPM and DDIM at S steps) against a fresh data sample.
+// `iterop train denoiser [--dataset NAME] [--steps n] [--lr LR] [--seed s] [--ode-steps S]
+// [--diffusion-steps T] [--samples n] [--model FILE] [--format table|json]`: trains a DDPM denoiser on a
+// built-in data set and prints its sample quality (DDPM and DDIM at S steps) against a fresh data sample.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 
@@ -20,24 +21,26 @@ class TrainDenoiserCommand {
   /// Whether the command line selected `train denoiser`.
   bool selected() const { return denoiser_->parsed(); }
 
-  /// Validates the options (usage_error naming option, value and rule) before any work, trains the
-  /// denoiser, samples with DDPM and DDIM (eta 0) at --sample-steps, prints W2, MMD^2 (gamma 2) and
-  /// the energy distance against a fresh data sample, and saves the model to --out when given.
-  /// Progress goes to `progress`. Returns exit_ok (also when the loss became non-finite: the status
-  /// is printed), exit_failure when the model file cannot be written.
+  /// Checks the combinations of options (usage_error naming option, value and rule; CLI11 has checked
+  /// each) before any work, trains the denoiser, samples with DDPM and DDIM (eta 0) at --ode-steps,
+  /// prints W2, MMD^2 (gamma 2) and the energy distance against a fresh data sample, and saves the
+  /// model to --model when given. Progress goes to `progress`. Returns exit_ok; exit_failure when the
+  /// loss became non-finite (the status and the model are still printed and saved) or the model file
+  /// cannot be written.
   int execute(std::ostream& out, std::ostream& progress) const;
 
  private:
   CLI::App* denoiser_;
-  std::string data_ = "moons";
-  std::string steps_ = "3000";
-  std::string seed_ = "0";
-  std::string sample_steps_ = "50";
-  std::string diffusion_steps_ = "100";
-  std::string samples_ = "500";
-  std::string dim_ = "2";
-  std::string out_file_;
-  std::string format_ = "table";
+  std::string dataset_ = "moons";
+  int steps_ = 3000;
+  double lr_ = 0;  // DenoiserOptions' default, set in the constructor
+  std::uint64_t seed_ = 0;  // set to default_seed by add_seed_option
+  int ode_steps_ = 50;
+  int diffusion_steps_ = 100;
+  int samples_ = 500;
+  int dim_ = 2;
+  std::string model_file_;
+  std::string format_;
 };
 
 }  // namespace iterop::cli

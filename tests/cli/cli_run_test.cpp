@@ -4,6 +4,9 @@
 
 #include <fstream>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +29,26 @@ TEST(CliRun, UnknownExperimentIsAOneLineUsageError) {
   EXPECT_EQ(count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("no-such-experiment"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("fixed-point"), std::string::npos) << r.err;
+}
+
+// The experiment options are typed command-line options, checked before any work: one line, exit 2.
+TEST(CliRun, BadExperimentOptionsAreOneLineUsageErrors) {
+  ScratchFolder dir;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--size", "huge"}, "--size = huge. Violated constraint: one of default, full."},
+      {{"--seed", "-1"}, "--seed = -1. Violated constraint: seed >= 0."},
+      {{"--seed", "1.5"}, "--seed = 1.5. Violated constraint: an integer."},
+      {{"--data", (dir.path() / "none").string()},
+       "--data = " + (dir.path() / "none").string() + ". Violated constraint: an existing folder."},
+  };
+  for (const auto& [extra, expected] : cases) {
+    std::vector<std::string> args = {"run", "fixed-point", "--out", (dir.path() / "out").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_iterop(args);
+    EXPECT_EQ(r.exit_code, 2) << expected;
+    EXPECT_EQ(r.err, "iterop: error: " + expected + "\n");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "out")) << expected;  // nothing was run
+  }
 }
 
 TEST(CliRun, AnOutputPathThatIsAFileIsAOneLineFailure) {

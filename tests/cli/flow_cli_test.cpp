@@ -21,10 +21,10 @@ using iterop::cli_test::ScratchFolder;
 
 namespace {
 
-std::vector<std::string> tiny_calmflow(const std::filesystem::path& out) {
-  return {"train", "flow", "--model", "calmflow", "--source", "8gaussians", "--target", "moons", "--steps", "12",
+std::vector<std::string> tiny_calmflow(const std::filesystem::path& model) {
+  return {"train", "flow", "--arch", "calmflow", "--source", "8gaussians", "--target", "moons", "--steps", "12",
           "--width", "16", "--layers", "1", "--feedforward", "32", "--time-points", "4", "--trajectories", "2",
-          "--batch", "16", "--pool", "200", "--seed", "3", "--out", out.string()};
+          "--batch", "16", "--pool", "200", "--seed", "3", "--model", model.string()};
 }
 
 }  // namespace
@@ -42,7 +42,7 @@ TEST(FlowCli, CalmFlowTrainSampleRoundTrip) {
   EXPECT_EQ(desc["training"]["steps"], 12);
 
   const auto csv = dir.path() / "samples.csv";
-  r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "40", "--seed", "5", "--target", "moons", "--out",
+  r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "40", "--seed", "5", "--target", "moons", "--csv",
                   csv.string(), "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -57,7 +57,7 @@ TEST(FlowCli, CalmFlowTrainSampleRoundTrip) {
   // Parallel in time: Picard reaches the sequential sample (same seed, same noise) in at most N - 1 sweeps.
   const auto csv2 = dir.path() / "picard.csv";
   r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "40", "--seed", "5", "--method", "picard",
-                  "--out", csv2.string(), "--format", "json"});
+                  "--csv", csv2.string(), "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto p = nlohmann::json::parse(r.out);
   EXPECT_EQ(p["sequential_passes"], 3);
@@ -93,11 +93,11 @@ TEST(FlowCli, CfmTrainSampleRoundTrip) {
   ScratchFolder dir;
   for (const char* kind : {"icfm", "otcfm"}) {
     const auto model = dir.path() / (std::string(kind) + ".model");
-    auto r = run_iterop({"train", "flow", "--model", kind, "--source", "normal", "--target", "8gaussians", "--steps",
-                         "30", "--width", "32", "--batch", "32", "--pool", "200", "--out", model.string()});
+    auto r = run_iterop({"train", "flow", "--arch", kind, "--source", "normal", "--target", "8gaussians", "--steps",
+                         "30", "--width", "32", "--batch", "32", "--pool", "200", "--model", model.string()});
     ASSERT_EQ(r.exit_code, 0) << kind << ": " << r.err;
-    r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "50", "--steps", "10", "--target", "8gaussians",
-                    "--format", "json"});
+    r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "50", "--ode-steps", "10", "--target",
+                    "8gaussians", "--format", "json"});
     ASSERT_EQ(r.exit_code, 0) << kind << ": " << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["method"], "euler");
@@ -113,14 +113,19 @@ TEST(FlowCli, CfmTrainSampleRoundTrip) {
 TEST(FlowCli, BadOptionsAreOneLineAndExitTwo) {
   ScratchFolder dir;
   const std::vector<std::pair<std::vector<std::string>, std::string>> train_cases = {
-      {{"--model", "gan"}, "--model = gan"},
+      {{"--arch", "gan"}, "--arch = gan"},
       {{"--source", "unicorns"}, "--source = unicorns"},
       {{"--dim", "3"}, "--dim = 3"},
       {{"--steps", "-1"}, "--steps = -1"},
+      {{"--seed", "x"}, "--seed = x"},
+      {{"--lr", "-1"}, "--lr = -1"},
       {{"--batch", "12"}, "--batch = 12"},  // not a multiple of M = 8
-      {{"--out", "/no/such/folder/m.model"}, "--out = /no/such/folder/m.model"},
-      {{"--model", "icfm", "--checkpoint", "c.ckpt"}, "--checkpoint = c.ckpt"},
+      {{"--model", "/no/such/folder/m.model"}, "--model = /no/such/folder/m.model"},
+      {{"--arch", "icfm", "--checkpoint", "c.ckpt"}, "--checkpoint = c.ckpt"},
       {{"--resume", "/no/such/ckpt"}, "--resume = /no/such/ckpt"},
+      // Old spellings name the new option.
+      {{"--model", "otcfm"}, "--model = otcfm. Violated constraint: a model file; the kind of model is --arch otcfm"},
+      {{"--out", "m.model"}, "--out = m.model. Violated constraint: renamed: --model FILE"},
   };
   for (const auto& [extra, expected] : train_cases) {
     std::vector<std::string> args = {"train", "flow"};
@@ -142,6 +147,8 @@ TEST(FlowCli, BadOptionsAreOneLineAndExitTwo) {
       {{"--model", model.string(), "--method", "euler"}, "--method = euler"},
       {{"--model", model.string(), "--n", "0"}, "--n = 0"},
       {{"--model", model.string(), "--target", "unicorns"}, "--target = unicorns"},
+      {{"--model", model.string(), "--steps", "10"}, "--steps = 10. Violated constraint: renamed: --ode-steps"},
+      {{"--model", model.string(), "--out", "s.csv"}, "--out = s.csv. Violated constraint: renamed: --csv FILE"},
   };
   for (const auto& [extra, expected] : sample_cases) {
     std::vector<std::string> a = {"sample", "flow"};
@@ -153,14 +160,30 @@ TEST(FlowCli, BadOptionsAreOneLineAndExitTwo) {
   }
 }
 
+// A non-finite training loss exits 3 for both kinds (the last finite weights are still saved).
+TEST(FlowCli, NonFiniteLossExitsThree) {
+  ScratchFolder dir;
+  auto calm = tiny_calmflow(dir.path() / "calm.model");
+  calm.insert(calm.end(), {"--lr", "1e30", "--format", "json"});
+  const std::vector<std::string> cfm = {"train", "flow", "--arch", "icfm", "--steps", "30", "--width", "16", "--batch", "16",
+                                        "--pool", "100", "--lr", "1e30", "--model", (dir.path() / "icfm.model").string(),
+                                        "--format", "json"};
+  for (const auto& args : {calm, cfm}) {
+    const auto r = run_iterop(args);
+    ASSERT_EQ(r.exit_code, 3) << args[3] << ": " << r.out << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["training"]["status"], "non_finite_loss") << r.out;
+  }
+}
+
 TEST(FlowCli, ExperimentsAreListed) {
   const auto r = run_iterop({"run", "--list"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* name : {"flow-2d", "flow-highdim", "flow-ablation", "flow-conditional", "flow-quick"})
     EXPECT_NE(r.out.find(name), std::string::npos) << name;
-  const auto bad = run_iterop({"run", "flow-2d", "--out", "unused"}, {"ITEROP_FLOW_SIZE=huge"});
+  // The size is an option of the run (no environment variable): --size default|full.
+  const auto bad = run_iterop({"run", "flow-2d", "--out", "unused", "--size", "huge"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
-  EXPECT_NE(bad.err.find("ITEROP_FLOW_SIZE = huge"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("--size = huge. Violated constraint: one of default, full"), std::string::npos) << bad.err;
 }
 
 #endif  // ITEROP_HAVE_OPERATORS

@@ -1,5 +1,6 @@
-// Runs `iterop run pign-sbm` and `iterop train pign --sbm` (built with the LibTorch operators only):
-// the report files and their JSON keys, the JSON of the train command, and bad options (exit 2);
+// Runs `iterop run pign-sbm` and `iterop train pign --dataset sbm` (built with the LibTorch operators only):
+// the report files and their JSON keys, the JSON of the train command, bad options (exit 2), a
+// non-finite training loss (exit 3);
 // malformed data folders (exit 2 naming file, line and reason) through train and run --data; the
 // search experiment on validation; the learned-contraction theory check and its broken premise.
 #include <gtest/gtest.h>
@@ -55,9 +56,12 @@ TEST(PignCli, SbmExperimentWritesItsReport) {
 }
 
 TEST(PignCli, TrainOnSbmPrintsAccuracies) {
-  const auto r = run_iterop({"train", "pign", "--sbm", "--epochs", "30", "--k", "4", "--seed", "2", "--format", "json"});
+  const auto r =
+      run_iterop({"train", "pign", "--dataset", "sbm", "--epochs", "30", "--k", "4", "--seed", "2", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["train_status"], "completed");
+  EXPECT_EQ(j["seed"], 2);
   for (const char* key : {"val_acc", "test_acc", "best_epoch", "iterations"}) EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_GE(j["test_acc"].get<double>(), 0.0);
   EXPECT_LE(j["test_acc"].get<double>(), 1.0);
@@ -75,12 +79,15 @@ TEST(PignCli, BadOptionsAreOneLineAndExitTwo) {
       {{"--epochs", "ten"}, "--epochs = ten"},
       {{"--width", "0"}, "--width = 0"},
       {{"--format", "xml"}, "--format = xml"},
+      {{"--lr", "0"}, "--lr = 0"},
+      {{"--seed", "-3"}, "--seed = -3"},
+      {{"--dataset", "cora"}, "--dataset = cora"},
       {{"--data", "/no/such/folder"}, "--data = /no/such/folder"},
+      {{"--sbm"}, "--sbm = (given). Violated constraint: renamed: --dataset sbm"},
   };
   for (const auto& [extra, expected] : cases) {
     std::vector<std::string> args = {"train", "pign"};
     args.insert(args.end(), extra.begin(), extra.end());
-    if (extra[0] != "--data") args.push_back("--sbm");
     const auto r = run_iterop(args);
     EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.err;
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
@@ -88,9 +95,16 @@ TEST(PignCli, BadOptionsAreOneLineAndExitTwo) {
     EXPECT_EQ(iterop::cli_test::count_lines(r.err), 1) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
-  const auto both = run_iterop({"train", "pign", "--sbm", "--data", "/tmp"});
+  const auto both = run_iterop({"train", "pign", "--dataset", "sbm", "--data", "/tmp"});
   EXPECT_EQ(both.exit_code, 2);
-  EXPECT_NE(both.err.find("at most one of --data and --sbm"), std::string::npos) << both.err;
+  EXPECT_NE(both.err.find("at most one of --data and --dataset"), std::string::npos) << both.err;
+}
+
+// An absurd learning rate makes the cross-entropy non-finite: exit 3, as in every trainer, after printing.
+TEST(PignCli, NonFiniteLossExitsThree) {
+  const auto r = run_iterop({"train", "pign", "--epochs", "5", "--k", "2", "--lr", "1e30", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["train_status"], "non_finite_loss") << r.out;
 }
 
 /// A Planetoid folder of 4 nodes whose edges.tsv has a malformed third line.
@@ -121,7 +135,7 @@ TEST(PignCli, MalformedDataFolderIsBadInputNamingFileLineAndReason) {
 }
 
 TEST(PignCli, TrainWithSpectralNormalisationReportsAContraction) {
-  const auto r = run_iterop({"train", "pign", "--sbm", "--epochs", "30", "--seed", "2", "--spectral-norm", "0.9",
+  const auto r = run_iterop({"train", "pign", "--epochs", "30", "--seed", "2", "--spectral-norm", "0.9",
                              "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto c = nlohmann::json::parse(r.out)["contraction"];
@@ -129,7 +143,7 @@ TEST(PignCli, TrainWithSpectralNormalisationReportsAContraction) {
   EXPECT_LT(c["bound"].get<double>(), 1.0);
   EXPECT_LE(c["jacobian_spectral_radius"].get<double>(), c["jacobian_norm"].get<double>() * (1 + 1e-6));
   EXPECT_LE(c["observed_rate"].get<double>(), c["bound"].get<double>());
-  const auto bad = run_iterop({"train", "pign", "--sbm", "--spectral-norm", "-1"});
+  const auto bad = run_iterop({"train", "pign", "--spectral-norm", "-1"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--spectral-norm = -1"), std::string::npos) << bad.err;
 }
@@ -196,7 +210,7 @@ TEST(PignCli, LearnedContractionWithoutSpectralNormalisationIsPremiseNotMet) {
 #else
 
 TEST(PignCli, TrainWithoutLibTorchSaysWhy) {
-  const auto r = run_iterop({"train", "pign", "--sbm"});
+  const auto r = run_iterop({"train", "pign", "--dataset", "sbm"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(iterop::cli_test::count_lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("a build with LibTorch"), std::string::npos) << r.err;

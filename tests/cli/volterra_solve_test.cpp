@@ -38,7 +38,7 @@ std::string usage_error(const std::vector<std::string>& args) {
   return r.err;
 }
 
-const std::vector<std::string> l2 = {"--f", "1", "--kernel", "-(t-s)*y", "--T", "6.283185307179586", "--steps",
+const std::vector<std::string> l2 = {"--f", "1", "--kernel", "-(t-s)*y", "--T", "6.283185307179586", "--intervals",
                                      "64,128,256,512", "--exact", "cos(t)", "--format", "json"};
 
 }  // namespace
@@ -76,13 +76,13 @@ TEST(CliSolveVolterra, BlockSimpsonOnL2HasOrderFour) {
 
 TEST(CliSolveVolterra, FirstKindMidpointHasOrderTwo) {
   const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--exact",
-                         "1-exp(-t/2)/2", "--method", "midpoint", "--steps", "32,64,128,256,512", "--format", "json"});
+                         "1-exp(-t/2)/2", "--method", "midpoint", "--intervals", "32,64,128,256,512", "--format", "json"});
   EXPECT_EQ(j["method"], "midpoint");
   EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3);
 }
 
 TEST(CliSolveVolterra, FirstKindDefaultsToMidpoint) {
-  const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--steps", "16,32",
+  const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--intervals", "16,32",
                          "--format", "json"});
   EXPECT_EQ(j["method"], "midpoint");
   EXPECT_TRUE(j["observed_order"].is_null());  // no --exact: no errors, no order
@@ -91,7 +91,7 @@ TEST(CliSolveVolterra, FirstKindDefaultsToMidpoint) {
 
 TEST(CliSolveVolterra, IntegroDifferentialD2HasOrderTwo) {
   const auto j = solved({"--kind", "ide", "--f", "-y", "--kernel", "exp(-(t-s))*y", "--y0", "1", "--T", "5", "--exact",
-                         "exp(-t)*cosh(t)", "--steps", "32,64,128,256,512", "--format", "json"});
+                         "exp(-t)*cosh(t)", "--intervals", "32,64,128,256,512", "--format", "json"});
   EXPECT_EQ(j["method"], "ide_trapezoid");
   EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3);
   EXPECT_EQ(j["equation"]["y0"], 1.0);
@@ -100,7 +100,7 @@ TEST(CliSolveVolterra, IntegroDifferentialD2HasOrderTwo) {
 TEST(CliSolveVolterra, WeaklySingularA2DefaultsToProductTrapezoidOrderTwo) {
   for (const char* grading : {"1", "2"}) {
     const auto j = solved({"--f", "t^2 + 16/15*t^2.5", "--kernel", "-y", "--singular-exponent", "0.5", "--T", "1",
-                           "--exact", "t^2", "--steps", "32,64,128,256,512", "--grading", grading, "--format", "json"});
+                           "--exact", "t^2", "--intervals", "32,64,128,256,512", "--grading", grading, "--format", "json"});
     EXPECT_EQ(j["method"], "product_trapezoid");
     EXPECT_NEAR(j["observed_order"].get<double>(), 2.0, 0.3) << "grading " << grading;
     EXPECT_EQ(j["grid"]["grading"], std::stod(grading));
@@ -108,7 +108,7 @@ TEST(CliSolveVolterra, WeaklySingularA2DefaultsToProductTrapezoidOrderTwo) {
 }
 
 TEST(CliSolveVolterra, BlowUpIsReportedWithItsTimeAndExitOne) {
-  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--steps", "64,256,1024", "--format", "json"}));
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--intervals", "64,256,1024", "--format", "json"}));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_FALSE(j["all_converged"].get<bool>());
@@ -126,13 +126,13 @@ TEST(CliSolveVolterra, BlowUpIsReportedWithItsTimeAndExitOne) {
 }
 
 TEST(CliSolveVolterra, BlowUpInTheTableNamesStatusAndTime) {
-  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--steps", "256"}));
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--intervals", "256"}));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.out.find("N = 256: max_iterations at t = 9.96094e-01"), std::string::npos) << r.out;
 }
 
 TEST(CliSolveVolterra, TableOutputShowsTheObservedOrder) {
-  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "-(t-s)*y", "--T", "6.283185307179586", "--steps",
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "-(t-s)*y", "--T", "6.283185307179586", "--intervals",
                                       "64,128,256", "--exact", "cos(t)"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("observed order  2.0"), std::string::npos) << r.out;
@@ -176,17 +176,18 @@ TEST(CliSolveVolterra, EachBadOptionIsOneLineAndExitTwo) {
       {{"--f", "1", "--kernel", "y", "--T", "0"}, "--T = 0"},
       {{"--f", "1", "--kernel", "y", "--T", "-2"}, "--T = -2"},
       {{"--f", "1", "--kernel", "y", "--T", "abc"}, "--T = abc"},
-      {with({"--steps", "1,8"}), "at least 2 steps"},
-      {with({"--steps", "64,32"}), "strictly increasing"},
-      {with({"--steps", "64,64"}), "strictly increasing"},
-      {with({"--steps", "64,1e2"}), "not an integer"},
-      {with({"--steps", "16,x"}), "not an integer"},
+      {with({"--intervals", "1,8"}), "--intervals = 1. Violated constraint: N >= 2"},
+      {with({"--intervals", "64,32"}), "--intervals = 64,32. Violated constraint: strictly increasing"},
+      {with({"--intervals", "64,64"}), "strictly increasing"},
+      {with({"--intervals", "64,1e2"}), "--intervals = 1e2. Violated constraint: an integer"},
+      {with({"--intervals", "16,x"}), "--intervals = x. Violated constraint: an integer"},
+      {with({"--steps", "16,32"}), "--steps = 16,32. Violated constraint: renamed: --intervals"},
       {with({"--singular-exponent", "1"}), "0 < a < 1"},
       {with({"--singular-exponent", "-0.5"}), "0 < a < 1"},
       {with({"--method", "midpoint"}), "--method = midpoint"},
       {with({"--method", "simpson"}), "--method = simpson"},
       {with({"--singular-exponent", "0.5", "--method", "trapezoid"}), "product_trapezoid"},
-      {with({"--method", "block_simpson", "--steps", "16,33"}), "even"},
+      {with({"--method", "block_simpson", "--intervals", "16,33"}), "even"},
       {with({"--method", "block_simpson", "--grading", "2"}), "--grading = 2"},
       {with({"--grading", "0.5"}), "--grading = 0.5"},
       {with({"--y0", "1"}), "--y0"},
