@@ -166,3 +166,26 @@ TEST(Regression, VolterraOrdersFileMatchesTheOldRunnerToTheLastDigit) {
   expect_same_facts(g["facts"].get<std::vector<json>>(),
                     volterra_facts(run_new({source_file("volterra-orders.toml")}, dir.path() / "o"), false));
 }
+
+TEST(Regression, VolterraBenchCountsAndErrorsMatchTheOldBench) {
+  // A timing bench: its times are measured again; every other number of every run must be the same.
+  ScratchFolder dir;
+  const json old = golden("old-volterra-bench.results");
+  std::vector<json> before;
+  for (const auto& p : old["problems"])
+    for (const auto& r : p["runs"])
+      before.push_back({{"id", {{"problem", p["id"]}, {"method", r["method"]}, {"steps", r.value("steps", json())},
+                                {"rtol", r.value("rtol", json())}}},
+                        {"values", {{"status", r["status"]}, {"max_error", r["max_error"]}, {"points", r["points"]},
+                                    {"evaluations", r["evaluations"]}, {"solver_steps", r["solver_steps"]},
+                                    {"repetitions", r["repetitions"]}}}});
+  std::vector<json> after;
+  const json fresh = run_new({"volterra-bench"}, dir.path() / "b");
+  for (const auto& r : fresh["results"])
+    after.push_back({{"id", {{"problem", r["problem"]}, {"method", r["method"]}, {"steps", r.value("steps", json())},
+                             {"rtol", r.value("rtol", json())}}},
+                     {"values", {{"status", r["status"]}, {"max_error", r["max_error"]}, {"points", r["points"]},
+                                 {"evaluations", r["evaluations"]}, {"solver_steps", r["solver_steps"]},
+                                 {"repetitions", r["repetitions"]}}}});
+  expect_same_facts(before, after);
+}
