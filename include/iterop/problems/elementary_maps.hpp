@@ -9,7 +9,7 @@
 namespace iterop::problems {
 
 /// G(x) = R x with R the 90-degree rotation of each consecutive pair (x_0, x_1), (x_2, x_3), ...
-/// Nonexpansive, fixed point 0; Picard cycles; Krasnoselskii-Mann with alpha = 0.5 converges at sqrt(0.5).
+/// Nonexpansive, fixed point 0; Picard cycles; Krasnoselskii-Mann with relaxation 0.5 converges at sqrt(0.5).
 struct Rotation {
   template <class X, class Y>
   void operator()(const X& x, Y& y) const {

@@ -110,7 +110,7 @@ ProblemEntry rotation_entry() {
   e.name = "rotation";
   e.description =
       "G(x) = R x, R the 90-degree rotation of each pair (x_1, x_2), (x_3, x_4), ...; x0 = 1, x* = 0. Nonexpansive: "
-      "Picard cycles, Krasnoselskii-Mann with alpha = 0.5 converges at rate sqrt(0.5).";
+      "Picard cycles, Krasnoselskii-Mann with relaxation 0.5 converges at rate sqrt(0.5).";
   e.parameters = {
       size_parameter(2, "2 <= n <= 10^7 and n even",
                      [](double n) { return n >= 2 && n <= max_vector_size && std::fmod(n, 2.0) == 0; }),
@@ -124,7 +124,7 @@ ProblemEntry rotation_entry() {
     prob.known.solution = std::vector<double>(static_cast<std::size_t>(n), 0.0);
     prob.known.rate = 1.0;
     prob.known.note =
-        "Picard cycles with period 4 (its residual never falls); Krasnoselskii-Mann with alpha = 0.5 converges "
+        "Picard cycles with period 4 (its residual never falls); Krasnoselskii-Mann with relaxation 0.5 converges "
         "at rate sqrt(0.5) = 0.7071.";
     return prob;
   };
