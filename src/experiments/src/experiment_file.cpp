@@ -675,15 +675,15 @@ std::vector<VolterraMethodChoice> read_volterra_methods(const Reader& reader, co
                                                         const std::vector<std::string>& problem_names) {
   std::vector<VolterraMethodChoice> out;
   for (const toml::table* t : tables_of(reader, root, "method", true,
-                                        "at least one [[method]] table with method = trapezoid, block_simpson, "
-                                        "product_trapezoid, midpoint or ide_trapezoid")) {
+                                        "at least one [[method]] table with method = " +
+                                            volterra_method_list(" or "))) {
     reader.check_keys(*t, "method", "[[method]] of a volterra experiment", {"label", "method", "grading", "problems"});
     std::string label;
     if (const auto* n = t->get("label")) label = reader.string(*n, "method.label");
     const auto only = read_problem_restriction(reader, *t, problem_names);
     if (t->get("method") == nullptr)
-      reader.fail(line_of(*t), "method.method is missing. Violated constraint: one of trapezoid, block_simpson, "
-                               "product_trapezoid, midpoint, ide_trapezoid (or a list of them).");
+      reader.fail(line_of(*t), "method.method is missing. Violated constraint: one of " + volterra_method_list() +
+                                   " (or a list of them).");
     for (const auto& c : expand(reader, *t, "method", {"label", "problems"})) {
       VolterraMethodChoice m;
       m.line = line_of(*t);

@@ -319,27 +319,6 @@ Table history_table(const std::vector<IterationRecord>& history) {
   return t;
 }
 
-namespace {
-
-double number_or_nan(const nlohmann::json& j) {
-  return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
-}
-
-Status status_from_name(const std::string& name) {
-  for (Status s : {Status::converged, Status::small_step, Status::max_iterations, Status::max_evaluations,
-                   Status::stagnated, Status::diverged, Status::non_finite, Status::stopped_by_observer})
-    if (to_string(s) == name) return s;
-  throw std::invalid_argument("unknown status \"" + name + "\" in a cached cell");
-}
-
-Norm norm_from_name(const std::string& name) {
-  for (Norm n : {Norm::two, Norm::max, Norm::wrms})
-    if (to_string(n) == name) return n;
-  throw std::invalid_argument("unknown norm \"" + name + "\" in a cached cell");
-}
-
-}  // namespace
-
 nlohmann::json method_spec_json(const MethodSpec& m) {
   nlohmann::json j = {{"solver", to_string(m.solver)}, {"method", m.method_name()}};
   if (m.memory) j["memory"] = *m.memory;
@@ -347,76 +326,6 @@ nlohmann::json method_spec_json(const MethodSpec& m) {
   if (m.orth) j["orth"] = *m.orth;
   if (m.kinsol_test) j["kinsol_test"] = kinsol_test_name(*m.kinsol_test);
   return j;
-}
-
-nlohmann::json fixed_point_run_cell_json(const FixedPointRun& run) {
-  const SolveSummary& s = run.summary;
-  nlohmann::json counters = nlohmann::json::array();
-  for (const auto& [name, value] : s.counters) counters.push_back({name, json_number(value)});
-  return {{"solver", to_string(run.solver)},
-          {"status", std::string(to_string(s.status))},
-          {"message", s.message},
-          {"method", s.method},
-          {"iterations", s.iterations},
-          {"evaluations", s.evaluations},
-          {"residual", json_number(s.residual)},
-          {"initial_residual", json_number(s.initial_residual)},
-          {"norm", std::string(to_string(s.norm))},
-          {"returned", s.returned == Returned::best ? "best" : "last"},
-          {"returned_iteration", s.returned_iteration},
-          {"drops", s.drops},
-          {"restarts", s.restarts},
-          {"rejections", s.rejections},
-          {"solver_seconds", s.seconds},
-          {"history", history_json(s.history)},
-          {"counters", counters},
-          {"true_residual", json_number(run.true_residual)},
-          {"tolerance", json_number(run.tolerance)},
-          {"error", json_number(run.error)},
-          {"wall_seconds", run.wall_seconds}};
-}
-
-FixedPointRun fixed_point_run_from_cell_json(const nlohmann::json& j) {
-  FixedPointRun run;
-  run.solver = parse_backend(j.at("solver").get<std::string>());
-  SolveSummary& s = run.summary;
-  s.status = status_from_name(j.at("status").get<std::string>());
-  s.message = j.at("message").get<std::string>();
-  s.method = j.at("method").get<std::string>();
-  s.iterations = j.at("iterations").get<int>();
-  s.evaluations = j.at("evaluations").get<long>();
-  s.residual = number_or_nan(j.at("residual"));
-  s.initial_residual = number_or_nan(j.at("initial_residual"));
-  s.norm = norm_from_name(j.at("norm").get<std::string>());
-  s.returned = j.at("returned").get<std::string>() == "last" ? Returned::last : Returned::best;
-  s.returned_iteration = j.at("returned_iteration").get<int>();
-  s.drops = j.at("drops").get<long>();
-  s.restarts = j.at("restarts").get<long>();
-  s.rejections = j.at("rejections").get<long>();
-  s.seconds = j.at("solver_seconds").get<double>();
-  for (const auto& h : j.at("history")) {
-    IterationRecord r;
-    r.iteration = h.at("iteration").get<int>();
-    r.evaluations = h.at("evaluations").get<long>();
-    r.residual = number_or_nan(h.at("residual"));
-    r.step = number_or_nan(h.at("step"));
-    r.ratio = number_or_nan(h.at("ratio"));
-    r.rate = number_or_nan(h.at("rate"));
-    r.gain = number_or_nan(h.at("gain"));
-    r.condition = number_or_nan(h.at("condition"));
-    r.columns = h.at("columns").get<int>();
-    r.dropped = h.at("dropped").get<int>();
-    r.restarted = h.at("restarted").get<bool>();
-    r.rejected = h.at("rejected").get<bool>();
-    r.seconds = number_or_nan(h.at("seconds"));
-    s.history.push_back(r);
-  }
-  for (const auto& c : j.at("counters")) s.counters.emplace_back(c.at(0).get<std::string>(), number_or_nan(c.at(1)));
-  run.true_residual = number_or_nan(j.at("true_residual"));
-  run.tolerance = number_or_nan(j.at("tolerance"));
-  run.error = number_or_nan(j.at("error"));
-  run.wall_seconds = j.at("wall_seconds").get<double>();
-  return run;
 }
 
 nlohmann::json run_json(const FixedPointProblem& problem, const MethodSpec& method, const Stop& stop,

@@ -86,15 +86,6 @@ nlohmann::json history_json(const std::vector<IterationRecord>& history);
 /// The per-iteration history as a table (same columns as history_json).
 Table history_table(const std::vector<IterationRecord>& history);
 
-/// A run as stored in a cell of the cell cache: solver, the whole summary (status, message, method,
-/// counters, the per-iteration history with every field), true residual, tolerance, error and wall
-/// time; the solution vector is left out. NaN is stored as null.
-nlohmann::json fixed_point_run_cell_json(const FixedPointRun& run);
-
-/// The run stored by fixed_point_run_cell_json (solution empty; null read back as NaN). Throws
-/// nlohmann::json::exception when `cell` lacks a field.
-FixedPointRun fixed_point_run_from_cell_json(const nlohmann::json& cell);
-
 /// Everything about a run as JSON: problem (name, description, parameters, known answer), solver,
 /// method (name, description, options), stop rule, status, message, iterations, evaluations,
 /// residual (true ||G(x) - x||_2), reported_residual, initial_residual, tolerance, error, seconds,
