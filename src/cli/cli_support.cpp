@@ -94,7 +94,9 @@ CLI::Validator integer_in(const std::string& name, long long lowest, long long h
       [=](std::string& text) {
         long long v = 0;
         const std::string problem = integer_problem(name, text, lowest, highest, v);
-        return problem.empty() ? std::string() : violation(text, problem);
+        if (!problem.empty()) return violation(text, problem);
+        text = std::to_string(v);  // decimal for CLI11's conversion, which would read "010" as octal
+        return std::string();
       },
       "", "integer");
 }
@@ -180,7 +182,7 @@ CLI::Validator file_in_existing_folder() {
 CLI::Option* add_seed_option(CLI::App& app, std::uint64_t& seed, const std::string& what) {
   seed = default_seed;
   return app.add_option("--seed", seed, "Seed of " + what)
-      ->check(integer_in("seed", 0, std::numeric_limits<long long>::max()))
+      ->transform(integer_in("seed", 0, std::numeric_limits<long long>::max()))
       ->type_name("S")
       ->capture_default_str();
 }

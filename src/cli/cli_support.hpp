@@ -54,7 +54,8 @@ CLI::Option* add_format_option(CLI::App& app, std::string& format, const std::ve
 // ("--seed: = ..."), and main() prints it as "iterop: error: --seed = VALUE. Violated constraint: RULE.".
 // They run before CLI11 converts the value, so a typed option never reaches CLI11's own conversion error.
 
-/// An integer in [lowest, highest]; `name` names it in the rule ("seed >= 0").
+/// An integer in [lowest, highest]; `name` names it in the rule ("seed >= 0"). Add it with
+/// ->transform(): it rewrites the value in decimal ("010" is 10; CLI11 alone would read it as octal 8).
 CLI::Validator integer_in(const std::string& name, long long lowest, long long highest);
 
 /// A finite decimal number (no "nan"/"inf") for which `ok` holds; `rule` is shown when it does not.

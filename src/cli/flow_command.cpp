@@ -19,7 +19,7 @@
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
 #include "iterop/experiments/atomic_file.hpp"
-#include "iterop/experiments/flow_experiment.hpp"
+#include "iterop/experiments/studies/flow.hpp"
 #include "iterop/experiments/flow_ode_sampling.hpp"
 #include "iterop/operators/calmflow.hpp"
 #include "iterop/operators/conditional_flow_matching.hpp"
@@ -80,9 +80,9 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->type_name("NAME")
       ->capture_default_str();
   t->add_option("--target", target_, "Target data set (built-in)")->check(one_of(datasets))->type_name("NAME")->capture_default_str();
-  t->add_option("--dim", dim_, "Dimension (the 2-D sets need 2)")->check(integer_in("dim", 1, 100000))->type_name("D")->capture_default_str();
+  t->add_option("--dim", dim_, "Dimension (the 2-D sets need 2)")->transform(integer_in("dim", 1, 100000))->type_name("D")->capture_default_str();
   t->add_option("--steps", steps_, "Adam steps (optimizer steps)")
-      ->check(integer_in("steps", 0, 100000000))
+      ->transform(integer_in("steps", 0, 100000000))
       ->type_name("N")
       ->capture_default_str();
   add_seed_option(*t, seed_, "initialisation, minibatches and the training pools");
@@ -98,33 +98,33 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->type_name("FILE")
       ->capture_default_str();
   t->add_option("--pool", pool_, "Training pools: this many source and target points")
-      ->check(integer_in("pool", 1, 100000000))
+      ->transform(integer_in("pool", 1, 100000000))
       ->type_name("N")
       ->capture_default_str();
   t->add_option("--batch", batch_, "Trajectories (CaLMFlow) or pairs (CFM) per step")
-      ->check(integer_in("batch", 1, 1000000))
+      ->transform(integer_in("batch", 1, 1000000))
       ->type_name("B")
       ->capture_default_str();
   t->add_option("--lr", lr_, "Adam learning rate")->check(number_where(positive, "lr > 0"))->type_name("LR")->capture_default_str();
   width_option_ = t->add_option("--width", width_, "CaLMFlow d_model (default 64) or CFM hidden width (default 256)")
-                      ->check(integer_in("width", 1, 65536))
+                      ->transform(integer_in("width", 1, 65536))
                       ->type_name("W");
-  t->add_option("--layers", layers_, "CaLMFlow transformer blocks")->check(integer_in("layers", 1, 1000))->type_name("L")->capture_default_str();
-  t->add_option("--heads", heads_, "CaLMFlow attention heads")->check(integer_in("heads", 1, 1000))->type_name("H")->capture_default_str();
+  t->add_option("--layers", layers_, "CaLMFlow transformer blocks")->transform(integer_in("layers", 1, 1000))->type_name("L")->capture_default_str();
+  t->add_option("--heads", heads_, "CaLMFlow attention heads")->transform(integer_in("heads", 1, 1000))->type_name("H")->capture_default_str();
   t->add_option("--feedforward", feedforward_, "CaLMFlow feed-forward width")
-      ->check(integer_in("feedforward", 1, 1000000))
+      ->transform(integer_in("feedforward", 1, 1000000))
       ->type_name("F")
       ->capture_default_str();
   t->add_option("--time-points", time_points_, "CaLMFlow time points N")
-      ->check(integer_in("time-points", 2, 100000))
+      ->transform(integer_in("time-points", 2, 100000))
       ->type_name("N")
       ->capture_default_str();
   t->add_option("--trajectories", trajectories_, "CaLMFlow trajectories per sequence M")
-      ->check(integer_in("trajectories", 1, 100000))
+      ->transform(integer_in("trajectories", 1, 100000))
       ->type_name("M")
       ->capture_default_str();
   t->add_option("--spatial-tokens", spatial_tokens_, "CaLMFlow tokens per state K")
-      ->check(integer_in("spatial-tokens", 1, 100000))
+      ->transform(integer_in("spatial-tokens", 1, 100000))
       ->type_name("K")
       ->capture_default_str();
   t->add_option("--beta", beta_, "CaLMFlow KL weight")
@@ -132,7 +132,7 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->type_name("B")
       ->capture_default_str();
   t->add_flag("--deterministic", deterministic_, "CaLMFlow without the variational head (the ablation)");
-  t->add_option("--depth", depth_, "CFM hidden layers")->check(integer_in("depth", 1, 1000))->type_name("D")->capture_default_str();
+  t->add_option("--depth", depth_, "CFM hidden layers")->transform(integer_in("depth", 1, 1000))->type_name("D")->capture_default_str();
   t->add_option("--activation", activation_, "CFM activation: relu, selu, silu, gelu, tanh, elu")
       ->check(one_of({"relu", "selu", "silu", "gelu", "tanh", "elu"}))
       ->type_name("A")
@@ -141,14 +141,14 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->check(file_in_existing_folder())
       ->type_name("FILE");
   checkpoint_every_option_ = t->add_option("--checkpoint-every", checkpoint_every_, "Write the checkpoint every k steps (0: at the end only)")
-                                 ->check(integer_in("checkpoint-every", 0, 100000000))
+                                 ->transform(integer_in("checkpoint-every", 0, 100000000))
                                  ->type_name("K")
                                  ->capture_default_str();
   t->add_option("--resume", resume_, "Resume CaLMFlow training exactly from this checkpoint")
       ->check(existing_file())
       ->type_name("FILE");
   progress_every_option_ = t->add_option("--progress-every", progress_every_, "A progress line every k steps (default: steps / 10)")
-                               ->check(integer_in("progress-every", 1, 100000000))
+                               ->transform(integer_in("progress-every", 1, 100000000))
                                ->type_name("K");
   t->add_option("--device", device_, "torch device: cpu, cuda, cuda:1, ...")->type_name("DEV")->capture_default_str();
   add_format_option(*t, format_, {"table", "json"});
@@ -168,7 +168,7 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->check(existing_file())
       ->type_name("FILE")
       ->required();
-  s->add_option("--n", s_n_, "Number of points")->check(integer_in("n", 1, 10000000))->type_name("N")->capture_default_str();
+  s->add_option("--n", s_n_, "Number of points")->transform(integer_in("n", 1, 10000000))->type_name("N")->capture_default_str();
   s->add_option("--temperature", s_temperature_, "CaLMFlow sampling temperature tau >= 0")
       ->check(number_where([](double v) { return v >= 0; }, "temperature >= 0"))
       ->type_name("T")
@@ -180,7 +180,7 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->check(one_of({"sequential", "picard", "anderson", "euler", "rk4", "dopri5", "cvode", "cvode_bdf", "cvode_adams"}))
       ->type_name("METHOD");
   s->add_option("--ode-steps", s_ode_steps_, "euler/rk4 steps")
-      ->check(integer_in("ode-steps", 1, 100000000))
+      ->transform(integer_in("ode-steps", 1, 100000000))
       ->type_name("N")
       ->capture_default_str();
   s->add_option("--rtol", s_rtol_, "dopri5/cvode relative tolerance")

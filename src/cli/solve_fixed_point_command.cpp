@@ -118,7 +118,7 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
   method_opt_ = app_->add_option("--method", method_, "picard, km, anderson, anderson-type1 or lm (default anderson; lm with ceres)")
                     ->type_name("NAME");
   memory_opt_ = app_->add_option("--memory", memory_, "Anderson depth m >= 0 (anderson-type1: >= 1)")
-                    ->check(integer_in("memory", 0, 1000))
+                    ->transform(integer_in("memory", 0, 1000))
                     ->type_name("INT");
   relaxation_opt_ = app_->add_option("--relaxation", relaxation_,
                                      "weight on G(x) in the plain step, 0 < r <= 1 (km, anderson, anderson-type1)")
@@ -141,7 +141,7 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
                   ->type_name("R")
                   ->default_str("1e-8");
   app_->add_option("--max-iterations", max_iterations_, "at most K iterations")
-      ->check(integer_in("max-iterations", 0, std::numeric_limits<int>::max()))
+      ->transform(integer_in("max-iterations", 0, std::numeric_limits<int>::max()))
       ->type_name("K")
       ->capture_default_str();
   add_format_option(*app_, format_, {"table", "csv", "json"});

@@ -99,7 +99,7 @@ SolveVolterraCommand::SolveVolterraCommand(CLI::App& solve) {
                     ->type_name("NAME");
   app_->add_option("--intervals", intervals_, "grids: N1,N2,... intervals of [0, T] (integers >= 2, increasing)")
       ->delimiter(',')
-      ->check(integer_in("N", 2, 100000000))
+      ->transform(integer_in("N", 2, 100000000))
       ->type_name("LIST")
       ->capture_default_str();
   exact_opt_ = app_->add_option("--exact", exact_, "the exact solution y(t): errors and observed order")->type_name("EXPR");

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
-#include "iterop/experiments/pign_experiment.hpp"
+#include "iterop/experiments/studies/pign.hpp"
 #include "iterop/operators/pign.hpp"
 #include "iterop/operators/planetoid.hpp"
 
@@ -38,7 +38,7 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->capture_default_str();
   add_seed_option(*pign_, seed_, "training, noise and generator");
   pign_->add_option("--epochs", epochs_, "Training epochs (full batch: one Adam step each)")
-      ->check(integer_in("epochs", 1, 100000))
+      ->transform(integer_in("epochs", 1, 100000))
       ->type_name("N")
       ->capture_default_str();
   lr_ = experiments::tuned_pign_options().lr;
@@ -47,16 +47,16 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->type_name("LR")
       ->capture_default_str();
   pign_->add_option("--k", k_, "Training iterations K of the shared layer")
-      ->check(integer_in("k", 1, 1000))
+      ->transform(integer_in("k", 1, 1000))
       ->type_name("K")
       ->capture_default_str();
   pign_->add_option("--alpha", alpha_, "Relaxation alpha (weight on the previous iterate)")
       ->check(number_where([](double v) { return v >= 0 && v < 1; }, "0 <= alpha < 1"))
       ->type_name("A")
       ->capture_default_str();
-  pign_->add_option("--width", width_, "Hidden width")->check(integer_in("width", 1, 4096))->type_name("W")->capture_default_str();
+  pign_->add_option("--width", width_, "Hidden width")->transform(integer_in("width", 1, 4096))->type_name("W")->capture_default_str();
   pign_->add_option("--infer", infer_, "Length of the inference schedule at constant alpha (default 2 K)")
-      ->check(integer_in("infer", 1, 10000))
+      ->transform(integer_in("infer", 1, 10000))
       ->type_name("N");
   pign_->add_option("--spectral-norm", spectral_norm_,
                     "Spectral normalisation ||W||_2 <= C of the shared layer (0: off); C < 1 makes the step a "

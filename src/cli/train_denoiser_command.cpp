@@ -30,7 +30,7 @@ TrainDenoiserCommand::TrainDenoiserCommand(CLI::App& app) {
       ->type_name("NAME")
       ->capture_default_str();
   denoiser_->add_option("--steps", steps_, "Adam training steps")
-      ->check(integer_in("steps", 0, 10000000))
+      ->transform(integer_in("steps", 0, 10000000))
       ->type_name("N")
       ->capture_default_str();
   lr_ = operators::DenoiserOptions{}.lr;
@@ -40,19 +40,19 @@ TrainDenoiserCommand::TrainDenoiserCommand(CLI::App& app) {
       ->capture_default_str();
   add_seed_option(*denoiser_, seed_, "data, initialisation, training and sampling");
   denoiser_->add_option("--ode-steps", ode_steps_, "Sampling steps S of the samplers (DDIM's ODE steps, DDPM's ancestral steps), 1..T")
-      ->check(integer_in("ode-steps", 1, 100000))
+      ->transform(integer_in("ode-steps", 1, 100000))
       ->type_name("S")
       ->capture_default_str();
   denoiser_->add_option("--diffusion-steps", diffusion_steps_, "Diffusion steps T of the model")
-      ->check(integer_in("diffusion-steps", 2, 100000))
+      ->transform(integer_in("diffusion-steps", 2, 100000))
       ->type_name("T")
       ->capture_default_str();
   denoiser_->add_option("--dim", dim_, "Data dimension D (D > 2 for normal, 4blobs, 2gaussians)")
-      ->check(integer_in("dim", 2, 100000))
+      ->transform(integer_in("dim", 2, 100000))
       ->type_name("D")
       ->capture_default_str();
   denoiser_->add_option("--samples", samples_, "Generated and target samples for the quality metrics")
-      ->check(integer_in("samples", 2, 100000))
+      ->transform(integer_in("samples", 2, 100000))
       ->type_name("N")
       ->capture_default_str();
   denoiser_->add_option("--model", model_file_, "Save the trained model (options, standardisation, weights) to FILE")

@@ -82,9 +82,10 @@ TEST(CliSolveVolterra, FirstKindMidpointHasOrderTwo) {
 }
 
 TEST(CliSolveVolterra, FirstKindDefaultsToMidpoint) {
-  const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--intervals", "16,32",
+  const auto j = solved({"--kind", "first", "--f", "t", "--kernel", "1+exp(-(t-s))", "--T", "5", "--intervals", "016,32",
                          "--format", "json"});
   EXPECT_EQ(j["method"], "midpoint");
+  EXPECT_EQ(j["runs"][0]["steps"], 16);  // integers are decimal: 016 is 16 (not octal 14)
   EXPECT_TRUE(j["observed_order"].is_null());  // no --exact: no errors, no order
   EXPECT_TRUE(j["runs"][0]["max_error"].is_null());
 }
