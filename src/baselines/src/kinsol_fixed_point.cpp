@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "iterop/core/enum_names.hpp"
 #include "iterop/baselines/kinsol.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_rate.hpp"
@@ -47,23 +48,18 @@ std::string KinsolAnderson::describe() const {
   return s + ")";
 }
 
-std::string to_string(KinsolOrthogonalization o) {
-  switch (o) {
-    case KinsolOrthogonalization::mgs: return "mgs";
-    case KinsolOrthogonalization::icwy: return "icwy";
-    case KinsolOrthogonalization::cgs2: return "cgs2";
-    case KinsolOrthogonalization::dcgs2: return "dcgs2";
-  }
-  return "unknown";
-}
+namespace {
+constexpr EnumNames<KinsolOrthogonalization, 4> orthogonalization_names{
+    {{{KinsolOrthogonalization::mgs, "mgs"},
+      {KinsolOrthogonalization::icwy, "icwy"},
+      {KinsolOrthogonalization::cgs2, "cgs2"},
+      {KinsolOrthogonalization::dcgs2, "dcgs2"}}}};
+}  // namespace
+
+std::string to_string(KinsolOrthogonalization o) { return std::string(orthogonalization_names.name(o)); }
 
 KinsolOrthogonalization parse_kinsol_orthogonalization(const std::string& name) {
-  if (name == "mgs") return KinsolOrthogonalization::mgs;
-  if (name == "icwy") return KinsolOrthogonalization::icwy;
-  if (name == "cgs2") return KinsolOrthogonalization::cgs2;
-  if (name == "dcgs2") return KinsolOrthogonalization::dcgs2;
-  require(false, "KinsolOrthogonalization", name, "one of mgs, icwy, cgs2, dcgs2");
-  return KinsolOrthogonalization::mgs;  // unreachable
+  return orthogonalization_names.parse(name, "KinsolOrthogonalization");
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "iterop/baselines/ode_solvers.hpp"
+#include "iterop/core/enum_names.hpp"
 #include "iterop/core/errors.hpp"
 #include "ode_common.hpp"
 
@@ -16,31 +17,21 @@ namespace iterop::baselines {
 
 // ---- names and options ------------------------------------------------------------------------------
 
-std::vector<OdeMethod> ode_methods() {
-  return {OdeMethod::cvode_bdf,     OdeMethod::cvode_adams, OdeMethod::arkode_erk,        OdeMethod::arkode_dirk,
-          OdeMethod::odeint_dopri5, OdeMethod::odeint_rk4,  OdeMethod::odeint_rosenbrock4};
-}
+namespace {
+constexpr EnumNames<OdeMethod, 7> ode_method_names{{{{OdeMethod::cvode_bdf, "cvode_bdf"},
+                                                     {OdeMethod::cvode_adams, "cvode_adams"},
+                                                     {OdeMethod::arkode_erk, "arkode_erk"},
+                                                     {OdeMethod::arkode_dirk, "arkode_dirk"},
+                                                     {OdeMethod::odeint_dopri5, "odeint_dopri5"},
+                                                     {OdeMethod::odeint_rk4, "odeint_rk4"},
+                                                     {OdeMethod::odeint_rosenbrock4, "odeint_rosenbrock4"}}}};
+}  // namespace
 
-std::string to_string(OdeMethod m) {
-  switch (m) {
-    case OdeMethod::cvode_bdf: return "cvode_bdf";
-    case OdeMethod::cvode_adams: return "cvode_adams";
-    case OdeMethod::arkode_erk: return "arkode_erk";
-    case OdeMethod::arkode_dirk: return "arkode_dirk";
-    case OdeMethod::odeint_dopri5: return "odeint_dopri5";
-    case OdeMethod::odeint_rk4: return "odeint_rk4";
-    case OdeMethod::odeint_rosenbrock4: return "odeint_rosenbrock4";
-  }
-  return "unknown";
-}
+std::vector<OdeMethod> ode_methods() { return ode_method_names.values(); }
 
-OdeMethod parse_ode_method(const std::string& name) {
-  for (OdeMethod m : ode_methods())
-    if (to_string(m) == name) return m;
-  require(false, "OdeMethod", name,
-          "one of cvode_bdf, cvode_adams, arkode_erk, arkode_dirk, odeint_dopri5, odeint_rk4, odeint_rosenbrock4");
-  return OdeMethod::cvode_bdf;  // unreachable
-}
+std::string to_string(OdeMethod m) { return std::string(ode_method_names.name(m)); }
+
+OdeMethod parse_ode_method(const std::string& name) { return ode_method_names.parse(name, "OdeMethod"); }
 
 bool is_implicit(OdeMethod m) {
   return m == OdeMethod::cvode_bdf || m == OdeMethod::arkode_dirk || m == OdeMethod::odeint_rosenbrock4;

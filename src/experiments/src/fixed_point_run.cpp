@@ -2,6 +2,8 @@
 // KINSOL or Ceres, the true residual measured afterwards, and the JSON / table views of the result.
 #include "iterop/experiments/fixed_point_run.hpp"
 
+#include "iterop/core/enum_names.hpp"
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -153,22 +155,14 @@ SolveSummary solve_ceres(const FixedPointProblem& p, const Stop& stop, std::vect
 
 }  // namespace
 
-std::string to_string(Backend backend) {
-  switch (backend) {
-    case Backend::iterop: return "iterop";
-    case Backend::kinsol: return "kinsol";
-    case Backend::ceres: return "ceres";
-  }
-  return "unknown";
-}
+namespace {
+constexpr EnumNames<Backend, 3> backend_names{
+    {{{Backend::iterop, "iterop"}, {Backend::kinsol, "kinsol"}, {Backend::ceres, "ceres"}}}};
+}  // namespace
 
-Backend parse_backend(const std::string& name) {
-  if (name == "iterop") return Backend::iterop;
-  if (name == "kinsol") return Backend::kinsol;
-  if (name == "ceres") return Backend::ceres;
-  require(false, "--solver", name, "one of iterop, kinsol, ceres");
-  return Backend::iterop;
-}
+std::string to_string(Backend backend) { return std::string(backend_names.name(backend)); }
+
+Backend parse_backend(const std::string& name) { return backend_names.parse(name, "--solver"); }
 
 bool backend_available(Backend backend) {
   switch (backend) {

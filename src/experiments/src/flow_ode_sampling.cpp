@@ -2,6 +2,8 @@
 // (Odeint rk4/dopri5, CVODE BDF/Adams) on a batch system or per-sample systems, with counted evaluations.
 #include "iterop/experiments/flow_ode_sampling.hpp"
 
+#include "iterop/core/enum_names.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,27 +20,26 @@ namespace iterop::experiments {
 
 using distributions::SampleSet;
 
-std::vector<FlowOdeMethod> flow_ode_methods() {
-  return {FlowOdeMethod::euler, FlowOdeMethod::rk4, FlowOdeMethod::dopri5, FlowOdeMethod::cvode_bdf,
-          FlowOdeMethod::cvode_adams};
-}
+namespace {
+constexpr EnumNames<FlowOdeMethod, 5> method_names{{{{FlowOdeMethod::euler, "euler"},
+                                                     {FlowOdeMethod::rk4, "rk4"},
+                                                     {FlowOdeMethod::dopri5, "dopri5"},
+                                                     {FlowOdeMethod::cvode_bdf, "cvode_bdf"},
+                                                     {FlowOdeMethod::cvode_adams, "cvode_adams"}}}};
+constexpr EnumNames<FlowOdeGrouping, 3> grouping_names{{{{FlowOdeGrouping::automatic, "automatic"},
+                                                         {FlowOdeGrouping::batch, "batch"},
+                                                         {FlowOdeGrouping::per_sample, "per_sample"}}}};
+}  // namespace
 
-std::string to_string(FlowOdeMethod m) {
-  switch (m) {
-    case FlowOdeMethod::euler: return "euler";
-    case FlowOdeMethod::rk4: return "rk4";
-    case FlowOdeMethod::dopri5: return "dopri5";
-    case FlowOdeMethod::cvode_bdf: return "cvode_bdf";
-    case FlowOdeMethod::cvode_adams: return "cvode_adams";
-  }
-  return "unknown";
-}
+std::vector<FlowOdeMethod> flow_ode_methods() { return method_names.values(); }
 
-FlowOdeMethod parse_flow_ode_method(const std::string& name) {
-  for (auto m : flow_ode_methods())
-    if (to_string(m) == name) return m;
-  throw invalid_option("method = " + name + ". Violated constraint: one of euler, rk4, dopri5, cvode_bdf, cvode_adams.");
-}
+std::string to_string(FlowOdeMethod m) { return std::string(method_names.name(m)); }
+
+FlowOdeMethod parse_flow_ode_method(const std::string& name) { return method_names.parse(name, "method"); }
+
+std::string to_string(FlowOdeGrouping g) { return std::string(grouping_names.name(g)); }
+
+FlowOdeGrouping parse_flow_ode_grouping(const std::string& name) { return grouping_names.parse(name, "grouping"); }
 
 bool flow_ode_method_available(FlowOdeMethod m) {
 #if defined(ITEROP_HAVE_ODE_BASELINES)
@@ -47,21 +48,6 @@ bool flow_ode_method_available(FlowOdeMethod m) {
 #else
   return m == FlowOdeMethod::euler;
 #endif
-}
-
-std::string to_string(FlowOdeGrouping g) {
-  switch (g) {
-    case FlowOdeGrouping::automatic: return "automatic";
-    case FlowOdeGrouping::batch: return "batch";
-    case FlowOdeGrouping::per_sample: return "per_sample";
-  }
-  return "unknown";
-}
-
-FlowOdeGrouping parse_flow_ode_grouping(const std::string& name) {
-  for (auto g : {FlowOdeGrouping::automatic, FlowOdeGrouping::batch, FlowOdeGrouping::per_sample})
-    if (to_string(g) == name) return g;
-  throw invalid_option("grouping = " + name + ". Violated constraint: one of automatic, batch, per_sample.");
 }
 
 namespace {

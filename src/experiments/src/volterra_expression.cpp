@@ -2,6 +2,8 @@
 // factory, syntax errors with their position), and the Volterra problems built from expressions.
 #include "iterop/experiments/volterra_expression.hpp"
 
+#include "iterop/core/enum_names.hpp"
+
 #include <muParser.h>
 
 #include <algorithm>
@@ -145,22 +147,14 @@ bool VolterraExpression::uses(std::string_view name) const {
   return std::find(impl_->used.begin(), impl_->used.end(), name) != impl_->used.end();
 }
 
-std::string to_string(VolterraKind kind) {
-  switch (kind) {
-    case VolterraKind::second: return "second";
-    case VolterraKind::first: return "first";
-    case VolterraKind::ide: return "ide";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumNames<VolterraKind, 3> kind_names{
+    {{{VolterraKind::second, "second"}, {VolterraKind::first, "first"}, {VolterraKind::ide, "ide"}}}};
+}  // namespace
 
-VolterraKind parse_volterra_kind(const std::string& name) {
-  if (name == "second") return VolterraKind::second;
-  if (name == "first") return VolterraKind::first;
-  if (name == "ide") return VolterraKind::ide;
-  require(false, "--kind", name, "second, first or ide");
-  return VolterraKind::second;
-}
+std::string to_string(VolterraKind kind) { return std::string(kind_names.name(kind)); }
+
+VolterraKind parse_volterra_kind(const std::string& name) { return kind_names.parse(name, "--kind"); }
 
 void VolterraExpressionProblem::reset_evaluations() const {
   f->reset_evaluations();
