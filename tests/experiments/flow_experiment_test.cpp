@@ -1,5 +1,6 @@
-// The flow experiments at tiny sizes (report folders and their JSON keys, the cell cache on a rerun)
-// and the conditional prompt data set (composition of the target from the words, held-out split).
+// The flow studies at tiny sizes (their records and derived means, the cell cache on a rerun and after
+// an interruption, models shared by cells) and the conditional prompt data set (composition of the
+// target from the words, held-out split).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,7 +19,7 @@
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/experiments/cell_cache.hpp"
 #include "iterop/experiments/flow_conditional_data.hpp"
-#include "iterop/experiments/flow_experiment.hpp"
+#include "iterop/experiments/studies/flow.hpp"
 
 namespace ex = iterop::experiments;
 using iterop::cli_test::read_file;
@@ -122,7 +123,9 @@ TEST(FlowConditionalData, HeldOutCombinationsStayOutOfTrainingAndEveryWordIsSeen
   for (const auto& h : train.held_out) EXPECT_EQ(prompts.count(h), 0u) << h;
   // Rows carry their prompt's target: rows of "generate blob shifted right" sit around (shift, 0).
   for (std::size_t i = 0; i < train.prompts.size(); ++i)
-    if (train.prompts[i] == "generate blob shifted right") EXPECT_NEAR(train.target(i, 0), task.shift, 4 * task.blob_std);
+    if (train.prompts[i] == "generate blob shifted right") {
+      EXPECT_NEAR(train.target(i, 0), task.shift, 4 * task.blob_std);
+    }
 
   // A held-out set that takes every combination of one component is refused, naming the rule.
   ex::ConditionalFlowTask bad;
@@ -138,22 +141,17 @@ TEST(FlowConditionalData, HeldOutCombinationsStayOutOfTrainingAndEveryWordIsSeen
   EXPECT_THROW(bad.validate(), iterop::invalid_option);
 }
 
-TEST(FlowExperiment, SizeFromEnvironmentAndWidthMatching) {
-  ::setenv("ITEROP_FLOW_SIZE", "huge", 1);
-  EXPECT_THROW(ex::flow_size_from_environment(), iterop::invalid_option);
-  ::setenv("ITEROP_FLOW_SIZE", "full", 1);
-  EXPECT_EQ(ex::flow_size_from_environment(), ex::FlowSize::full);
-  ::unsetenv("ITEROP_FLOW_SIZE");
-  EXPECT_EQ(ex::flow_size_from_environment(), ex::FlowSize::small);
-  // The built-in studies hold exactly their pairs.
-  const auto highdim = ex::flow_highdim_study(ex::FlowSize::small);
+TEST(FlowExperiment, BuiltInSizesAndWidthMatching) {
+  using iterop::experiments::RunSize;
+  const auto highdim = ex::flow_highdim_study(RunSize::standard);
   ASSERT_EQ(highdim.pairs.size(), 3u);
-  for (const auto& p : highdim.pairs) EXPECT_EQ(p.label().substr(0, 22), "2gaussians -> 4blobs (");
-  EXPECT_EQ(ex::flow_highdim_study(ex::FlowSize::full).pairs.size(), 6u);
-  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::small).pairs.size(), 4u);
-  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::full).pairs.size(), 5u);
-  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::full).calmflow.steps, 2000);
-  EXPECT_EQ(ex::flow_2d_study(ex::FlowSize::full).eval.samples, 1000u);
+  for (const auto& p : highdim.pairs) EXPECT_EQ(p.source + p.target, "2gaussians4blobs");
+  EXPECT_EQ(ex::flow_highdim_study(RunSize::full).pairs.size(), 6u);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::standard).pairs.size(), 4u);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::full).pairs.size(), 5u);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::full).calmflow.steps, 2000);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::full).eval.samples, 1000u);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::full).eval.seeds, 3);
   // depth 3, dim 2, width w: 3w + w + 2(w^2 + w) + 2w + 2 parameters; w = 100 gives 20802.
   EXPECT_EQ(ex::cfm_width_for_parameters(20802, 2, 3), 100);
   iterop::operators::CfmOptions o;
@@ -161,9 +159,17 @@ TEST(FlowExperiment, SizeFromEnvironmentAndWidthMatching) {
   o.dim = 10;
   const long p = iterop::operators::ConditionalFlowMatching(o).num_parameters();
   EXPECT_LT(std::abs(p - 50000), 2 * o.width + 50) << p;
+  // The registry entries: flow-quick alone is in the default suite.
+  std::set<std::string> names, suite;
+  for (const auto& e : ex::flow_experiments()) {
+    names.insert(e.name);
+    if (e.in_suite) suite.insert(e.name);
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"flow-quick", "flow-2d", "flow-highdim", "flow-ablation", "flow-conditional"}));
+  EXPECT_EQ(suite, (std::set<std::string>{"flow-quick"}));
 }
 
-TEST(FlowExperiment, StudyWritesReportWithKeysAndResumesFromCells) {
+TEST(FlowExperiment, StudyWritesRecordsAndResumesFromCells) {
   ScratchFolder dir;
   ex::FlowStudy s;
   s.name = "flow-test";
@@ -174,9 +180,7 @@ TEST(FlowExperiment, StudyWritesReportWithKeysAndResumesFromCells) {
   ex::ExperimentContext ctx;
   ctx.output_folder = dir.path() / "r";
   ctx.seed = 4;
-  std::vector<std::string> lines;
-  ctx.progress = [&](std::string_view l) { lines.emplace_back(l); };
-  const auto outcome = ex::run_flow_study(ctx, s);
+  ex::run_study(ex::make_study(s, ctx), ctx);
   for (const char* f : {"report.md", "results.json", "results.csv", "config.json", "samples_8gaussians-moons.dat",
                         "parallel_in_time.dat"})
     EXPECT_TRUE(std::filesystem::exists(ctx.output_folder / f)) << f;
@@ -184,34 +188,56 @@ TEST(FlowExperiment, StudyWritesReportWithKeysAndResumesFromCells) {
   EXPECT_EQ(res["experiment"], "flow-test");
   EXPECT_EQ(res["samples"], 48);
   EXPECT_EQ(res["gamma"], 2.0);
-  ASSERT_EQ(res["summary"].size(), 3u);  // calmflow, icfm, otcfm
-  for (const auto& row : res["summary"]) {
-    for (const char* key : {"pair", "model", "parameters", "steps", "seeds", "n", "gamma", "w2_mean", "mmd2_mean",
-                            "energy_mean"})
-      EXPECT_TRUE(row.contains(key)) << key;
-    EXPECT_GT(row["w2_mean"].get<double>(), 0.0);
-    EXPECT_EQ(row["steps"], 15);
+  // One record per model and one for the floor, in cell order.
+  const auto& records = res["results"];
+  ASSERT_EQ(records.size(), 4u);
+  const std::vector<std::string> models{"calmflow", "icfm", "otcfm", "floor"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& r = records[i];
+    EXPECT_EQ(r["model"], models[i]);
+    EXPECT_EQ(r["seed"], 4);
+    EXPECT_EQ(r["pair"], "8gaussians -> moons");
+    EXPECT_EQ(r["n"], 48);
+    EXPECT_EQ(r["samples"].size(), 96u);  // 48 points, x and y
+    for (const char* key : {"w2", "mmd2", "energy"}) EXPECT_GT(r[key].get<double>(), 0.0) << models[i] << " " << key;
+    EXPECT_EQ(r["cached"], false);
+    if (i < 3) {
+      EXPECT_EQ(r["steps"], 15);
+      EXPECT_GT(r["parameters"].get<long>(), 0);
+    }
   }
-  ASSERT_EQ(res["parallel"].size(), 1u);
-  const auto& p = res["parallel"][0];
-  EXPECT_EQ(p["sequential_passes"], 3);  // N - 1
+  // CaLMFlow's parameter count is matched by the CFM width.
+  EXPECT_LT(std::abs(records[1]["parameters"].get<long>() - records[0]["parameters"].get<long>()), 200);
+  EXPECT_EQ(records[2]["coupling"], "otcfm");
   // Picard on a strictly causal operator reaches the sequential sample within N - 1 sweeps.
-  EXPECT_GE(p["picard_sweeps_to_tol"].get<int>(), 0);
-  EXPECT_LE(p["picard_sweeps_to_tol"].get<int>(), 3);
-  ASSERT_EQ(res["floor"].size(), 1u);
-  EXPECT_GT(res["floor"][0]["w2_mean"].get<double>(), 0.0);
-  EXPECT_EQ(res["cells_reused"], 0);
+  EXPECT_EQ(records[0]["sequential_passes"], 3);
+  EXPECT_EQ(records[0]["parallel_rows"], 8);
+  EXPECT_GE(records[0]["picard_sweeps_to_tol"].get<int>(), 0);
+  EXPECT_LE(records[0]["picard_sweeps_to_tol"].get<int>(), 3);
+  EXPECT_EQ(records[0]["picard_error_history"].size(), records[0]["picard_evaluations"].get<std::size_t>());
+  // The derived means over seeds: one row per model and the floor, equal to the one seed's values.
+  ASSERT_EQ(res["derived"].size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(res["derived"][i]["model"], models[i]);
+    EXPECT_EQ(res["derived"][i]["w2_mean"], records[i]["w2"]);
+    EXPECT_EQ(res["derived"][i]["seeds"], 1);
+  }
+  const std::string csv = read_file(ctx.output_folder / "results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // header and four records; samples stay out
+  EXPECT_EQ(csv.find("samples"), std::string::npos);
   const auto cfg = nlohmann::json::parse(read_file(ctx.output_folder / "config.json"));
   EXPECT_EQ(cfg["seed"], 4);
-  EXPECT_TRUE(cfg.contains("versions"));
-  EXPECT_TRUE(cfg.contains("seed_rule"));
-  EXPECT_NE(read_file(ctx.output_folder / "report.md").find("floor: two target samples"), std::string::npos);
+  EXPECT_TRUE(cfg["config"].contains("seed_rule"));
+  EXPECT_EQ(cfg["config"]["pairs"][0]["cfm_width"], records[1]["width"]);
 
   // A rerun into the same folder reads every cell back and reports the same numbers.
-  const auto again = ex::run_flow_study(ctx, s);
+  ex::run_study(ex::make_study(s, ctx), ctx);
   const auto res2 = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
-  EXPECT_EQ(res2["cells_reused"], 3);
-  EXPECT_EQ(res2["summary"], res["summary"]);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(res2["results"][i]["cached"], true);
+    EXPECT_EQ(res2["results"][i]["w2"], records[i]["w2"]);
+  }
+  EXPECT_EQ(res2["derived"], res["derived"]);
 }
 
 TEST(FlowExperiment, InterruptedRunResumesFromItsFinishedCells) {
@@ -219,22 +245,24 @@ TEST(FlowExperiment, InterruptedRunResumesFromItsFinishedCells) {
   ex::FlowStudy s;
   s.name = "flow-test";
   s.pairs = {{"normal", "8gaussians", 2}};
-  s.models = {ex::FlowModelKind::icfm, ex::FlowModelKind::otcfm};
+  s.models = {"icfm", "otcfm"};
   s.eval = tiny_eval();
   s.calmflow = tiny_calmflow();
   ex::ExperimentContext ctx;
   ctx.output_folder = dir.path() / "r";
   ctx.stop_after_cells = 1;
-  EXPECT_THROW(ex::run_flow_study(ctx, s), ex::run_interrupted);
+  EXPECT_THROW(ex::run_study(ex::make_study(s, ctx), ctx), ex::run_interrupted);
   EXPECT_FALSE(std::filesystem::exists(ctx.output_folder / "results.json"));
   ctx.stop_after_cells.reset();
-  ex::run_flow_study(ctx, s);
+  ex::run_study(ex::make_study(s, ctx), ctx);
   const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
-  EXPECT_EQ(res["cells_reused"], 1);  // the I-CFM cell finished before the interruption
-  EXPECT_EQ(res["summary"].size(), 2u);
+  ASSERT_EQ(res["results"].size(), 3u);  // icfm, otcfm, floor
+  EXPECT_EQ(res["results"][0]["cached"], true);  // the I-CFM cell finished before the interruption
+  EXPECT_EQ(res["results"][1]["cached"], false);
+  EXPECT_EQ(res["derived"].size(), 3u);
 }
 
-TEST(FlowExperiment, AblationAndConditionalWriteTheirReports) {
+TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
   ScratchFolder dir;
   ex::ExperimentContext ctx;
   ctx.seed = 2;
@@ -248,17 +276,28 @@ TEST(FlowExperiment, AblationAndConditionalWriteTheirReports) {
     a.spatial_tokens = {2};
     a.deterministic_head = true;
     ctx.output_folder = dir.path() / "ablation";
-    ex::run_flow_ablation(ctx, a);
+    ex::run_study(ex::make_study(a, ctx), ctx);
     const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
     // 2 temperatures of the base model, N = 3, M = 1, K = 2, deterministic head.
-    ASSERT_EQ(res["rows"].size(), 6u);
+    const auto& records = res["results"];
+    ASSERT_EQ(records.size(), 6u);
     std::set<std::string> factors;
-    for (const auto& r : res["rows"]) {
+    for (const auto& r : records) {
       factors.insert(r["factor"].get<std::string>());
-      for (const char* key : {"value", "temperature", "w2_mean", "mmd2_mean", "energy_mean", "n", "gamma"})
+      for (const char* key : {"value", "temperature", "w2", "mmd2", "energy", "n", "gamma", "parameters"})
         EXPECT_TRUE(r.contains(key)) << key;
     }
     EXPECT_EQ(factors, (std::set<std::string>{"base", "N", "M", "K", "head"}));
+    // The two temperatures sample one trained model: the same training, different samples.
+    EXPECT_EQ(records[0]["temperature"], 0.0);
+    EXPECT_EQ(records[1]["temperature"], 0.5);
+    EXPECT_EQ(records[0]["train_seconds"], records[1]["train_seconds"]);
+    EXPECT_EQ(records[0]["final_loss"], records[1]["final_loss"]);
+    EXPECT_NE(records[0]["w2"], records[1]["w2"]);
+    EXPECT_EQ(records[2]["time_points"], 3);
+    EXPECT_EQ(records[5]["variational"], false);
+    ASSERT_EQ(res["derived"].size(), 6u);
+    EXPECT_EQ(res["derived"][2]["w2_mean"], records[2]["w2"]);
     EXPECT_TRUE(std::filesystem::exists(ctx.output_folder / "ablation.dat"));
   }
   {
@@ -269,19 +308,30 @@ TEST(FlowExperiment, AblationAndConditionalWriteTheirReports) {
     c.eval = tiny_eval();
     c.calmflow = tiny_calmflow();
     ctx.output_folder = dir.path() / "conditional";
-    ex::run_flow_conditional(ctx, c);
+    ex::run_study(ex::make_study(c, ctx), ctx);
     const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
-    ASSERT_EQ(res["prompts"].size(), 4u);
     ASSERT_EQ(res["held_out"].size(), 2u);  // (blob, left), (moons, right)
     EXPECT_EQ(res["held_out"][0], "generate blob shifted left");
-    for (const char* split : {"seen", "held_out"}) {
-      ASSERT_TRUE(res["split"].contains(split)) << split;
-      EXPECT_EQ(res["split"][split]["count"], 2);
-      for (const char* key : {"w2_mean", "mmd2_mean", "energy_mean", "floor_w2_mean", "nearest_other_w2_mean"})
-        EXPECT_TRUE(res["split"][split].contains(key)) << key;
+    const auto& records = res["results"];
+    ASSERT_EQ(records.size(), 4u);  // one per combination; one model for the seed
+    int held = 0;
+    for (const auto& r : records) {
+      held += r["held_out"].get<bool>() ? 1 : 0;
+      EXPECT_EQ(r["train_seconds"], records[0]["train_seconds"]);
+      for (const char* key : {"w2", "mmd2", "energy", "floor_w2", "nearest_other_w2"})
+        EXPECT_GT(r[key].get<double>(), 0.0) << key;
+      EXPECT_EQ(r["closer_to_own_target"], r["w2"].get<double>() < r["nearest_other_w2"].get<double>());
+    }
+    EXPECT_EQ(held, 2);
+    // Derived: one row per prompt, then the seen and held-out splits.
+    ASSERT_EQ(res["derived"].size(), 6u);
+    EXPECT_EQ(res["derived"][0]["w2_mean"], records[0]["w2"]);
+    for (std::size_t i = 4; i < 6; ++i) {
+      EXPECT_EQ(res["derived"][i]["split"], i == 4 ? "seen" : "held_out");
+      EXPECT_EQ(res["derived"][i]["count"], 2);
     }
     const auto cfg = nlohmann::json::parse(read_file(ctx.output_folder / "config.json"));
-    EXPECT_EQ(cfg["held_out"].size(), 2u);
+    EXPECT_EQ(cfg["config"]["task"]["held_out"].size(), 2u);
     EXPECT_TRUE(std::filesystem::exists(ctx.output_folder / "held_out_samples.dat"));
   }
 }
@@ -292,17 +342,20 @@ TEST(FlowExperiment, BadStudiesAreRefusedBeforeAnyWork) {
   ctx.output_folder = dir.path() / "never";
   ex::FlowStudy s;
   s.pairs = {{"8gaussians", "moons", 3}};
-  EXPECT_THROW(ex::run_flow_study(ctx, s), iterop::invalid_option);
+  EXPECT_THROW(ex::make_study(s, ctx), iterop::invalid_option);
   s.pairs = {{"8gaussians", "unicorns", 2}};
   try {
-    ex::run_flow_study(ctx, s);
+    ex::make_study(s, ctx);
     FAIL() << "no exception";
   } catch (const iterop::invalid_option& e) {
     EXPECT_NE(std::string(e.what()).find("unicorns"), std::string::npos) << e.what();
   }
   s.pairs = {{"8gaussians", "moons", 2}};
+  s.models = {"ddpm"};
+  EXPECT_THROW(ex::make_study(s, ctx), iterop::invalid_option);
+  s.models = {"icfm"};
   s.eval.samples = 1;
-  EXPECT_THROW(ex::run_flow_study(ctx, s), iterop::invalid_option);
+  EXPECT_THROW(ex::make_study(s, ctx), iterop::invalid_option);
   EXPECT_FALSE(std::filesystem::exists(ctx.output_folder));
 }
 

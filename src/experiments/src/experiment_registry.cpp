@@ -9,7 +9,7 @@
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/experiments/pign_experiment.hpp"
 #include "iterop/experiments/denoiser_experiment.hpp"
-#include "iterop/experiments/flow_experiment.hpp"
+#include "iterop/experiments/studies/flow.hpp"
 #endif
 #include "iterop/experiments/theory_checks_experiment.hpp"
 #include "iterop/experiments/volterra_bench.hpp"
@@ -72,11 +72,7 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(denoiser_2d_quick_experiment()); // a few seconds; in the suite
   registry.add(denoiser_highdim_experiment());       // a few minutes; not in the suite
   registry.add(denoiser_highdim_full_experiment());  // D up to 1000; not in the suite
-  registry.add(flow_quick_experiment());       // seconds; in the suite
-  registry.add(flow_2d_experiment());          // minutes; not in the suite
-  registry.add(flow_highdim_experiment());     // minutes; not in the suite
-  registry.add(flow_ablation_experiment());    // minutes; not in the suite
-  registry.add(flow_conditional_experiment()); // minutes; not in the suite
+  for (auto& e : flow_experiments()) registry.add(std::move(e));  // flow-quick in the suite (seconds), the others minutes
 #endif
 }
 

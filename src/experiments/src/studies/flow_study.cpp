@@ -1,0 +1,1189 @@
+// The flow studies: one cell per trained model (CaLMFlow, I-CFM or OT-CFM on one pair and seed) or per
+// sample drawn from a shared trained model (the ablation's temperatures, the conditional prompts), one
+// flat record each: exact W2, RBF MMD and energy distance against a fresh target sample, the floor of
+// two independent target samples, the parallel-in-time sweeps; the reports are tables of mean ± std
+// over seeds, scatter plots and sweeps drawn from the records.
+#include "iterop/experiments/studies/flow.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/distributions/flow_datasets.hpp"
+#include "iterop/distributions/sample_distances.hpp"
+#include "iterop/experiments/run_time.hpp"
+
+namespace iterop::experiments {
+
+namespace {
+
+namespace op = operators;
+namespace dist = distributions;
+using json = nlohmann::json;
+
+std::uint64_t derived_seed(std::uint64_t seed, std::uint64_t stream) { return 1000003ULL * seed + stream; }
+
+std::string num(double v, int digits = 3) { return std::isfinite(v) ? fmt::format("{:.{}g}", v, digits) : "n/a"; }
+
+/// "mean ± std" of `field` in a summary record (the mean alone for one seed).
+std::string pm(const Record& s, const std::string& field) {
+  const double mean = number_of(s, field + "_mean");
+  return number_of(s, "seeds") > 1 ? num(mean) + " ± " + num(number_of(s, field + "_std"), 2) : num(mean);
+}
+
+/// One colour per model, the target in grey.
+std::string model_colour(const std::string& model) {
+  static const std::map<std::string, std::string> c = {
+      {"calmflow", "#d62728"}, {"icfm", "#2ca02c"}, {"otcfm", "#9467bd"}, {"target", "#555555"}};
+  const auto it = c.find(model);
+  return it == c.end() ? "#7f7f7f" : it->second;
+}
+
+/// Colours by position (pairs, series of a line plot).
+std::string colour(std::size_t i) {
+  static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"};
+  return c[i % 8];
+}
+
+std::string slug(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+    else if (!out.empty() && out.back() != '-') out += '-';
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+op::CalmFlowSampleOptions sample_options(double temperature, std::uint64_t seed, const std::string& prompt = "") {
+  op::CalmFlowSampleOptions s;
+  s.temperature = temperature;
+  s.seed = seed;
+  s.prompt = prompt;
+  return s;
+}
+
+/// n, dim, gamma and the three distances into a record.
+void put_quality(Record& r, const dist::SampleQuality& q) {
+  r["n"] = q.n;
+  r["gamma"] = q.gamma;
+  r["w2"] = record_number(q.w2);
+  r["mmd2"] = record_number(q.mmd2);
+  r["energy"] = record_number(q.energy);
+}
+
+/// The first two coordinates of up to 1000 rows, flattened (for scatter plots).
+Record plot_points(const dist::SampleSet& s) {
+  Record a = Record::array();
+  for (std::size_t i = 0; i < std::min<std::size_t>(s.rows, 1000); ++i) {
+    a.push_back(s(i, 0));
+    a.push_back(s.dim > 1 ? s(i, 1) : 0.0);
+  }
+  return a;
+}
+
+Series line(std::string label, std::string color, int dash_type = 1) {
+  Series s;
+  s.label = std::move(label);
+  s.color = std::move(color);
+  s.dash_type = dash_type;
+  return s;
+}
+
+Panel axes(std::string title, std::string x_label, std::string y_label, bool log_y) {
+  Panel p;
+  p.title = std::move(title);
+  p.x_label = std::move(x_label);
+  p.y_label = std::move(y_label);
+  p.log_y = log_y;
+  return p;
+}
+
+Series scatter(const Record& points, const std::string& label, const std::string& color) {
+  Series s = line(label, color);
+  s.points_only = true;
+  for (std::size_t i = 0; i + 1 < points.size(); i += 2) {
+    s.x.push_back(points[i].get<double>());
+    s.y.push_back(points[i + 1].get<double>());
+  }
+  return s;
+}
+
+json calmflow_options_json(const op::CalmFlowOptions& o) {
+  return {{"dim", o.dim},         {"time_points", o.time_points}, {"spatial_tokens", o.spatial_tokens},
+          {"trajectories", o.trajectories}, {"width", o.width}, {"layers", o.layers},
+          {"heads", o.heads},     {"feedforward", o.feedforward}, {"position", o.position},
+          {"variational", o.variational}, {"beta", o.beta}, {"lr", o.lr},
+          {"batch", o.batch},     {"steps", o.steps},           {"seed", o.seed},
+          {"device", o.device},   {"max_prompt_tokens", o.max_prompt_tokens}};
+}
+
+json cfm_options_json(const op::CfmOptions& o) {
+  return {{"dim", o.dim},     {"width", o.width},     {"depth", o.depth},   {"activation", o.activation},
+          {"coupling", op::to_string(o.coupling)},    {"lr", o.lr},         {"batch", o.batch},
+          {"steps", o.steps}, {"seed", o.seed},       {"device", o.device}, {"float64", o.float64}};
+}
+
+/// A model's options as fields of its record (dim and seed are the record's own; steps is steps_planned).
+void put_options(Record& r, const json& options) {
+  for (const auto& [k, v] : options.items())
+    if (k != "dim" && k != "seed") r[k == "steps" ? "steps_planned" : k] = v;
+}
+
+json eval_json(const FlowEvaluation& e) {
+  return {{"samples", e.samples}, {"pool", e.pool}, {"seeds", e.seeds}, {"gamma", e.gamma},
+          {"temperature", e.temperature}, {"cfm_sampler", e.ode.describe()}};
+}
+
+json pair_json(const FlowPair& p) { return {{"source", p.source}, {"target", p.target}, {"dim", p.dim}}; }
+
+Record pair_record(const FlowPair& p) {
+  return {{"pair", p.label()}, {"source", p.source}, {"target", p.target}, {"dim", p.dim}};
+}
+
+/// Source pool, target pool, generation start points and two independent target samples of one pair and seed.
+struct PairData {
+  dist::SampleSet source_pool, target_pool, x0, reference, reference2;
+};
+
+PairData make_pair_data(const FlowPair& p, const FlowEvaluation& e, std::uint64_t seed) {
+  const auto d = static_cast<std::size_t>(p.dim);
+  return {dist::sample_dataset(p.source, e.pool, d, derived_seed(seed, 11)),
+          dist::sample_dataset(p.target, e.pool, d, derived_seed(seed, 12)),
+          dist::sample_dataset(p.source, e.samples, d, derived_seed(seed, 13)),
+          dist::sample_dataset(p.target, e.samples, d, derived_seed(seed, 14)),
+          dist::sample_dataset(p.target, e.samples, d, derived_seed(seed, 15))};
+}
+
+const char* seed_rule =
+    "cell seed s: model initialisation and minibatches s; source pool 1000003 s + 11, target pool 1000003 s + 12, "
+    "generation start points 1000003 s + 13, target sample compared with 1000003 s + 14, second target sample "
+    "(the floor) 1000003 s + 15; CaLMFlow sampling noise seed s";
+
+/// Training progress lines: about every fifth of the steps.
+template <class P>
+void report_training(const ExperimentContext& context, const std::string& what, const P& p) {
+  context.report(fmt::format("    {}: step {}/{}, loss {}, {:.2f} steps/s, {} left", what, p.step, p.steps,
+                             num(p.loss, 4), p.steps_per_second,
+                             p.steps_per_second > 0 ? format_seconds((p.steps - p.step) / p.steps_per_second) : "?"));
+}
+
+/// A trained CaLMFlow and the training's fields of a record.
+struct TrainedCalmFlow {
+  op::CalmFlow model;
+  Record fields;
+};
+
+TrainedCalmFlow train_calmflow(const ExperimentContext& context, const std::string& what, const op::CalmFlowOptions& o,
+                               const op::CalmFlowData& data, const std::vector<std::string>& prompts = {}) {
+  op::CalmFlow model(o, prompts);
+  op::CalmFlowTrainOptions t;
+  t.progress_every = std::max(1, o.steps / 5);
+  t.progress = [&](const op::CalmFlowProgress& p) {
+    report_training(context, what, p);
+    return true;
+  };
+  const op::CalmFlowTrainReport r = model.train(data, t);
+  double final_loss = std::nan("");  // the mean of the last 50 steps' losses
+  if (!r.loss.empty()) {
+    const std::size_t w = std::min<std::size_t>(r.loss.size(), 50);
+    final_loss = 0;
+    for (std::size_t i = r.loss.size() - w; i < r.loss.size(); ++i) final_loss += r.loss[i];
+    final_loss /= static_cast<double>(w);
+  }
+  Record f = {{"parameters", model.num_parameters()}};
+  put_options(f, calmflow_options_json(o));
+  f.update(Record{{"steps", r.last_step}, {"train_status", op::to_string(r.status)}, {"train_message", r.message},
+                  {"train_seconds", r.seconds}, {"steps_per_second", r.steps_per_second},
+                  {"final_loss", record_number(final_loss)}});
+  return {std::move(model), std::move(f)};
+}
+
+/// Trained models shared by the cells that sample them (cells computed in one run), by key.
+using ModelShelf = std::map<std::string, TrainedCalmFlow>;
+
+void put_parallel(Record& r, const op::CalmFlowParallelReport& p, std::size_t rows) {
+  r["parallel_rows"] = rows;
+  r["sequential_passes"] = p.sequential_passes;
+  for (const auto& [name, s] : {std::pair<std::string, const op::CalmFlowParallelSolve&>{"picard", p.picard},
+                                {"anderson", p.anderson}}) {
+    Record history = Record::array();
+    for (double e : s.error_history) history.push_back(record_number(e));
+    r.update(Record{{name + "_method", s.method},           {name + "_status", s.status},
+                    {name + "_converged", s.converged},     {name + "_iterations", s.iterations},
+                    {name + "_evaluations", s.evaluations}, {name + "_sweeps_to_tol", s.sweeps_to_tol},
+                    {name + "_error", record_number(s.error)}, {name + "_error_history", history}});
+  }
+}
+
+/// One cell of a FlowStudy: train a model (or draw the floor), sample, measure.
+Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& study, const FlowPair& pair,
+                         const std::string& model, std::uint64_t seed, const op::CfmOptions& cfm) {
+  const PairData data = make_pair_data(pair, study.eval, seed);
+  Record r = pair_record(pair);
+  r["model"] = model;
+  r["seed"] = seed;
+  const std::string what = fmt::format("{} on {}, seed {}", model, pair.label(), seed);
+  if (model == "floor") {
+    put_quality(r, dist::sample_quality(data.reference2, data.reference, study.eval.gamma));
+    r["samples"] = plot_points(data.reference);  // the target sample every model of this seed is compared with
+  } else if (model == "calmflow") {
+    op::CalmFlowOptions o = study.calmflow;
+    o.dim = pair.dim;
+    o.seed = seed;
+    auto trained = train_calmflow(context, what, o, {data.source_pool, data.target_pool, {}});
+    r.update(trained.fields);
+    const auto t0 = std::chrono::steady_clock::now();
+    const dist::SampleSet gen = trained.model.sample(data.x0, sample_options(study.eval.temperature, seed));
+    const double seconds = seconds_since(t0);
+    put_quality(r, dist::sample_quality(gen, data.reference, study.eval.gamma));
+    r.update(Record{{"temperature", study.eval.temperature}, {"forward_passes", o.time_points - 1},
+                    {"sample_seconds", seconds}});
+    if (study.parallel_in_time) {
+      const std::size_t rows = std::min(study.parallel_rows, data.x0.rows);
+      dist::SampleSet x0(rows, data.x0.dim,
+                         std::vector<double>(data.x0.values.begin(),
+                                             data.x0.values.begin() + static_cast<std::ptrdiff_t>(rows * data.x0.dim)));
+      op::CalmFlowParallelOptions p;
+      p.tol = study.parallel_tol;
+      const auto pr = trained.model.sample_parallel(x0, sample_options(study.eval.temperature, seed), p);
+      put_parallel(r, pr, rows);
+      context.report(fmt::format("    parallel in time ({} rows): N - 1 = {} sequential passes; Picard {} sweeps, "
+                                 "Anderson {} sweeps to {}",
+                                 rows, pr.sequential_passes, pr.picard.sweeps_to_tol, pr.anderson.sweeps_to_tol,
+                                 num(p.tol)));
+    }
+    r["samples"] = plot_points(gen);
+  } else {
+    op::CfmOptions o = cfm;
+    o.seed = seed;
+    o.coupling = model == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
+    op::ConditionalFlowMatching net(o);
+    const auto t = net.train(distinct_pool_sampler(data.source_pool, derived_seed(seed, 21)),
+                             distinct_pool_sampler(data.target_pool, derived_seed(seed, 22)),
+                             [&](const op::CfmProgress& p) {
+                               if (p.step % std::max(1, p.steps / 5) == 0 || p.step == p.steps)
+                                 report_training(context, what, p);
+                               return Action::proceed;
+                             });
+    r["parameters"] = net.num_parameters();
+    put_options(r, cfm_options_json(o));
+    r.update(Record{{"steps", t.steps_done}, {"train_status", op::to_string(t.status)}, {"train_message", t.message},
+                    {"train_seconds", t.seconds}, {"steps_per_second", t.steps_per_second},
+                    {"final_loss", record_number(t.final_loss(50))}, {"assignment_seconds", t.assignment_seconds}});
+    const VelocityFn v = [&net](const double* x, std::size_t n, double time, double* out) {
+      net.velocity(x, n, time, out);
+    };
+    const FlowSampleReport s = sample_flow_ode(v, data.x0, study.eval.ode);
+    put_quality(r, dist::sample_quality(s.samples, data.reference, study.eval.gamma));
+    r.update(Record{{"sample_seconds", s.seconds}, {"sampler", s.method},
+                    {"sampler_status", std::string(to_string(s.status))},
+                    {"batch_evaluations", s.batch_evaluations}, {"sample_evaluations", s.sample_evaluations},
+                    {"samples", plot_points(s.samples)}});
+  }
+  return r;
+}
+
+/// The progress text of a model record.
+std::string model_progress(const Record& r) {
+  const std::string metrics = fmt::format("W2 {}, MMD² {}, energy {}", num(number_of(r, "w2")),
+                                          num(number_of(r, "mmd2")), num(number_of(r, "energy")));
+  if (!r.contains("parameters")) return ": " + metrics;
+  return fmt::format(": {} params, trained in {} ({}), {}", text_of(r, "parameters"),
+                     format_seconds(number_of(r, "train_seconds")), text_of(r, "train_status"), metrics);
+}
+
+/// Mean and std over seeds of the distances and training time per group of `by`; "seeds" counts the
+/// records, "n" is the sample size; fields of the group's first record that `keep` names are copied.
+Records over_seeds(const Records& records, const std::vector<std::string>& by, const std::vector<std::string>& fields,
+                   const std::vector<std::string>& keep) {
+  Records out;
+  const auto groups = records.group_by(by);
+  const Records summary = records.summarise(by, fields);
+  for (std::size_t i = 0; i < summary.size(); ++i) {
+    Record s = summary[i];
+    const Record& first = groups[i].second[0];
+    s["seeds"] = s["n"];
+    s["n"] = first.value("n", Record());
+    for (const auto& k : keep)
+      if (first.contains(k)) s[k] = first[k];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void require_pair(const FlowPair& p, const std::string& field) {
+  const auto names = dist::dataset_names();
+  for (const auto& [which, name] : {std::pair<const char*, const std::string&>{".source", p.source}, {".target", p.target}})
+    require(std::find(names.begin(), names.end(), name) != names.end(), field + which, name,
+            "a data set of iterop::distributions");
+  require(p.dim >= 1, field + ".dim", p.dim, "dim >= 1");
+  // The data sets check their own dimension rules; a one-point draw finds a mismatch before any work.
+  (void)dist::sample_dataset(p.source, 1, static_cast<std::size_t>(p.dim), 0);
+  (void)dist::sample_dataset(p.target, 1, static_cast<std::size_t>(p.dim), 0);
+}
+
+/// Sets every panel's axes to the points' common range (clipped to [-30, 30]) and the figure's size.
+void common_axes(Figure& fig) {
+  double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
+  for (const auto& p : fig.panels)
+    for (const auto& s : p.series)
+      for (std::size_t i = 0; i < s.x.size(); ++i)
+        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+          lo_x = std::min(lo_x, s.x[i]);
+          hi_x = std::max(hi_x, s.x[i]);
+          lo_y = std::min(lo_y, s.y[i]);
+          hi_y = std::max(hi_y, s.y[i]);
+        }
+  if (std::isfinite(lo_x) && std::isfinite(lo_y))
+    for (auto& p : fig.panels) {
+      p.x_min = std::max(lo_x, -30.0);
+      p.x_max = std::min(hi_x, 30.0);
+      p.y_min = std::max(lo_y, -30.0);
+      p.y_max = std::min(hi_y, 30.0);
+    }
+  fig.width = 420 * static_cast<int>(fig.panels.size());
+  fig.height = 420;
+}
+
+Column seconds_column(const std::string& header, const std::string& field) {
+  return {header, [field](const Record& r) {
+            const double s = number_of(r, field);
+            return std::isfinite(s) ? format_seconds(s) : std::string();
+          }};
+}
+
+Column pm_column(const std::string& header, const std::string& field) {
+  return {header, [field](const Record& r) { return pm(r, field); }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// flow-2d, flow-highdim, flow-quick: the report
+
+std::string sample_quality_section(const Records& summary, const Records& records, const std::string& gamma_text) {
+  auto sampler = [&](const Record& s) -> std::string {
+    const Record* r = records.find({{"pair", text_of(s, "pair")}, {"model", text_of(s, "model")}});
+    if (r == nullptr || text_of(*r, "model") == "floor") return "";
+    if (text_of(*r, "model") == "calmflow")
+      return fmt::format("sequential, KV cache, τ = {}, {} passes", text_of(*r, "temperature"),
+                         text_of(*r, "forward_passes"));
+    return fmt::format("{}, {} evaluations", text_of(*r, "sampler"), text_of(*r, "batch_evaluations"));
+  };
+  return "## Sample quality\n\n" +
+         summary
+             .table({Column::text("pair", "pair"),
+                     {"model",
+                      [](const Record& s) {
+                        return text_of(s, "model") == "floor" ? "floor: two target samples" : text_of(s, "model");
+                      },
+                      Align::left},
+                     {"parameters", [](const Record& s) { return text_of(s, "parameters"); }},
+                     {"steps", [](const Record& s) { return text_of(s, "steps"); }},
+                     seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
+                     pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"), pm_column("energy distance", "energy"),
+                     {"sampler", sampler, Align::left}})
+             .to_markdown() +
+         "\n";
+}
+
+std::string parallel_section(const Records& records, const FlowStudy& study, StudyReport& report) {
+  const Records parallel = records.where([](const Record& r) { return r.contains("sequential_passes"); });
+  if (parallel.empty()) return "";
+  auto integer = [](const std::string& header, const std::string& field) {
+    return Column{header, [field](const Record& r) { return text_of(r, field); }};
+  };
+  std::string md = fmt::format(
+      "## Parallel-in-time generation\n\nWith all sampling noise drawn up front, one forward pass over a whole "
+      "guessed trajectory is a strictly causal operator T; x = T(x) is solved by Picard and Anderson (depth 5) from "
+      "x(t_i) = x_0, on the first {} source points. A sweep is one forward pass over the whole trajectory (all N "
+      "time points at once); sequential generation needs N - 1 passes over growing prefixes. Tolerance: max |x_k - "
+      "x_sequential| <= {}. -1: not reached.\n\n",
+      study.parallel_rows, num(study.parallel_tol));
+  md += parallel
+            .table({Column::text("pair", "pair"), integer("seed", "seed"), integer("rows", "parallel_rows"),
+                    integer("sequential passes (N - 1)", "sequential_passes"),
+                    integer("Picard sweeps to tol", "picard_sweeps_to_tol"),
+                    integer("Anderson sweeps to tol", "anderson_sweeps_to_tol"),
+                    integer("Picard evaluations", "picard_evaluations"),
+                    integer("Anderson evaluations", "anderson_evaluations")})
+            .to_markdown() +
+        "\n";
+  Panel panel = axes("Parallel-in-time CaLMFlow: max |x_k - x_sequential| after k sweeps (first seed)",
+                     "sweep k (one forward pass over the whole trajectory)",
+                     "max error against sequential generation", true);
+  const auto pairs = records.distinct("pair");
+  for (const auto& r : parallel.where("seed", std::to_string(report.context().seed))) {
+    const auto at = static_cast<std::size_t>(std::find(pairs.begin(), pairs.end(), text_of(r, "pair")) - pairs.begin());
+    for (const std::string which : {"picard", "anderson"}) {
+      Series s = line(text_of(r, "pair") + (which == "picard" ? ", Picard" : ", Anderson"), colour(at),
+                      which == "picard" ? 1 : 2);
+      const Record& h = r.at(which + "_error_history");
+      for (std::size_t k = 0; k < h.size(); ++k) {
+        s.x.push_back(static_cast<double>(k));
+        s.y.push_back(h[k].is_number() ? h[k].get<double>() : std::nan(""));
+      }
+      panel.series.push_back(std::move(s));
+    }
+  }
+  Figure fig;
+  fig.panels = {panel};
+  fig.width = 1100;
+  return md + report.plot("parallel_in_time", fig,
+                          "Parallel-in-time sweeps: Picard (solid), Anderson (dashed)");
+}
+
+std::string flow_plots(const Records& records, const Records& summary, const FlowStudy& study, StudyReport& report,
+                       const std::string& gamma_text) {
+  std::string md = "## Plots\n\n";
+  const std::string first = std::to_string(report.context().seed);
+  for (const auto& pair : study.pairs) {
+    const Records mine = records.where("pair", pair.label()).where("seed", first);
+    Figure fig;
+    const Panel target = axes("target: " + pair.target + (pair.dim > 2 ? " (coordinates 1, 2)" : ""), "x1", "x2", false);
+    for (const auto& r : mine) {
+      Panel p = target;
+      const std::string model = text_of(r, "model");
+      if (model != "floor") p.title = model + ": W2 " + num(number_of(r, "w2"));
+      p.series.push_back(model == "floor" ? scatter(r.at("samples"), "target sample", model_colour("target"))
+                                          : scatter(r.at("samples"), model, model_colour(model)));
+      if (model == "floor")
+        fig.panels.insert(fig.panels.begin(), std::move(p));
+      else
+        fig.panels.push_back(std::move(p));
+    }
+    common_axes(fig);
+    md += report.plot("samples_" + slug(pair.source + "-" + pair.target + (pair.dim == 2 ? "" : "-d" + std::to_string(pair.dim))),
+                      fig, "Samples of " + pair.label() + " (seed " + first + ")");
+  }
+  std::set<int> dims;
+  for (const auto& p : study.pairs) dims.insert(p.dim);
+  if (dims.size() >= 2) {
+    Figure fig;
+    const Records models = summary.where([](const Record& s) { return text_of(s, "model") != "floor"; });
+    for (const auto& [metric, title] : {std::pair<std::string, std::string>{"w2", "exact W2"},
+                                        {"mmd2", "MMD² (γ = " + gamma_text + ")"}, {"energy", "energy distance"}}) {
+      Panel p = axes(title + " against D (mean over seeds)", "dimension D", metric, true);
+      p.log_x = true;
+      std::size_t at = 0;
+      for (const auto& [name, rows] : models.group_by({"source", "target", "model"})) {
+        Series s = line(text_of(rows[0], "source") + " -> " + text_of(rows[0], "target") + ", " + text_of(rows[0], "model"),
+                        colour(at++));
+        for (const auto& row : rows) {
+          s.x.push_back(number_of(row, "dim"));
+          s.y.push_back(number_of(row, metric + "_mean"));
+        }
+        p.series.push_back(std::move(s));
+      }
+      fig.panels.push_back(std::move(p));
+    }
+    md += report.plot("metrics_vs_dim", fig, "Sample distances against D");
+  }
+  return md;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flow-ablation: the variants
+
+struct Variant {
+  std::string factor;  // "base", "N", "M", "K", "head"
+  std::string value;
+  op::CalmFlowOptions options;
+};
+
+std::vector<Variant> ablation_variants(const FlowAblationStudy& study) {
+  op::CalmFlowOptions base = study.base;
+  base.dim = study.pair.dim;
+  std::vector<Variant> variants{{"base", "base", base}};
+  auto add = [&](const std::string& factor, const std::vector<int>& values, int op::CalmFlowOptions::*field) {
+    for (int v : values)
+      if (v != base.*field) {
+        variants.push_back({factor, std::to_string(v), base});
+        variants.back().options.*field = v;
+      }
+  };
+  add("N", study.time_points, &op::CalmFlowOptions::time_points);
+  add("M", study.trajectories, &op::CalmFlowOptions::trajectories);
+  add("K", study.spatial_tokens, &op::CalmFlowOptions::spatial_tokens);
+  if (study.deterministic_head && base.variational) {
+    variants.push_back({"head", "deterministic", base});
+    variants.back().options.variational = false;
+  }
+  return variants;
+}
+
+/// Per combination of the conditional task: the own target, its floor, and the nearest other
+/// combination sharing a word.
+std::vector<PromptCombination> all_combinations(const ConditionalFlowTask& task) {
+  std::vector<PromptCombination> all;
+  for (const auto& c : task.components)
+    for (const auto& d : task.directions) all.push_back({c, d});
+  return all;
+}
+
+std::string size_note = " `--size full` runs the paper's scale (2000+ steps, 1000 samples, 3 seeds; hours).";
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// settings
+
+std::string FlowPair::label() const {
+  return source + " -> " + target + (dim == 2 ? std::string() : fmt::format(" (D = {})", dim));
+}
+
+void FlowEvaluation::validate() const {
+  require(samples >= 2, "FlowEvaluation::samples", samples, "samples >= 2");
+  require(pool >= 1, "FlowEvaluation::pool", pool, "pool >= 1");
+  require(seeds >= 1, "FlowEvaluation::seeds", seeds, "seeds >= 1");
+  require(std::isfinite(gamma) && gamma > 0, "FlowEvaluation::gamma", gamma, "0 < gamma < infinity");
+  require(std::isfinite(temperature) && temperature >= 0, "FlowEvaluation::temperature", temperature,
+          "0 <= temperature < infinity");
+  ode.validate();
+}
+
+void FlowStudy::validate() const {
+  require(!name.empty(), "FlowStudy::name", std::string("\"\""), "a non-empty name");
+  require(!pairs.empty(), "FlowStudy::pairs", std::string("[]"), "at least one pair");
+  require(!models.empty(), "FlowStudy::models", std::string("[]"), "at least one model");
+  for (const auto& m : models)
+    require(m == "calmflow" || m == "icfm" || m == "otcfm", "FlowStudy::models", m, "one of calmflow, icfm, otcfm");
+  for (const auto& p : pairs) require_pair(p, "FlowStudy::pairs");
+  require(parallel_rows >= 1, "FlowStudy::parallel_rows", parallel_rows, "parallel_rows >= 1");
+  require(std::isfinite(parallel_tol) && parallel_tol > 0, "FlowStudy::parallel_tol", parallel_tol, "parallel_tol > 0");
+  eval.validate();
+  op::CalmFlowOptions c = calmflow;
+  for (const auto& p : pairs) {
+    c.dim = p.dim;
+    c.validate();
+  }
+  op::CfmOptions f = cfm;
+  f.dim = pairs.front().dim;
+  f.validate();
+}
+
+void FlowAblationStudy::validate() const {
+  require(!name.empty(), "FlowAblationStudy::name", std::string("\"\""), "a non-empty name");
+  require_pair(pair, "FlowAblationStudy::pair");
+  eval.validate();
+  require(!temperatures.empty(), "FlowAblationStudy::temperatures", std::string("[]"), "at least one temperature");
+  for (double t : temperatures)
+    require(std::isfinite(t) && t >= 0, "FlowAblationStudy::temperatures", t, "0 <= temperature < infinity");
+  for (const auto& v : ablation_variants(*this)) v.options.validate();
+}
+
+void FlowConditionalStudy::validate() const {
+  require(!name.empty(), "FlowConditionalStudy::name", std::string("\"\""), "a non-empty name");
+  task.validate();
+  require_pair(FlowPair{source, "moons", 2}, "FlowConditionalStudy::source");
+  require(per_prompt >= 1, "FlowConditionalStudy::per_prompt", per_prompt, "per_prompt >= 1");
+  eval.validate();
+  op::CalmFlowOptions c = calmflow;
+  c.dim = 2;
+  c.validate();
+}
+
+operators::CfmBatchSampler distinct_pool_sampler(dist::SampleSet pool, std::uint64_t seed) {
+  require(pool.rows >= 1, "distinct_pool_sampler pool rows", pool.rows, "rows >= 1");
+  auto shared = std::make_shared<const dist::SampleSet>(std::move(pool));
+  return [shared, seed](std::size_t n, long step) {
+    const dist::SampleSet& p = *shared;
+    require(n <= p.rows, "distinct_pool_sampler batch", n, "batch <= pool rows (" + std::to_string(p.rows) + ")");
+    std::mt19937_64 rng(derived_seed(seed, 7919ULL * static_cast<std::uint64_t>(step) + 1));
+    std::vector<std::size_t> index(p.rows);
+    std::iota(index.begin(), index.end(), std::size_t{0});
+    dist::SampleSet out(n, p.dim);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t j = i + std::uniform_int_distribution<std::size_t>(0, p.rows - 1 - i)(rng);
+      std::swap(index[i], index[j]);
+      std::copy_n(p.values.begin() + static_cast<std::ptrdiff_t>(index[i] * p.dim), p.dim,
+                  out.values.begin() + static_cast<std::ptrdiff_t>(i * p.dim));
+    }
+    return out;
+  };
+}
+
+int cfm_width_for_parameters(long parameters, int dim, int depth) {
+  auto count = [&](long w) {
+    const long d = dim;
+    return (d + 1) * w + w + static_cast<long>(depth - 1) * (w * w + w) + w * d + d;
+  };
+  long best = 1;
+  for (long w = 1; w <= 4096; ++w)
+    if (std::labs(count(w) - parameters) < std::labs(count(best) - parameters)) best = w;
+  return static_cast<int>(best);
+}
+
+// ---------------------------------------------------------------------------------------------
+// flow-2d, flow-highdim, flow-quick
+
+Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
+  settings.validate();
+  // CFM widths: matched to CaLMFlow's parameter count per pair (CaLMFlow's count depends on D).
+  std::vector<op::CfmOptions> cfm_of_pair;
+  json pairs = json::array();
+  for (const auto& p : settings.pairs) {
+    op::CalmFlowOptions c = settings.calmflow;
+    c.dim = p.dim;
+    const long n = op::CalmFlow(c).num_parameters();
+    op::CfmOptions f = settings.cfm;
+    f.dim = p.dim;
+    f.steps = settings.calmflow.steps;
+    f.batch = settings.calmflow.batch;
+    if (settings.match_parameters) f.width = cfm_width_for_parameters(n, p.dim, f.depth);
+    cfm_of_pair.push_back(f);
+    pairs.push_back({{"source", p.source}, {"target", p.target}, {"dim", p.dim}, {"calmflow_parameters", n},
+                     {"cfm_width", f.width}});
+  }
+  const auto& e = settings.eval;
+  const auto& c = settings.calmflow;
+  const std::string gamma_text = format_exact(e.gamma);
+  Study study;
+  study.name = settings.name;
+  std::string model_names;
+  for (std::size_t i = 0; i < settings.models.size(); ++i)
+    model_names += (i == 0 ? "" : i + 1 == settings.models.size() ? " and " : ", ") + settings.models[i];
+  study.title = fmt::format("Experiment {}: {} on {} pair{}", settings.name, model_names, settings.pairs.size(),
+                            settings.pairs.size() == 1 ? "" : "s");
+  study.description = fmt::format(
+      "Each model is trained from the same pools ({} source and {} target points per seed) for the same number of "
+      "steps ({}) and minibatch ({} trajectories / pairs), then generates n = {} points from fresh source points; "
+      "the distances are to a fresh target sample of the same size. W2 is the exact 2-Wasserstein distance of the "
+      "empirical measures (optimal assignment), MMD² the biased RBF estimate with γ = {}, the energy distance a "
+      "V-statistic. Seeds: {} from {} (mean ± sample std when several). The floor row compares two independent "
+      "target samples of size n: no model can be expected below it.\n\n"
+      "CaLMFlow: N = {} time points, M = {} trajectories per sequence, K = {} spatial tokens, width {}, {} layers, {} "
+      "heads, feed-forward {}, {} positions, {} head (β = {}), Adam lr {}; sampled sequentially with the key/value "
+      "cache at temperature τ = {}. CFM: MLP depth {}, width {} (chosen so that the parameter count is closest to "
+      "CaLMFlow's{}), {}, Adam lr {}; sampled with {}.",
+      e.pool, e.pool, c.steps, c.batch, e.samples, gamma_text, e.seeds, context.seed, c.time_points, c.trajectories,
+      c.spatial_tokens, c.width, c.layers, c.heads, c.feedforward, c.position,
+      c.variational ? "variational" : "deterministic", format_exact(c.beta), format_exact(c.lr),
+      format_exact(e.temperature), settings.cfm.depth, cfm_of_pair.front().width,
+      settings.pairs.size() > 1 ? ", per pair; see config.json" : "", settings.cfm.activation,
+      format_exact(settings.cfm.lr), e.ode.describe());
+  study.config = {{"seed_rule", seed_rule},
+                  {"pairs", pairs},
+                  {"models", settings.models},
+                  {"eval", eval_json(e)},
+                  {"calmflow", calmflow_options_json(c)},
+                  {"cfm", cfm_options_json(cfm_of_pair.front())},
+                  {"match_parameters", settings.match_parameters},
+                  {"parallel_in_time", settings.parallel_in_time},
+                  {"parallel_rows", settings.parallel_rows},
+                  {"parallel_tol", settings.parallel_tol}};
+  study.results_header = {{"samples", e.samples}, {"seeds", e.seeds}, {"gamma", e.gamma},
+                          {"w2", "exact 2-Wasserstein of the empirical measures (optimal assignment), not Sinkhorn"}};
+  struct Job {
+    std::size_t pair;
+    std::string model;
+    std::uint64_t seed;
+  };
+  std::vector<Job> jobs;
+  for (std::size_t pi = 0; pi < settings.pairs.size(); ++pi)
+    for (int s = 0; s < e.seeds; ++s) {
+      const std::uint64_t seed = context.seed + static_cast<std::uint64_t>(s);
+      std::vector<std::string> models = settings.models;
+      models.push_back("floor");
+      for (const auto& m : models) {
+        jobs.push_back({pi, m, seed});
+        json options = nullptr;
+        if (m == "calmflow") {
+          op::CalmFlowOptions o = c;
+          o.dim = settings.pairs[pi].dim;
+          o.seed = seed;
+          options = calmflow_options_json(o);
+        } else if (m != "floor") {
+          op::CfmOptions o = cfm_of_pair[pi];
+          o.seed = seed;
+          o.coupling = m == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
+          options = cfm_options_json(o);
+        }
+        const bool parallel = settings.parallel_in_time && m == "calmflow";
+        study.cells.push_back(
+            {{{"pair", pair_json(settings.pairs[pi])},
+              {"model", m},
+              {"options", options},
+              {"eval", eval_json(e)},
+              {"parallel", parallel ? json{{"rows", settings.parallel_rows}, {"tol", settings.parallel_tol}} : json()},
+              {"seed", seed}},
+             fmt::format("{} on {}, seed {}", m == "floor" ? "floor (two target samples)" : m,
+                         settings.pairs[pi].label(), seed)});
+      }
+    }
+  study.compute = [context, settings, jobs, cfm_of_pair](std::size_t i) {
+    const Job& j = jobs[i];
+    return compute_flow_cell(context, settings, settings.pairs[j.pair], j.model, j.seed, cfm_of_pair[j.pair]);
+  };
+  study.progress = model_progress;
+  study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
+    const Records summary =
+        over_seeds(records, {"pair", "source", "target", "dim", "model"}, {"w2", "mmd2", "energy", "train_seconds"},
+                   {"parameters", "steps", "gamma"});
+    std::string md = sample_quality_section(summary, records, gamma_text);
+    md += parallel_section(records, settings, report);
+    md += flow_plots(records, summary, settings, report, gamma_text);
+    std::vector<std::string> parts;
+    for (const auto& s : summary)
+      if (text_of(s, "model") != "floor")
+        parts.push_back(fmt::format("{} {}: W2 {}", text_of(s, "pair"), text_of(s, "model"), num(number_of(s, "w2_mean"))));
+    return ReportText{md, fmt::format("{}", fmt::join(parts, "; ")), summary};
+  };
+  return study;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flow-ablation
+
+Study make_study(const FlowAblationStudy& settings, const ExperimentContext& context) {
+  settings.validate();
+  const auto variants = ablation_variants(settings);
+  const auto& e = settings.eval;
+  const auto& base = variants.front().options;
+  const std::string gamma_text = format_exact(e.gamma);
+  Study study;
+  study.name = settings.name;
+  study.title = "Experiment " + settings.name + ": CaLMFlow ablations on " + settings.pair.label();
+  study.description = fmt::format(
+      "One factor at a time around the base model (N = {}, M = {}, K = {}, width {}, {} layers, {} steps, batch {} "
+      "trajectories, variational head β = {}); the temperature rows sample the base model (no retraining), the other "
+      "rows train a model each and sample at τ = {}. The batch (trajectories per step) is the same for every M. n = {} "
+      "samples against a fresh target sample; exact W2, MMD² with γ = {}, energy distance; seeds {} from {}.",
+      base.time_points, base.trajectories, base.spatial_tokens, base.width, base.layers, base.steps, base.batch,
+      format_exact(base.beta), format_exact(e.temperature), e.samples, gamma_text, e.seeds, context.seed);
+  study.config = {{"seed_rule", seed_rule},
+                  {"pair", settings.pair.label()},
+                  {"eval", eval_json(e)},
+                  {"base", calmflow_options_json(base)},
+                  {"temperatures", settings.temperatures},
+                  {"time_points", settings.time_points},
+                  {"trajectories", settings.trajectories},
+                  {"spatial_tokens", settings.spatial_tokens},
+                  {"deterministic_head", settings.deterministic_head}};
+  study.results_header = {{"pair", settings.pair.label()}, {"samples", e.samples}, {"seeds", e.seeds},
+                          {"gamma", e.gamma}};
+  struct Job {
+    std::size_t variant;
+    double temperature;
+    std::uint64_t seed;
+  };
+  std::vector<Job> jobs;
+  for (int s = 0; s < e.seeds; ++s)
+    for (std::size_t vi = 0; vi < variants.size(); ++vi) {
+      const std::uint64_t seed = context.seed + static_cast<std::uint64_t>(s);
+      op::CalmFlowOptions o = variants[vi].options;
+      o.seed = seed;
+      for (double tau : vi == 0 ? settings.temperatures : std::vector<double>{e.temperature}) {
+        jobs.push_back({vi, tau, seed});
+        study.cells.push_back({{{"pair", pair_json(settings.pair)},
+                                {"options", calmflow_options_json(o)},
+                                {"temperature", tau},
+                                {"eval", eval_json(e)},
+                                {"seed", seed}},
+                               fmt::format("CaLMFlow {} = {}, τ = {} on {}, seed {}", variants[vi].factor,
+                                           variants[vi].value, format_exact(tau), settings.pair.label(), seed)});
+      }
+    }
+  auto shelf = std::make_shared<ModelShelf>();
+  study.compute = [context, settings, variants, jobs, shelf](std::size_t i) {
+    const Job& j = jobs[i];
+    const Variant& v = variants[j.variant];
+    op::CalmFlowOptions o = v.options;
+    o.seed = j.seed;
+    const PairData data = make_pair_data(settings.pair, settings.eval, j.seed);
+    const std::string key = fmt::format("{} {}", j.variant, j.seed);
+    auto it = shelf->find(key);
+    if (it == shelf->end()) {
+      shelf->clear();  // the cells of one model are consecutive: keep one model at a time
+      const std::string what = fmt::format("CaLMFlow {} = {} on {}, seed {}", v.factor, v.value, settings.pair.label(), j.seed);
+      it = shelf->emplace(key, train_calmflow(context, what, o, {data.source_pool, data.target_pool, {}})).first;
+    }
+    Record r = pair_record(settings.pair);
+    r.update(Record{{"factor", v.factor},
+                    {"value", v.factor == "base" ? "base, τ = " + format_exact(j.temperature) : v.value},
+                    {"temperature", j.temperature},
+                    {"seed", j.seed}});
+    r.update(it->second.fields);
+    const auto t0 = std::chrono::steady_clock::now();
+    const dist::SampleSet gen = it->second.model.sample(data.x0, sample_options(j.temperature, j.seed));
+    const double seconds = seconds_since(t0);
+    put_quality(r, dist::sample_quality(gen, data.reference, settings.eval.gamma));
+    r["forward_passes"] = o.time_points - 1;
+    r["sample_seconds"] = seconds;
+    return r;
+  };
+  study.progress = model_progress;
+  study.report = [settings, base, gamma_text, n_variants = variants.size()](const Records& records, StudyReport& report) {
+    const Records rows = over_seeds(records, {"factor", "value", "temperature"}, {"w2", "mmd2", "energy", "train_seconds"},
+                                    {"parameters", "gamma", "time_points", "trajectories", "spatial_tokens"});
+    const bool many_tau = settings.temperatures.size() > 1;
+    std::string md = rows.table({{"factor",
+                                  [many_tau](const Record& r) {
+                                    return text_of(r, "factor") == "base" && many_tau ? "τ (base model)"
+                                                                                      : text_of(r, "factor");
+                                  },
+                                  Align::left},
+                                 Column::text("value", "value"),
+                                 {"τ", [](const Record& r) { return text_of(r, "temperature"); }},
+                                 {"parameters", [](const Record& r) { return text_of(r, "parameters"); }},
+                                 seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
+                                 pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
+                                 pm_column("energy distance", "energy")})
+                         .to_markdown() +
+                     "\n## Plots\n\n";
+    // W2 against each factor; the base model (at the evaluation temperature) is a point of every curve.
+    const Record* at_base = rows.find({{"factor", "base"}, {"temperature", format_exact(settings.eval.temperature)}});
+    Figure fig;
+    for (const auto& [factor, field] : {std::pair<std::string, std::string>{"τ", "temperature"},
+                                        {"N", "time_points"}, {"M", "trajectories"}, {"K", "spatial_tokens"}}) {
+      std::vector<std::pair<double, double>> points;
+      for (const auto& r : rows.where("factor", factor == "τ" ? "base" : factor))
+        points.emplace_back(number_of(r, field), number_of(r, "w2_mean"));
+      if (points.empty()) continue;
+      if (factor != "τ" && at_base != nullptr && std::isfinite(number_of(*at_base, "w2_mean")))
+        points.emplace_back(number_of(*at_base, field), number_of(*at_base, "w2_mean"));
+      std::sort(points.begin(), points.end());
+      Series s = line("W2", colour(0));
+      for (auto [x, y] : points) {
+        s.x.push_back(x);
+        s.y.push_back(y);
+      }
+      fig.panels.push_back(axes("W2 against " + factor, factor, "exact W2", false));
+      fig.panels.back().series = {s};
+    }
+    fig.width = 420 * static_cast<int>(std::max<std::size_t>(1, fig.panels.size()));
+    fig.height = 420;
+    md += report.plot("ablation", fig, "W2 against each ablated factor");
+    return ReportText{md, fmt::format("{} CaLMFlow variants on {}", n_variants, settings.pair.label()), rows};
+  };
+  return study;
+}
+
+// ---------------------------------------------------------------------------------------------
+// flow-conditional
+
+Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& context) {
+  settings.validate();
+  const ConditionalFlowTask& task = settings.task;
+  const auto all = all_combinations(task);
+  const auto& e = settings.eval;
+  const auto& c = settings.calmflow;
+  json held = json::array();
+  for (const auto& h : task.held_out_combinations()) held.push_back(conditional_prompt(h));
+  const std::string gamma_text = format_exact(e.gamma);
+  Study study;
+  study.name = settings.name;
+  study.title = "Experiment " + settings.name + ": CaLMFlow conditioned on prompts, held-out combinations";
+  study.description = fmt::format(
+      "Prompts \"generate {{component}} shifted {{direction}}\": the target is the 2-D data set of the component "
+      "(\"blob\": N(0, {}² I)) translated by {} along the direction (left, right, up, down). {} of {} combinations are "
+      "held out of training: {}. The model is trained on {} target points per seen prompt from a {} source, with the "
+      "prompt's words prepended as tokens (vocabulary built from the training prompts). For every combination, n = {} "
+      "points generated at τ = {} are compared with a fresh target sample of that combination (exact W2, MMD² with "
+      "γ = {}, energy distance); the floor compares two target samples; \"nearest other\" is the smallest W2 of the "
+      "generated points to the target of another combination that shares a word with the prompt (same component or "
+      "same direction): a sample closer to its own target than to all of those has composed both words. Seeds {} "
+      "from {}.\n\nCaLMFlow: N = {}, M = {}, K = {}, width {}, {} layers, {} heads, {} steps, batch {}.",
+      format_exact(task.blob_std), format_exact(task.shift), held.size(), all.size(), held.dump(), settings.per_prompt,
+      settings.source, e.samples, format_exact(e.temperature), gamma_text, e.seeds, context.seed, c.time_points,
+      c.trajectories, c.spatial_tokens, c.width, c.layers, c.heads, c.steps, c.batch);
+  const json task_json = {{"components", task.components}, {"directions", task.directions}, {"shift", task.shift},
+                          {"blob_std", task.blob_std}, {"held_out", held}};
+  study.config = {{"seed_rule", "cell seed s: model s; training targets 1000003 s + 31 (+ 7919 k per prompt), source "
+                                "pool 1000003 s + 32, compared targets 1000003 s + 1000 + k, start points 1000003 s + "
+                                "2000 + k, floor sample 1000003 s + 3000 + k (k: combination index, component-major)"},
+                  {"task", task_json},
+                  {"source", settings.source},
+                  {"per_prompt", settings.per_prompt},
+                  {"eval", eval_json(e)},
+                  {"calmflow", calmflow_options_json(c)}};
+  study.results_header = {{"samples", e.samples}, {"seeds", e.seeds}, {"gamma", e.gamma}, {"held_out", held}};
+  std::vector<std::pair<std::size_t, std::uint64_t>> jobs;  // combination, seed
+  for (int s = 0; s < e.seeds; ++s) {
+    const std::uint64_t seed = context.seed + static_cast<std::uint64_t>(s);
+    op::CalmFlowOptions o = c;
+    o.dim = 2;
+    o.seed = seed;
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      jobs.emplace_back(k, seed);
+      study.cells.push_back({{{"task", task_json},
+                              {"source", settings.source},
+                              {"per_prompt", settings.per_prompt},
+                              {"options", calmflow_options_json(o)},
+                              {"eval", eval_json(e)},
+                              {"prompt", conditional_prompt(all[k])},
+                              {"seed", seed}},
+                             fmt::format("conditional CaLMFlow, seed {}: {}", seed, conditional_prompt(all[k]))});
+    }
+  }
+  auto shelf = std::make_shared<ModelShelf>();
+  study.compute = [context, settings, all, jobs, shelf](std::size_t i) {
+    const auto [k, seed] = jobs[i];
+    const auto& eval = settings.eval;
+    const std::string key = std::to_string(seed);
+    auto it = shelf->find(key);
+    if (it == shelf->end()) {
+      shelf->clear();
+      op::CalmFlowOptions o = settings.calmflow;
+      o.dim = 2;
+      o.seed = seed;
+      const auto train = make_conditional_training_set(settings.task, settings.per_prompt, derived_seed(seed, 31));
+      const auto source_pool = dist::sample_dataset(settings.source, eval.pool, 2, derived_seed(seed, 32));
+      it = shelf->emplace(key, train_calmflow(context, fmt::format("conditional CaLMFlow, seed {}", seed), o,
+                                              {source_pool, train.target, train.prompts}, train.prompts))
+               .first;
+      it->second.fields["vocabulary"] = it->second.model.vocabulary();
+    }
+    auto target = [&](std::size_t j, std::uint64_t stream) {
+      return sample_conditional_target(settings.task, all[j], eval.samples, derived_seed(seed, stream + j));
+    };
+    const std::string prompt = conditional_prompt(all[k]);
+    const dist::SampleSet own = target(k, 1000);
+    const dist::SampleSet x0 = dist::sample_dataset(settings.source, eval.samples, 2, derived_seed(seed, 2000 + k));
+    const dist::SampleSet gen = it->second.model.sample(x0, sample_options(eval.temperature, seed, prompt));
+    Record r = {{"prompt", prompt},
+                {"component", all[k].component},
+                {"direction", all[k].direction},
+                {"held_out", settings.task.is_held_out(all[k])},
+                {"seed", seed}};
+    r.update(it->second.fields);
+    put_quality(r, dist::sample_quality(gen, own, eval.gamma));
+    r["floor_w2"] = record_number(dist::wasserstein2(target(k, 3000), own));
+    // The nearest other combination sharing a word: is the sample closer to its own target?
+    double nearest = INFINITY;
+    std::string nearest_prompt;
+    for (std::size_t j = 0; j < all.size(); ++j) {
+      if (j == k || (all[j].component != all[k].component && all[j].direction != all[k].direction)) continue;
+      const double w = dist::wasserstein2(gen, target(j, 1000));
+      if (w < nearest) {
+        nearest = w;
+        nearest_prompt = conditional_prompt(all[j]);
+      }
+    }
+    r["nearest_other_w2"] = record_number(nearest);
+    r["nearest_other_prompt"] = nearest_prompt;
+    r["closer_to_own_target"] = number_of(r, "w2") < nearest;
+    r["samples"] = plot_points(gen);
+    r["target_samples"] = plot_points(own);
+    return r;
+  };
+  study.progress = model_progress;
+  study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
+    const std::vector<std::string> fields{"w2", "mmd2", "energy", "floor_w2", "nearest_other_w2"};
+    auto closer = [](const Records& rs) {
+      return static_cast<long>(std::count_if(rs.begin(), rs.end(), [](const Record& r) {
+        return r.value("closer_to_own_target", false);
+      }));
+    };
+    Records prompts = over_seeds(records, {"prompt", "held_out"}, fields, {"nearest_other_prompt"});
+    const auto by_prompt = records.group_by({"prompt", "held_out"});
+    Records derived;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      Record p = prompts[i];
+      p["closer_to_own_target"] = closer(by_prompt[i].second);
+      derived.push_back(p);
+    }
+    Records splits;
+    for (const auto& [name, split] : {std::pair<std::string, bool>{"seen", false}, {"held_out", true}}) {
+      const Records rs = records.where([split](const Record& r) { return r.value("held_out", false) == split; });
+      Record s = {{"split", name}, {"count", rs.size()}};
+      for (const auto& f : fields) s[f + "_mean"] = record_number(rs.mean_std(f).mean);
+      s["closer_to_own_target"] = closer(rs);
+      splits.push_back(s);
+      derived.push_back(s);
+    }
+    auto mean = [](const std::string& f) {
+      return Column{f, [f](const Record& r) { return num(number_of(r, f + "_mean")); }};
+    };
+    auto rename = [](Column col, std::string header) {
+      col.header = std::move(header);
+      return col;
+    };
+    std::string md = "## Seen against held-out combinations\n\n" +
+                     splits
+                         .table({{"split",
+                                  [](const Record& r) {
+                                    return text_of(r, "split") == "seen" ? "seen combinations" : "held-out combinations";
+                                  },
+                                  Align::left},
+                                 {"prompts x seeds", [](const Record& r) { return text_of(r, "count"); }},
+                                 rename(mean("w2"), "W2 (mean)"), rename(mean("mmd2"), "MMD² (mean)"),
+                                 rename(mean("energy"), "energy (mean)"), rename(mean("floor_w2"), "floor W2 (mean)"),
+                                 rename(mean("nearest_other_w2"), "nearest other W2 (mean)"),
+                                 {"closer to own target",
+                                  [](const Record& r) {
+                                    return text_of(r, "closer_to_own_target") + "/" + text_of(r, "count");
+                                  }}})
+                         .to_markdown();
+    md += "\n## Per prompt\n\n" +
+          derived.where([](const Record& r) { return r.contains("prompt"); })
+              .table({Column::text("prompt", "prompt"),
+                      {"split", [](const Record& r) { return r.value("held_out", false) ? "held out" : "seen"; },
+                       Align::left},
+                      pm_column("W2", "w2"), pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
+                      pm_column("energy distance", "energy"), pm_column("floor W2 (two target samples)", "floor_w2"),
+                      {"W2 to the nearest other combination sharing a word",
+                       [](const Record& r) {
+                         return pm(r, "nearest_other_w2") + " (" + text_of(r, "nearest_other_prompt") + ")";
+                       }},
+                      {"closer to its own target", [](const Record& r) {
+                         return text_of(r, "closer_to_own_target") + "/" + text_of(r, "seeds");
+                       }}})
+              .to_markdown();
+    // Scatter: every held-out prompt (first seed), generated over target.
+    Figure fig;
+    fig.width = 1500;
+    fig.columns = 3;
+    const double range = 6 + settings.task.shift;
+    for (const auto& r : records.where("seed", std::to_string(report.context().seed)))
+      if (r.value("held_out", false)) {
+        Panel p = axes(text_of(r, "prompt") + " (held out): W2 " + num(number_of(r, "w2")), "x1", "x2", false);
+        p.x_min = p.y_min = -range;
+        p.x_max = p.y_max = range;
+        p.series = {scatter(r.at("target_samples"), "target", "#aaaaaa"),
+                    scatter(r.at("samples"), "CaLMFlow", model_colour("calmflow"))};
+        fig.panels.push_back(std::move(p));
+      }
+    fig.height = 480 * static_cast<int>((fig.panels.size() + 2) / 3);
+    md += "\n## Plots\n\n" + report.plot("held_out_samples", fig, "Held-out prompts: CaLMFlow samples over the target");
+    const Record& seen = splits[0];
+    const Record& held_out = splits[1];
+    return ReportText{md,
+                      fmt::format("W2 seen {} / held out {} (floor {})", num(number_of(seen, "w2_mean")),
+                                  num(number_of(held_out, "w2_mean")), num(number_of(held_out, "floor_w2_mean"))),
+                      derived};
+  };
+  return study;
+}
+
+// ---------------------------------------------------------------------------------------------
+// built-in studies
+
+namespace {
+
+op::CalmFlowOptions calmflow_2d(RunSize size) {
+  op::CalmFlowOptions o;  // the paper's 2-D model: 2 layers, 2 heads, d_model 64, feed-forward 256, N 16, M 8, K 1
+  o.width = 64;
+  o.layers = 2;
+  o.heads = 2;
+  o.feedforward = 256;
+  o.time_points = 16;
+  o.trajectories = 8;
+  o.spatial_tokens = 1;
+  o.batch = size == RunSize::full ? 256 : 128;
+  o.steps = size == RunSize::full ? 2000 : 300;
+  return o;
+}
+
+FlowEvaluation evaluation(RunSize size) {
+  FlowEvaluation e;
+  e.samples = size == RunSize::full ? 1000 : 500;
+  e.seeds = size == RunSize::full ? 3 : 1;
+  return e;
+}
+
+}  // namespace
+
+FlowStudy flow_2d_study(RunSize size) {
+  FlowStudy s;
+  s.pairs = {{"8gaussians", "moons", 2}, {"normal", "8gaussians", 2}, {"normal", "checkerboard", 2},
+             {"normal", "spirals", 2}};
+  if (size == RunSize::full) s.pairs.push_back({"normal", "moons", 2});
+  s.eval = evaluation(size);
+  s.calmflow = calmflow_2d(size);
+  s.cfm.depth = 3;
+  s.cfm.activation = "selu";
+  return s;
+}
+
+FlowStudy flow_highdim_study(RunSize size) {
+  FlowStudy s;
+  s.name = "flow-highdim";
+  s.pairs.clear();
+  for (const char* source : {"2gaussians", "normal"}) {
+    if (size == RunSize::standard && std::string(source) == "normal") continue;
+    for (int d : {10, 100, 1000}) s.pairs.push_back({source, "4blobs", d});
+  }
+  s.eval = evaluation(size);
+  s.calmflow = calmflow_2d(size);
+  s.cfm.depth = 3;
+  s.parallel_in_time = false;
+  return s;
+}
+
+FlowAblationStudy flow_ablation_study(RunSize size) {
+  FlowAblationStudy s;
+  s.pair = {"8gaussians", "moons", 2};
+  s.eval = evaluation(size);
+  s.base = calmflow_2d(size);
+  if (size == RunSize::standard) {
+    s.base.steps = 200;
+    s.time_points = {4, 8, 16};
+    s.trajectories = {1, 4, 8};
+    s.spatial_tokens = {1, 2};
+  }
+  return s;
+}
+
+FlowConditionalStudy flow_conditional_study(RunSize size) {
+  FlowConditionalStudy s;
+  s.eval = evaluation(size);
+  s.calmflow = calmflow_2d(size);
+  s.calmflow.steps = size == RunSize::full ? 3000 : 400;
+  s.per_prompt = size == RunSize::full ? 2000 : 500;
+  if (size == RunSize::standard) s.eval.samples = 300;
+  return s;
+}
+
+FlowStudy flow_quick_study() {
+  FlowStudy s;
+  s.name = "flow-quick";
+  s.pairs = {{"8gaussians", "moons", 2}};
+  s.models = {"calmflow", "icfm"};
+  s.eval.samples = 200;
+  s.eval.pool = 4000;
+  s.calmflow.width = 32;
+  s.calmflow.layers = 1;
+  s.calmflow.heads = 2;
+  s.calmflow.feedforward = 64;
+  s.calmflow.time_points = 8;
+  s.calmflow.trajectories = 4;
+  s.calmflow.batch = 64;
+  s.calmflow.steps = 120;
+  s.parallel_rows = 16;
+  return s;
+}
+
+std::vector<Experiment> flow_experiments() {
+  return {
+      study_experiment("flow-quick",
+                       "A short flow-2d: a small CaLMFlow vs I-CFM on 8gaussians -> moons, 200 samples, with the "
+                       "parallel-in-time sweeps (seconds).",
+                       true, [](const ExperimentContext& c) { return make_study(flow_quick_study(), c); }),
+      study_experiment(
+          "flow-2d",
+          "CaLMFlow vs I-CFM vs OT-CFM (similar parameter counts, same steps) on 8gaussians -> moons and "
+          "normal -> 8gaussians/checkerboard/spirals (full size also normal -> moons): exact W2, MMD² (γ = 2), energy "
+          "distance, scatter plots, parallel-in-time Picard/Anderson sweeps (minutes)." + size_note,
+          false, [](const ExperimentContext& c) { return make_study(flow_2d_study(c.size), c); }),
+      study_experiment("flow-highdim",
+                       "CaLMFlow vs I-CFM vs OT-CFM on Gaussian mixtures 2gaussians -> 4blobs in D = 10, 100, 1000 "
+                       "(full size also normal -> 4blobs): does CaLMFlow beat CFM as D grows? (minutes)." + size_note,
+                       false, [](const ExperimentContext& c) { return make_study(flow_highdim_study(c.size), c); }),
+      study_experiment("flow-ablation",
+                       "CaLMFlow ablations on 8gaussians -> moons: temperature, time points N, trajectories per "
+                       "sequence M, spatial tokens K, deterministic head (minutes)." + size_note,
+                       false, [](const ExperimentContext& c) { return make_study(flow_ablation_study(c.size), c); }),
+      study_experiment("flow-conditional",
+                       "CaLMFlow conditioned on prompts \"generate {component} shifted {direction}\" with 5 of 20 "
+                       "combinations held out: distances on seen vs held-out combinations (minutes)." + size_note,
+                       false, [](const ExperimentContext& c) { return make_study(flow_conditional_study(c.size), c); })};
+}
+
+}  // namespace iterop::experiments
