@@ -1,8 +1,8 @@
-// Runs `iterop run pign-sbm` and `iterop train pign --dataset sbm` (built with the LibTorch operators only):
-// the report files and their JSON keys, the JSON of the train command, bad options (exit 2), a
+// Runs `iterop train pign --dataset sbm` (built with the LibTorch operators only): the JSON of the train
+// command, bad options (exit 2), a
 // non-finite training loss (exit 3);
 // malformed data folders (exit 2 naming file, line and reason) through train and run --data; the
-// search experiment on validation; the learned-contraction theory check and its broken premise.
+// learned-contraction theory check and its broken premise.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -16,7 +16,6 @@
 
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/experiments/learned_operator_checks.hpp"
-#include "iterop/experiments/pign_experiment.hpp"
 #endif
 
 using iterop::cli_test::read_file;
@@ -24,36 +23,6 @@ using iterop::cli_test::run_iterop;
 using iterop::cli_test::ScratchFolder;
 
 #if defined(ITEROP_HAVE_OPERATORS)
-
-TEST(PignCli, SbmExperimentWritesItsReport) {
-  ScratchFolder dir;
-  const auto out = dir.path() / "pign-sbm";
-  const auto r = run_iterop({"run", "pign-sbm", "--out", out.string(), "--seed", "3"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* name : {"report.md", "results.csv", "results.json", "config.json", "accuracy_vs_iterations.dat",
-                           "mad_vs_iterations.dat"})
-    EXPECT_TRUE(std::filesystem::exists(out / name)) << name;
-  const auto res = nlohmann::json::parse(read_file(out / "results.json"));
-  EXPECT_EQ(res["experiment"], "pign-sbm");
-  ASSERT_EQ(res["summary"].size(), 2u);  // p = 0 and p = 0.5
-  for (const auto& s : res["summary"]) {
-    for (const char* key : {"noise", "seeds", "gcn_test_mean", "gcn_test_std", "pign_test_mean", "pign_test_std"})
-      EXPECT_TRUE(s.contains(key)) << key;
-    EXPECT_EQ(s["seeds"], 2);
-    EXPECT_GT(s["gcn_test_mean"].get<double>(), 0.25);  // chance is 0.25 (4 classes)
-    EXPECT_EQ(s["pign_test_acc_per_iteration"].size(), 19u);
-    EXPECT_EQ(s["pign_mad_per_iteration"].size(), 19u);
-  }
-  ASSERT_EQ(res["cells"].size(), 4u);
-  EXPECT_EQ(res["cells"][0]["seed"], 3);
-  EXPECT_EQ(res["cells"][1]["seed"], 4);
-  const auto cfg = nlohmann::json::parse(read_file(out / "config.json"));
-  EXPECT_EQ(cfg["seed"], 3);
-  EXPECT_TRUE(cfg.contains("versions"));
-  EXPECT_TRUE(cfg.contains("pign"));
-  EXPECT_EQ(cfg["pign"]["iterations"], 9);
-  EXPECT_NE(read_file(out / "report.md").find("PIGN test % (mean ± std)"), std::string::npos);
-}
 
 TEST(PignCli, TrainOnSbmPrintsAccuracies) {
   const auto r =
@@ -146,46 +115,6 @@ TEST(PignCli, TrainWithSpectralNormalisationReportsAContraction) {
   const auto bad = run_iterop({"train", "pign", "--spectral-norm", "-1"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--spectral-norm = -1"), std::string::npos) << bad.err;
-}
-
-TEST(PignCli, SearchSelectsOnValidationAndReportsTestOnlyForTheSelection) {
-  ScratchFolder dir;
-  iterop::experiments::ExperimentContext context;
-  context.output_folder = dir.path() / "search";
-  context.seed = 5;
-  iterop::experiments::PignSearch s;
-  s.name = "pign-search-test";
-  s.noise_levels = {0.0};
-  s.trials = 3;
-  s.epochs = 10;
-  s.final_seeds = 2;
-  s.gcn.epochs = 10;
-  (void)iterop::experiments::run_pign_search(context, s);
-  const auto res = nlohmann::json::parse(read_file(context.output_folder / "results.json"));
-  ASSERT_EQ(res["levels"].size(), 1u);
-  const auto& level = res["levels"][0];
-  ASSERT_EQ(level["trials"].size(), 3u);
-  double best = -1;
-  std::size_t best_trial = 0;
-  for (std::size_t t = 0; t < 3; ++t) {
-    EXPECT_FALSE(level["trials"][t].contains("test_acc"));  // the search never reads test accuracy
-    if (level["trials"][t]["val_acc"].get<double>() > best) {
-      best = level["trials"][t]["val_acc"].get<double>();
-      best_trial = t;
-    }
-  }
-  EXPECT_EQ(level["selected_trial"].get<std::size_t>(), best_trial);
-  EXPECT_EQ(level["trials"][0]["config"]["iterations"], 9);  // trial 0: the tuned defaults
-  ASSERT_EQ(level["final"].size(), 2u);
-  EXPECT_TRUE(level["final"][0]["pign"].contains("test_acc"));
-  EXPECT_TRUE(level["final"][0].contains("pign_contraction"));
-  // Same seed, same search: the trial configurations and scores repeat.
-  ScratchFolder dir2;
-  context.output_folder = dir2.path() / "search";
-  (void)iterop::experiments::run_pign_search(context, s);
-  const auto again = nlohmann::json::parse(read_file(context.output_folder / "results.json"));
-  EXPECT_EQ(again["levels"][0]["trials"][2]["config"], level["trials"][2]["config"]);
-  EXPECT_EQ(again["levels"][0]["trials"][2]["val_acc"], level["trials"][2]["val_acc"]);
 }
 
 TEST(PignCli, LearnedContractionCheckPasses) {

@@ -7,8 +7,8 @@
 #include "iterop/experiments/builtin_experiment_files.hpp"
 #include "iterop/experiments/experiment_file.hpp"
 #if defined(ITEROP_HAVE_OPERATORS)
-#include "iterop/experiments/pign_experiment.hpp"
-#include "iterop/experiments/denoiser_experiment.hpp"
+#include "iterop/experiments/studies/pign.hpp"
+#include "iterop/experiments/studies/denoiser.hpp"
 #include "iterop/experiments/studies/flow.hpp"
 #endif
 #include "iterop/experiments/theory_checks_experiment.hpp"

@@ -1,0 +1,589 @@
+// The diffusion-denoiser studies: one cell per (data set, D), one trained DDPM denoiser, one record with
+// its training, quality rows against the number of denoising steps S (DDPM, DDIM), parallel-in-time rows
+// (Picard, Anderson on the sampling chain), contraction diagnostics of the learned DDIM step and scatter
+// points; the report tabulates and plots them.
+#include "iterop/experiments/studies/denoiser.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "iterop/core/errors.hpp"
+#include "iterop/distributions/flow_datasets.hpp"
+#include "iterop/distributions/sample_distances.hpp"
+
+namespace iterop::experiments {
+
+namespace {
+
+namespace op = operators;
+namespace dist = distributions;
+
+/// One cell: a data set in dimension `dim`, its MMD kernel's gamma and its label.
+struct Spec {
+  std::string label, dataset;
+  int dim;
+  double gamma;
+};
+
+const char* colour(std::size_t i) {
+  static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+  return c[i % 6];
+}
+constexpr const char* grey = "#7f7f7f";
+const std::vector<std::string> samplers = {"ddpm", "ddim"};
+
+std::string f4(double v) { return fmt::format("{:.4f}", v); }
+std::string integer(double v) { return fmt::format("{}", v); }
+std::string sci(double v) { return format_scientific(v); }
+
+/// Sets <prefix>n, w2, mmd2, energy, gamma of `r`.
+void put_quality(Record& r, const std::string& prefix, const dist::SampleQuality& q) {
+  r[prefix + "n"] = q.n;
+  r[prefix + "w2"] = record_number(q.w2);
+  r[prefix + "mmd2"] = record_number(q.mmd2);
+  r[prefix + "energy"] = record_number(q.energy);
+  r[prefix + "gamma"] = q.gamma;
+}
+
+/// The first two coordinates of every point of s, as [[x, y], ...].
+Record points(const dist::SampleSet& s) {
+  Record a = Record::array();
+  for (std::size_t i = 0; i < s.rows; ++i) a.push_back(Record::array({s(i, 0), s(i, 1)}));
+  return a;
+}
+
+double max_abs_diff(const dist::SampleSet& a, const dist::SampleSet& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.values.size() && i < b.values.size(); ++i) m = std::max(m, std::abs(a.values[i] - b.values[i]));
+  return m;
+}
+
+/// Trains the cell's model and measures it (the same draws, in the same order, as the code before the runner).
+Record compute_cell(const DenoiserStudy& s, const Spec& c, const ExperimentContext& context) {
+  const std::uint64_t seed = context.seed;
+  const std::string prefix = c.label + ": ";
+  const auto d = std::size_t(c.dim);
+  const auto train = dist::sample_dataset(c.dataset, s.train_samples, d, seed);
+  const auto target = dist::sample_dataset(c.dataset, s.eval_samples, d, seed + 1000);
+  const auto reference = dist::sample_dataset(c.dataset, s.eval_samples, d, seed + 2000);
+  op::DenoiserOptions mo = s.model;
+  mo.dim = c.dim;
+  mo.seed = seed;
+  op::DiffusionDenoiser model(mo);
+  const auto tr = model.train(train, [&](const op::DenoiserProgress& p) {
+    if (p.step % std::max(1, p.total / 4) == 0)
+      context.report(fmt::format("{}training step {}/{}: loss {:.4f} ({:.1f} s)", prefix, p.step, p.total, p.loss, p.seconds));
+    return Action::proceed;
+  });
+  Record r = {{"label", c.label}, {"dataset", c.dataset}, {"dim", c.dim}, {"gamma", c.gamma},
+              {"parameters", model.num_parameters()}, {"train_status", std::string(op::to_string(tr.status))},
+              {"train_message", tr.message}, {"train_steps", tr.steps}, {"initial_loss", record_number(tr.initial_loss)},
+              {"final_loss", record_number(tr.final_loss)}, {"train_seconds", tr.seconds}, {"loss_steps", tr.loss_steps},
+              {"losses", tr.losses}};
+  put_quality(r, "reference_", dist::sample_quality(reference, target, c.gamma));
+  if (tr.status == op::DenoiserTrainStatus::non_finite_loss) context.report(prefix + tr.message);
+
+  const int T = mo.diffusion_steps;
+  Record quality = Record::array();
+  r["scatter_target"] = points(target);
+  for (op::Sampler sampler : {op::Sampler::ddpm, op::Sampler::ddim}) {
+    dist::SampleSet last;
+    for (int S : s.quality_steps) {
+      if (S > T) continue;
+      const auto out = model.sample({.sampler = sampler, .steps = S, .samples = s.eval_samples, .seed = seed + 7});
+      Record row = {{"sampler", std::string(op::to_string(sampler))}, {"steps", S}, {"seconds", out.seconds},
+                    {"status", std::string(to_string(out.status))}};
+      if (out.samples.all_finite()) {
+        const auto q = dist::sample_quality(out.samples, target, c.gamma);
+        put_quality(row, "", q);
+        context.report(fmt::format("{}{} S = {:>4}: W2 {:.4f}, MMD^2 {:.2e}, energy {:.2e}", prefix,
+                                   op::to_string(sampler), S, q.w2, q.mmd2, q.energy));
+      } else {
+        row.update({{"n", s.eval_samples}, {"w2", nullptr}, {"mmd2", nullptr}, {"energy", nullptr}, {"gamma", c.gamma}});
+      }
+      quality.push_back(std::move(row));
+      last = out.samples;
+    }
+    r["scatter_" + std::string(op::to_string(sampler))] = points(last);
+  }
+  r["quality"] = std::move(quality);
+
+  Record parallel = Record::array();
+  for (op::Sampler sampler : {op::Sampler::ddpm, op::Sampler::ddim}) {
+    for (int S : s.parallel_steps) {
+      if (S > T) continue;
+      const op::SamplingOptions so{.sampler = sampler, .steps = S, .samples = s.parallel_samples, .seed = seed + 13};
+      const auto seq = model.sample(so);
+      struct Variant {
+        op::ChainMethod method;
+        op::ChainForm form;
+        const char* label;
+      };
+      std::vector<Variant> variants{{op::ChainMethod::picard, op::ChainForm::cumulative, "picard"},
+                                    {op::ChainMethod::anderson, op::ChainForm::cumulative, "anderson"}};
+      if (S <= s.step_form_max_steps) variants.push_back({op::ChainMethod::picard, op::ChainForm::step, "picard-step"});
+      for (const auto& [method, form, label] : variants) {
+        op::ParallelSamplingOptions po;
+        po.method = method;
+        po.form = form;
+        po.window = s.window;
+        po.tolerance = s.parallel_tolerance;
+        po.anderson_memory = s.anderson_memory;
+        const auto par = model.sample_parallel(so, po);
+        const double diff = max_abs_diff(par.samples, seq.samples);
+        parallel.push_back({{"sampler", std::string(op::to_string(sampler))}, {"steps", S}, {"method", label},
+                            {"form", std::string(op::to_string(form))}, {"status", std::string(to_string(par.status))},
+                            {"message", par.message}, {"sweeps", par.sweeps}, {"network_evaluations", par.network_evaluations},
+                            {"windows", par.windows}, {"max_abs_diff", record_number(diff)}, {"seconds", par.seconds},
+                            {"sequential_seconds", seq.seconds}});
+        context.report(fmt::format("{}{} S = {:>4} {:<11}: {} sweeps (sequential {}), {} evaluations, max |x - x_seq| "
+                                   "{:.1e}, {}",
+                                   prefix, op::to_string(sampler), S, label, par.sweeps, S, par.network_evaluations, diff,
+                                   to_string(par.status)));
+      }
+    }
+  }
+  r["parallel"] = std::move(parallel);
+
+  if (s.contraction_steps > 0 && s.contraction_steps <= T) {
+    op::StepContractionOptions co;
+    co.steps = s.contraction_steps;
+    co.trajectories = s.contraction_trajectories;
+    co.seed = seed + 17;
+    co.picard_tolerance = s.parallel_tolerance;
+    const auto cr = model.step_contraction(co);
+    Record rows = Record::array();
+    for (const auto& k : cr.steps)
+      rows.push_back({{"k", k.k}, {"t", k.t}, {"a", k.a}, {"radius_mean", record_number(k.radius_mean)},
+                      {"radius_max", record_number(k.radius_max)}, {"norm_mean", record_number(k.norm_mean)},
+                      {"norm_max", record_number(k.norm_max)}, {"shifted_norm_mean", record_number(k.shifted_norm_mean)},
+                      {"shifted_norm_max", record_number(k.shifted_norm_max)}, {"radius_converged", k.radius_converged},
+                      {"picard_sweeps", k.picard_sweeps}, {"picard_error_half", record_number(k.picard_error_half)}});
+    Record errors = Record::array();
+    for (double e : cr.picard_error) errors.push_back(record_number(e));
+    r.update({{"contraction_steps", s.contraction_steps}, {"contraction_trajectories", s.contraction_trajectories},
+              {"contraction", std::move(rows)}, {"picard_error", std::move(errors)},
+              {"jacobian_products", cr.jacobian_products}, {"contraction_seconds", cr.seconds}});
+  }
+  return r;
+}
+
+/// The rows of every cell's array `field`, each headed by the cell's label ("data") and its fields `also`.
+Records rows_of(const Records& cells, const std::string& field, const std::vector<std::string>& also = {}) {
+  Records out;
+  for (const auto& c : cells)
+    for (const auto& row : c.value(field, Record::array())) {
+      Record r = {{"data", c["label"]}};
+      for (const auto& f : also) r[f] = c[f];
+      r.update(row);
+      out.push_back(std::move(r));
+    }
+  return out;
+}
+
+/// A column a / b of two numeric fields, two decimals.
+Column ratio(std::string header, std::string a, std::string b) {
+  return {std::move(header), [a, b](const Record& r) { return fmt::format("{:.2f}", number_of(r, a) / number_of(r, b)); }};
+}
+
+Series line(std::string label, std::string color, int dash, std::vector<double> x, std::vector<double> y) {
+  Series s;
+  s.label = std::move(label);
+  s.color = std::move(color);
+  s.dash_type = dash;
+  s.x = std::move(x);
+  s.y = std::move(y);
+  return s;
+}
+
+Panel log_log(std::string title, std::string y_label) {
+  Panel p;
+  p.title = std::move(title);
+  p.x_label = "denoising steps S";
+  p.y_label = std::move(y_label);
+  p.log_x = p.log_y = true;
+  return p;
+}
+
+/// W2 against S per cell: one line per sampler and the fresh-data floor.
+Figure quality_figure(const Records& cells, const DenoiserStudy& s) {
+  Figure fig;
+  for (const auto& c : cells) {
+    Panel p = log_log(text_of(c, "label") + ": W2 to the target against denoising steps S",
+                      "exact W2 (" + std::to_string(s.eval_samples) + " samples)");
+    const Records rows = rows_of(Records(std::vector<Record>{c}), "quality");
+    for (std::size_t i = 0; i < samplers.size(); ++i) {
+      Series l = line(i == 0 ? "DDPM" : "DDIM (eta 0)", colour(i), 1, {}, {});
+      for (const auto& row : rows.where("sampler", samplers[i])) {
+        l.x.push_back(number_of(row, "steps"));
+        l.y.push_back(number_of(row, "w2"));
+      }
+      p.series.push_back(std::move(l));
+    }
+    const double floor = number_of(c, "reference_w2");
+    p.series.push_back(line("fresh data sample", grey, 2,
+                            {double(s.quality_steps.front()), double(s.quality_steps.back())}, {floor, floor}));
+    fig.panels.push_back(std::move(p));
+  }
+  fig.width = 700 * static_cast<int>(cells.size());
+  fig.height = 600;
+  return fig;
+}
+
+/// Sweeps against S per cell: one line per sampler (dash) and method (colour), and the sequential S.
+Figure sweeps_figure(const Records& cells, const DenoiserStudy& s) {
+  Figure fig;
+  for (const auto& c : cells) {
+    Panel p = log_log(text_of(c, "label") + ": sweeps against S (tolerance " + format_exact(s.parallel_tolerance) +
+                          " x noise scale)",
+                      "sweeps (sequential network calls)");
+    const Records rows = rows_of(Records(std::vector<Record>{c}), "parallel");
+    std::size_t i = 0;
+    for (const auto& sampler : samplers)
+      for (const char* method : {"picard", "anderson"}) {
+        Series l = line(sampler + " " + method, colour(i++), sampler == "ddpm" ? 1 : 2, {}, {});
+        for (const auto& row : rows.where("sampler", sampler).where("method", method)) {
+          l.x.push_back(number_of(row, "steps"));
+          l.y.push_back(number_of(row, "sweeps"));
+        }
+        p.series.push_back(std::move(l));
+      }
+    Series seq = line("sequential (S calls)", grey, 3, {}, {});
+    for (const auto& row : rows.where("sampler", "ddim").where("method", "picard")) {
+      seq.x.push_back(number_of(row, "steps"));
+      seq.y.push_back(number_of(row, "steps"));
+    }
+    p.series.push_back(std::move(seq));
+    fig.panels.push_back(std::move(p));
+  }
+  fig.width = 700 * static_cast<int>(cells.size());
+  fig.height = 600;
+  return fig;
+}
+
+/// Per cell: the target, DDPM and DDIM samples at the largest S, on the target's range widened by a quarter.
+Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
+  Figure fig;
+  fig.columns = 3;
+  fig.width = 1500;
+  fig.height = 480 * static_cast<int>(cells.size());
+  const int s_max = *std::max_element(s.quality_steps.begin(), s.quality_steps.end());
+  for (const auto& c : cells) {
+    double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+    for (const auto& pt : c["scatter_target"]) {
+      x_lo = std::min(x_lo, pt[0].get<double>());
+      x_hi = std::max(x_hi, pt[0].get<double>());
+      y_lo = std::min(y_lo, pt[1].get<double>());
+      y_hi = std::max(y_hi, pt[1].get<double>());
+    }
+    const double wx = 0.25 * (x_hi - x_lo), wy = 0.25 * (y_hi - y_lo);
+    const bool plane = number_of(c, "dim") == 2;
+    const std::vector<std::tuple<std::string, std::string, std::string>> panels = {
+        {"target", "target (fresh data)", grey},
+        {"ddpm", "DDPM, S = " + std::to_string(s_max), colour(0)},
+        {"ddim", "DDIM, S = " + std::to_string(s_max), colour(1)}};
+    for (const auto& [key, label, color] : panels) {
+      Panel p;
+      p.title = text_of(c, "label") + ": " + label;
+      p.x_label = plane ? "x" : "x_1";
+      p.y_label = plane ? "y" : "x_2";
+      p.log_y = false;
+      p.x_min = x_lo - wx;
+      p.x_max = x_hi + wx;
+      p.y_min = y_lo - wy;
+      p.y_max = y_hi + wy;
+      Series pts = line(label, color, 1, {}, {});
+      pts.points_only = true;
+      for (const auto& pt : c["scatter_" + key]) {
+        pts.x.push_back(pt[0].is_number() ? pt[0].get<double>() : std::nan(""));
+        pts.y.push_back(pt[1].is_number() ? pt[1].get<double>() : std::nan(""));
+      }
+      p.series.push_back(std::move(pts));
+      fig.panels.push_back(std::move(p));
+    }
+  }
+  return fig;
+}
+
+/// Per cell and sampler: the lowest finite W2 and its S (ties: the smaller S).
+Records best_w2(const Records& cells) {
+  Records out;
+  for (const auto& [group, rows] : rows_of(cells, "quality").group_by({"data", "sampler"})) {
+    double best = std::nan("");
+    int best_s = 0;
+    for (const auto& r : rows)
+      if (const double w2 = number_of(r, "w2"); std::isfinite(w2) && !(w2 >= best)) {
+        best = w2;
+        best_s = r["steps"].get<int>();
+      }
+    out.push_back({{"label", rows[0]["data"]}, {"sampler", rows[0]["sampler"]}, {"best_w2", record_number(best)},
+                   {"best_steps", best_s}});
+  }
+  return out;
+}
+
+ReportText denoiser_report(const Records& cells, StudyReport& report, const DenoiserStudy& s) {
+  std::string md = "## Training\n\nThe reference columns compare a fresh data sample with the target: the floor of the "
+                   "metrics at this sample size.\n\n";
+  md += cells
+            .table({Column::text("data", "label"), Column::number("parameters", "parameters", integer),
+                    Column::number("Adam steps", "train_steps", integer), Column::number("initial loss", "initial_loss", f4),
+                    Column::number("final loss", "final_loss", f4), Column::text("status", "train_status"),
+                    Column::number("seconds", "train_seconds", format_seconds),
+                    Column::number("reference W2 (fresh data sample)", "reference_w2", f4),
+                    Column::number("reference MMD^2", "reference_mmd2", sci),
+                    Column::number("reference energy", "reference_energy", sci)})
+            .to_markdown() +
+        "\n";
+  md += fmt::format("## Quality against the number of denoising steps S\n\n{} generated against {} target samples; MMD "
+                    "kernel exp(-gamma ||x - y||^2) with {}.\n\n",
+                    s.eval_samples, s.eval_samples,
+                    s.gamma_per_dim ? "gamma = " + format_exact(s.gamma) + " / D" : "gamma = " + format_exact(s.gamma));
+  const Records quality = rows_of(cells, "quality");
+  md += quality
+            .table({Column::text("data", "data"), Column::text("sampler", "sampler"), Column::number("S", "steps", integer),
+                    Column::number("n", "n", integer), Column::number("W2", "w2", f4), Column::number("MMD^2", "mmd2", sci),
+                    Column::number("gamma", "gamma", format_exact), Column::number("energy distance", "energy", sci),
+                    Column::number("seconds", "seconds", format_seconds)})
+            .to_markdown() +
+        "\n";
+  md += fmt::format("## Parallel-in-time sampling\n\n{} samples; Anderson memory {}; window {}; a step is final within "
+                    "{} x its noise scale; picard-step rows (S <= {}) iterate the plain chain.\n\n",
+                    s.parallel_samples, s.anderson_memory, s.window == 0 ? std::string("S (the whole chain)") : std::to_string(s.window),
+                    format_exact(s.parallel_tolerance), s.step_form_max_steps);
+  const Records parallel = rows_of(cells, "parallel");
+  md += parallel
+            .table({Column::text("data", "data"), Column::text("sampler", "sampler"), Column::number("S", "steps", integer),
+                    Column::text("method", "method"), Column::number("sweeps", "sweeps", integer),
+                    ratio("sweeps / S", "sweeps", "steps"), Column::number("network evals", "network_evaluations", integer),
+                    ratio("evals / S", "network_evaluations", "steps"),
+                    Column::number("max |x - x_seq|", "max_abs_diff", [](double v) { return format_scientific(v, 2); }),
+                    Column::text("status", "status"), ratio("time / sequential", "seconds", "sequential_seconds")})
+            .to_markdown() +
+        "\n";
+  const Records contraction = rows_of(cells, "contraction", {"contraction_trajectories"});
+  if (!contraction.empty()) {
+    md += fmt::format("## Contraction diagnostics of the learned DDIM step (S = {}, {} trajectories)\n\n",
+                      s.contraction_steps, s.contraction_trajectories);
+    md += contraction
+              .table({Column::text("data", "data"), Column::number("step k", "k", integer), Column::number("t_k", "t", integer),
+                      Column::number("a_k", "a", f4), Column::number("rho(J) mean", "radius_mean", f4),
+                      Column::number("rho(J) max", "radius_max", f4), Column::number("||J||_2 mean", "norm_mean", f4),
+                      Column::number("||J||_2 max", "norm_max", f4), Column::number("||J - I||_2 max", "shifted_norm_max", f4),
+                      {"rho converged",
+                       [](const Record& r) {
+                         return text_of(r, "radius_converged") + "/" + text_of(r, "contraction_trajectories");
+                       }},
+                      Column::number("Picard sweeps to tol (bound k + 1)", "picard_sweeps", integer),
+                      Column::number("Picard error after k/2 + 1 sweeps", "picard_error_half",
+                                     [](double v) { return format_scientific(v, 2); })})
+              .to_markdown() +
+          "\n";
+    for (const auto& c : cells.where([](const Record& r) { return r.contains("contraction"); })) {
+      const auto above = rows_of(Records(std::vector<Record>{c}), "contraction").where([](const Record& r) {
+        return number_of(r, "radius_max") > 1;
+      });
+      std::vector<std::string> errors;
+      for (const auto& e : c["picard_error"]) errors.push_back(format_scientific(e.is_number() ? e.get<double>() : std::nan(""), 2));
+      md += fmt::format("- {}: {} of {} steps have rho(J) > 1 at some probed point; step-form Picard error after sweeps "
+                        "1..{}: {}.\n",
+                        text_of(c, "label"), above.size(), c["contraction"].size(), errors.size(), fmt::join(errors, ", "));
+    }
+    md += "\n";
+  }
+  report.folder().write_text("quality.csv", quality.to_csv());
+  report.folder().write_text("parallel.csv", parallel.to_csv());
+  md += "## Plots\n\n" + report.plot("samples", samples_figure(cells, s), "Samples next to the target") +
+        report.plot("quality_vs_steps", quality_figure(cells, s), "W2 against S") +
+        report.plot("sweeps_vs_steps", sweeps_figure(cells, s), "Parallel-in-time sweeps against S");
+  md += "Also: `quality.csv` and `parallel.csv` (one row per quality and parallel-in-time row).\n";
+  Records best = best_w2(cells);
+  std::vector<std::string> summary;
+  for (const auto& b : best)
+    summary.push_back(fmt::format("{} {} best W2 {:.3f} at S = {}", text_of(b, "label"), text_of(b, "sampler"),
+                                  number_of(b, "best_w2"), text_of(b, "best_steps")));
+  return {md, fmt::format("{}", fmt::join(summary, "; ")), std::move(best)};
+}
+
+}  // namespace
+
+void DenoiserStudy::validate() const {
+  require(!name.empty(), "DenoiserStudy::name", std::string("\"\""), "a non-empty name");
+  require(!datasets.empty(), "DenoiserStudy::datasets", std::string("[]"), "at least one data set");
+  const auto names = dist::dataset_names();
+  for (const auto& d : datasets)
+    require(std::find(names.begin(), names.end(), d) != names.end(), "DenoiserStudy::datasets", d,
+            "a data set of distributions::dataset_names()");
+  require(train_samples >= 1, "DenoiserStudy::train_samples", train_samples, "train_samples >= 1");
+  require(eval_samples >= 2, "DenoiserStudy::eval_samples", eval_samples, "eval_samples >= 2");
+  require(parallel_samples >= 1, "DenoiserStudy::parallel_samples", parallel_samples, "parallel_samples >= 1");
+  require(!dims.empty(), "DenoiserStudy::dims", std::string("[]"), "at least one dimension");
+  for (int d : dims) {
+    require(d >= 2 && d <= 100000, "DenoiserStudy::dims", d, "2 <= D <= 100000");
+    for (const auto& ds : datasets)
+      require(d == 2 || ds == "normal" || ds == "4blobs" || ds == "2gaussians", "DenoiserStudy::dims", d,
+              "D == 2 for the 2-D data set " + ds);
+  }
+  model.validate();
+  require(!quality_steps.empty(), "DenoiserStudy::quality_steps", std::string("[]"), "at least one S");
+  for (int s : quality_steps)
+    require(s >= 1 && s <= model.diffusion_steps, "DenoiserStudy::quality_steps", s, "1 <= S <= diffusion_steps");
+  for (int s : parallel_steps)
+    require(s >= 1 && s <= model.diffusion_steps, "DenoiserStudy::parallel_steps", s, "1 <= S <= diffusion_steps");
+  op::ParallelSamplingOptions p;
+  p.tolerance = parallel_tolerance;
+  p.window = window;
+  p.anderson_memory = anderson_memory;
+  p.validate();
+  require(step_form_max_steps >= 0, "DenoiserStudy::step_form_max_steps", step_form_max_steps, "step_form_max_steps >= 0");
+  require(gamma > 0 && std::isfinite(gamma), "DenoiserStudy::gamma", gamma, "gamma > 0 and finite");
+  require(contraction_steps >= 0 && contraction_steps <= model.diffusion_steps, "DenoiserStudy::contraction_steps",
+          contraction_steps, "0 <= contraction_steps <= diffusion_steps");
+  require(contraction_trajectories >= 1, "DenoiserStudy::contraction_trajectories", contraction_trajectories,
+          "contraction_trajectories >= 1");
+}
+
+DenoiserStudy default_denoiser_study() {
+  DenoiserStudy s{.name = "denoiser-2d", .contraction_steps = 20, .contraction_trajectories = 4};
+  s.model = {.dim = 2, .width = 128, .depth = 3, .time_embedding = 32, .diffusion_steps = 100, .lr = 1e-3, .batch = 256,
+             .training_steps = 3000};
+  return s;
+}
+
+DenoiserStudy quick_denoiser_study() {
+  DenoiserStudy s{.name = "denoiser-2d-quick", .datasets = {"moons"}, .train_samples = 5000, .eval_samples = 300,
+                  .quality_steps = {1, 5, 20, 100}, .parallel_steps = {20, 100}, .parallel_samples = 50,
+                  .step_form_max_steps = 20, .contraction_steps = 10, .contraction_trajectories = 1};
+  s.model = {.dim = 2, .width = 64, .depth = 3, .diffusion_steps = 100, .training_steps = 1500};
+  return s;
+}
+
+DenoiserStudy full_denoiser_study() {
+  DenoiserStudy s = default_denoiser_study();
+  s.name = "denoiser-2d-full";
+  s.datasets = {"moons", "8gaussians", "checkerboard", "spirals"};
+  s.train_samples = 50000;
+  s.eval_samples = 2000;
+  s.model.diffusion_steps = 1000;
+  s.model.training_steps = 20000;
+  s.quality_steps = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+  s.parallel_steps = {10, 25, 50, 100, 250, 1000};
+  s.parallel_samples = 500;
+  s.window = 200;  // S = 1000 over the whole chain would hold 1000 x 500 rows of activations per layer
+  s.step_form_max_steps = 100;
+  return s;
+}
+
+DenoiserStudy highdim_denoiser_study() {
+  DenoiserStudy s{.name = "denoiser-highdim", .datasets = {"4blobs"}, .gamma = 1.0, .dims = {10, 100},
+                  .gamma_per_dim = true, .contraction_steps = 20, .contraction_trajectories = 2};
+  s.model = {.width = 256, .depth = 3, .time_embedding = 32, .diffusion_steps = 100, .lr = 1e-3, .batch = 256,
+             .training_steps = 3000};
+  return s;
+}
+
+DenoiserStudy highdim_full_denoiser_study() {
+  DenoiserStudy s = highdim_denoiser_study();
+  s.name = "denoiser-highdim-full";
+  s.dims = {10, 100, 1000};
+  return s;
+}
+
+Study denoiser_study(const DenoiserStudy& settings, const ExperimentContext& context) {
+  settings.validate();
+  const DenoiserStudy& s = settings;
+  const auto& m = s.model;
+  const nlohmann::json model = {{"dim", m.dim}, {"width", m.width}, {"depth", m.depth}, {"time_embedding", m.time_embedding},
+                                {"diffusion_steps", m.diffusion_steps}, {"schedule", std::string(op::to_string(m.schedule))},
+                                {"lr", m.lr}, {"batch", m.batch}, {"training_steps", m.training_steps}, {"device", m.device}};
+  Study study;
+  study.name = s.name;
+  study.title = "Experiment " + s.name + ": a DDPM denoiser, sample quality against denoising steps, and the sampling "
+                "chain solved parallel-in-time";
+  study.description = fmt::format(
+      "Model: eps_theta(x, t), an MLP of depth {} and width {} (SiLU) on [x, sinusoidal embedding of t ({})], T = {} "
+      "diffusion steps, {} beta schedule; Adam lr {}, batch {}, {} steps, on {} samples per data set (standardised per "
+      "coordinate). Quality: exact W2, biased RBF MMD^2, energy distance; DDPM is ancestral sampling, DDIM has eta = 0, "
+      "both on the strided timesteps floor(i T / S) - 1.",
+      m.depth, m.width, m.time_embedding, m.diffusion_steps, op::to_string(m.schedule), m.lr, m.batch, m.training_steps,
+      s.train_samples);
+  study.config = {{"datasets", s.datasets}, {"dims", s.dims}, {"gamma_per_dim", s.gamma_per_dim},
+                  {"contraction_steps", s.contraction_steps}, {"contraction_trajectories", s.contraction_trajectories},
+                  {"train_samples", s.train_samples}, {"eval_samples", s.eval_samples}, {"model", model},
+                  {"quality_steps", s.quality_steps}, {"parallel_steps", s.parallel_steps},
+                  {"parallel_samples", s.parallel_samples}, {"parallel_tolerance", s.parallel_tolerance},
+                  {"window", s.window}, {"anderson_memory", s.anderson_memory},
+                  {"step_form_max_steps", s.step_form_max_steps}, {"gamma", s.gamma},
+                  {"seed_rule", "training data: seed; target sample: seed + 1000; reference sample: seed + 2000; model "
+                                "initialisation seed, training draws seed + 1; quality sampling noise seed + 7; "
+                                "parallel-in-time sampling noise seed + 13; contraction diagnostics: trajectories' noise "
+                                "seed + 17, power-iteration starts seed + 17 + 1000 k + trajectory"},
+                  {"metrics", "exact W2 (optimal assignment on equal-size samples), biased RBF MMD^2 with "
+                              "exp(-gamma ||x - y||^2), energy distance (V-statistic), from iterop::distributions"}};
+  std::vector<Spec> specs;
+  const bool only_2d = s.dims == std::vector<int>{2};
+  for (const auto& ds : s.datasets)
+    for (int d : s.dims)
+      specs.push_back({only_2d ? ds : fmt::format("{} D={}", ds, d), ds, d, s.gamma_per_dim ? s.gamma / double(d) : s.gamma});
+  nlohmann::json settings_key = study.config;
+  settings_key.erase("datasets");
+  settings_key.erase("dims");
+  for (const auto& c : specs) {
+    nlohmann::json key = settings_key;
+    key.update({{"dataset", c.dataset}, {"dim", c.dim}, {"cell_gamma", c.gamma}});
+    study.cells.push_back({std::move(key), c.label});
+  }
+  study.compute = [s, specs, context](std::size_t i) { return compute_cell(s, specs[i], context); };
+  study.progress = [](const Record& r) {
+    return fmt::format(": training {}, final loss {:.4f}, {} quality and {} parallel-in-time rows", text_of(r, "train_status"),
+                       number_of(r, "final_loss"), r["quality"].size(), r["parallel"].size());
+  };
+  study.report = [s](const Records& records, StudyReport& r) { return denoiser_report(records, r, s); };
+  return study;
+}
+
+Experiment denoiser_2d_experiment() {
+  return study_experiment(
+      "denoiser-2d",
+      "DDPM denoiser on moons and 8gaussians (T = 100): W2/MMD/energy against denoising steps S for DDPM and DDIM, "
+      "parallel-in-time Picard and Anderson sweeps against S, spectral radius and norm of the DDIM step Jacobian beside "
+      "observed Picard, sample scatter plots (about a minute).",
+      false, [](const ExperimentContext& c) { return denoiser_study(default_denoiser_study(), c); });
+}
+
+Experiment denoiser_2d_quick_experiment() {
+  return study_experiment("denoiser-2d-quick",
+                          "denoiser-2d at suite size: moons only, width 64, 1500 Adam steps, S in {1, 5, 20, 100}, "
+                          "parallel-in-time at S = 20 and 100 (a few seconds).",
+                          true, [](const ExperimentContext& c) { return denoiser_study(quick_denoiser_study(), c); });
+}
+
+Experiment denoiser_2d_full_experiment() {
+  return study_experiment(
+      "denoiser-2d-full",
+      "denoiser-2d at full size: moons, 8gaussians, checkerboard, spirals, T = 1000, 20000 Adam steps, 2000 samples, S "
+      "up to 1000 (about 8 CPU minutes per data set; resumable: one cached cell per data set).",
+      false, [](const ExperimentContext& c) { return denoiser_study(full_denoiser_study(), c); });
+}
+
+Experiment denoiser_highdim_experiment() {
+  return study_experiment(
+      "denoiser-highdim",
+      "DDPM denoiser on 4blobs in D = 10 and 100 (T = 100, width 256): W2/MMD (gamma 1/D)/energy against S for DDPM "
+      "and DDIM, parallel-in-time sweeps against S, step-Jacobian contraction diagnostics (one cached cell per D; about "
+      "3 minutes on 2 cores).",
+      false, [](const ExperimentContext& c) { return denoiser_study(highdim_denoiser_study(), c); });
+}
+
+Experiment denoiser_highdim_full_experiment() {
+  return study_experiment(
+      "denoiser-highdim-full",
+      "denoiser-highdim in D = 10, 100 and 1000 (one cached cell per D; about 17 minutes on 2 cores, 13 of them for D "
+      "= 1000, where the default model does not learn).",
+      false, [](const ExperimentContext& c) { return denoiser_study(highdim_full_denoiser_study(), c); });
+}
+
+}  // namespace iterop::experiments

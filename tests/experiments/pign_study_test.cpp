@@ -1,0 +1,102 @@
+// The PIGN studies through the runner: pign-sbm's records and derived means over seeds through the CLI,
+// and the search, which selects on validation and reads test accuracy only for the selection.
+#include <gtest/gtest.h>
+
+#if defined(ITEROP_HAVE_OPERATORS)
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "iterop/experiments/studies/pign.hpp"
+#include "test_support.hpp"
+
+namespace ex = iterop::experiments;
+using iterop::cli_test::read_file;
+using iterop::cli_test::run_iterop;
+using iterop::cli_test::ScratchFolder;
+using json = nlohmann::json;
+
+TEST(PignStudy, SbmExperimentWritesItsReport) {
+  ScratchFolder dir;
+  const auto out = dir.path() / "pign-sbm";
+  const auto r = run_iterop({"run", "pign-sbm", "--out", out.string(), "--seed", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* name : {"report.md", "results.csv", "results.json", "config.json", "accuracy_vs_iterations.dat",
+                           "mad_vs_iterations.dat"})
+    EXPECT_TRUE(std::filesystem::exists(out / name)) << name;
+  const auto res = json::parse(read_file(out / "results.json"));
+  EXPECT_EQ(res["experiment"], "pign-sbm");
+  ASSERT_EQ(res["results"].size(), 4u);  // p = 0, 0.5 x 2 seeds
+  EXPECT_EQ(res["results"][0]["seed"], 3);
+  EXPECT_EQ(res["results"][1]["seed"], 4);
+  for (const auto& c : res["results"]) {
+    EXPECT_EQ(c["pign_test_acc_per_iteration"].size(), 19u);  // k = 0..18
+    EXPECT_EQ(c["pign_test_acc_last_iteration"], c["pign_test_acc_per_iteration"][18]);
+    EXPECT_EQ(c["contraction_iterations"], 200);
+  }
+  ASSERT_EQ(res["derived"].size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& s = res["derived"][i];
+    EXPECT_EQ(s["n"], 2);
+    const auto& a = res["results"][2 * i];
+    const auto& b = res["results"][2 * i + 1];
+    EXPECT_DOUBLE_EQ(s["gcn_test_acc_mean"].get<double>(), (a["gcn_test_acc"].get<double>() + b["gcn_test_acc"].get<double>()) / 2);
+    EXPECT_NEAR(s["pign_test_acc_std"].get<double>(),
+                std::abs(a["pign_test_acc"].get<double>() - b["pign_test_acc"].get<double>()) / std::sqrt(2.0), 1e-15);
+    EXPECT_GT(s["gcn_test_acc_mean"].get<double>(), 0.25);  // chance is 0.25 (4 classes)
+    EXPECT_EQ(s["pign_mad_per_iteration"].size(), 19u);
+  }
+  const auto cfg = json::parse(read_file(out / "config.json"));
+  EXPECT_EQ(cfg["seed"], 3);
+  EXPECT_EQ(cfg["config"]["pign"]["iterations"], 9);
+}
+
+TEST(PignStudy, SearchSelectsOnValidationAndReportsTestOnlyForTheSelection) {
+  ScratchFolder dir;
+  ex::ExperimentContext context;
+  context.output_folder = dir.path() / "search";
+  context.seed = 5;
+  ex::PignSearch s{.name = "pign-search-test", .data_folder = {}, .noise_levels = {0.0}, .trials = 3, .epochs = 10,
+                   .final_seeds = 2};
+  s.gcn.epochs = 10;
+  (void)ex::run_study(ex::pign_search_study(s, context), context);
+  const auto res = json::parse(read_file(context.output_folder / "results.json"));
+  ASSERT_EQ(res["results"].size(), 5u);  // 3 trials, 2 final seeds
+  double best = -1;
+  int best_trial = 0;
+  for (int t = 0; t < 3; ++t) {
+    const auto& trial = res["results"][t];
+    EXPECT_EQ(trial["kind"], "trial");
+    EXPECT_FALSE(trial.contains("pign_test_acc"));  // the search never reads test accuracy
+    if (trial["val_acc"].get<double>() > best) {
+      best = trial["val_acc"].get<double>();
+      best_trial = t;
+    }
+  }
+  EXPECT_EQ(res["results"][0]["iterations"], 9);  // trial 0: the tuned defaults
+  for (int i = 3; i < 5; ++i) {
+    EXPECT_EQ(res["results"][i]["kind"], "final");
+    EXPECT_EQ(res["results"][i]["selected_trial"], best_trial);
+    EXPECT_TRUE(res["results"][i].contains("pign_test_acc"));
+    EXPECT_TRUE(res["results"][i].contains("jacobian_spectral_radius"));
+  }
+  EXPECT_EQ(res["derived"][0]["selected_trial"], best_trial);
+  EXPECT_EQ(res["derived"][0]["selected_val_acc"], best);
+  // Same seed, same search: the trial configurations and scores repeat; a rerun into the same folder reads
+  // every cell back and selects the same trial.
+  ScratchFolder dir2;
+  context.output_folder = dir2.path() / "search";
+  (void)ex::run_study(ex::pign_search_study(s, context), context);
+  const auto again = json::parse(read_file(context.output_folder / "results.json"));
+  EXPECT_EQ(again["results"][2]["configuration"], res["results"][2]["configuration"]);
+  EXPECT_EQ(again["results"][2]["val_acc"], res["results"][2]["val_acc"]);
+  (void)ex::run_study(ex::pign_search_study(s, context), context);
+  const auto cached = json::parse(read_file(context.output_folder / "results.json"));
+  EXPECT_EQ(cached["results"][4]["cached"], true);
+  EXPECT_EQ(cached["derived"], again["derived"]);
+}
+
+#endif
