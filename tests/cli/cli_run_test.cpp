@@ -51,6 +51,19 @@ TEST(CliRun, BadExperimentOptionsAreOneLineUsageErrors) {
   }
 }
 
+// --size, --data and --seed reach the experiment's context (its config.json records them).
+TEST(CliRun, SizeDataAndSeedReachTheExperiment) {
+  ScratchFolder dir;
+  std::filesystem::create_directories(dir.path() / "data");
+  const auto r = run_iterop({"run", "theory-checks", "--size", "full", "--data", (dir.path() / "data").string(), "--seed",
+                             "3", "--out", (dir.path() / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto config = nlohmann::json::parse(read_file(dir.path() / "out" / "config.json"));
+  EXPECT_EQ(config["size"], "full");
+  EXPECT_EQ(config["data"], (dir.path() / "data").string());
+  EXPECT_EQ(config["seed"], 3);
+}
+
 TEST(CliRun, AnOutputPathThatIsAFileIsAOneLineFailure) {
   ScratchFolder dir;
   const auto blocker = dir.path() / "file";
