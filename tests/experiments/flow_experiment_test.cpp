@@ -327,9 +327,14 @@ TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
     ASSERT_EQ(res["derived"].size(), 6u);
     EXPECT_EQ(res["derived"][0]["w2_mean"], records[0]["w2"]);
     for (std::size_t i = 4; i < 6; ++i) {
-      EXPECT_EQ(res["derived"][i]["split"], i == 4 ? "seen" : "held_out");
-      EXPECT_EQ(res["derived"][i]["count"], 2);
+      EXPECT_FALSE(res["derived"][i].contains("prompt"));
+      EXPECT_EQ(res["derived"][i]["held_out"], i == 5);
+      EXPECT_EQ(res["derived"][i]["seeds"], 2);  // records averaged: 2 prompts x 1 seed
     }
+    int closer = 0;
+    for (std::size_t i = 0; i < 4; ++i) closer += records[i]["closer_to_own_target"].get<bool>() ? 1 : 0;
+    EXPECT_EQ(res["derived"][4]["closer_to_own_target"].get<int>() + res["derived"][5]["closer_to_own_target"].get<int>(),
+              closer);
     const auto cfg = nlohmann::json::parse(read_file(ctx.output_folder / "config.json"));
     EXPECT_EQ(cfg["config"]["task"]["held_out"].size(), 2u);
     EXPECT_TRUE(std::filesystem::exists(ctx.output_folder / "held_out_samples.dat"));

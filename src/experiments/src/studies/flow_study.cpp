@@ -72,11 +72,8 @@ op::CalmFlowSampleOptions sample_options(double temperature, std::uint64_t seed,
 
 /// n, dim, gamma and the three distances into a record.
 void put_quality(Record& r, const dist::SampleQuality& q) {
-  r["n"] = q.n;
-  r["gamma"] = q.gamma;
-  r["w2"] = record_number(q.w2);
-  r["mmd2"] = record_number(q.mmd2);
-  r["energy"] = record_number(q.energy);
+  r.update(Record{{"n", q.n}, {"gamma", q.gamma}, {"w2", record_number(q.w2)}, {"mmd2", record_number(q.mmd2)},
+                  {"energy", record_number(q.energy)}});
 }
 
 /// The first two coordinates of up to 1000 rows, flattened (for scatter plots).
@@ -300,10 +297,11 @@ std::string model_progress(const Record& r) {
                      format_seconds(number_of(r, "train_seconds")), text_of(r, "train_status"), metrics);
 }
 
-/// Mean and std over seeds of the distances and training time per group of `by`; "seeds" counts the
-/// records, "n" is the sample size; fields of the group's first record that `keep` names are copied.
+/// Mean and std over seeds of `fields` per group of `by`; "seeds" counts the records, "n" is the sample
+/// size; fields of the group's first record that `keep` names are copied; each of `counts` (a flag)
+/// becomes the number of the group's records where it is true.
 Records over_seeds(const Records& records, const std::vector<std::string>& by, const std::vector<std::string>& fields,
-                   const std::vector<std::string>& keep) {
+                   const std::vector<std::string>& keep, const std::vector<std::string>& counts = {}) {
   Records out;
   const auto groups = records.group_by(by);
   const Records summary = records.summarise(by, fields);
@@ -311,9 +309,12 @@ Records over_seeds(const Records& records, const std::vector<std::string>& by, c
     Record s = summary[i];
     const Record& first = groups[i].second[0];
     s["seeds"] = s["n"];
-    s["n"] = first.value("n", Record());
+    s["n"] = first.contains("n") ? first.at("n") : Record();
     for (const auto& k : keep)
       if (first.contains(k)) s[k] = first[k];
+    for (const auto& c : counts)
+      s[c] = std::count_if(groups[i].second.begin(), groups[i].second.end(),
+                           [&c](const Record& r) { return r.value(c, false); });
     out.push_back(std::move(s));
   }
   return out;
@@ -353,6 +354,11 @@ void common_axes(Figure& fig) {
   fig.height = 420;
 }
 
+/// A right-aligned column of `field` as it is (counts, integers).
+Column right(const std::string& header, const std::string& field) {
+  return {header, [field](const Record& r) { return text_of(r, field); }};
+}
+
 Column seconds_column(const std::string& header, const std::string& field) {
   return {header, [field](const Record& r) {
             const double s = number_of(r, field);
@@ -384,8 +390,7 @@ std::string sample_quality_section(const Records& summary, const Records& record
                         return text_of(s, "model") == "floor" ? "floor: two target samples" : text_of(s, "model");
                       },
                       Align::left},
-                     {"parameters", [](const Record& s) { return text_of(s, "parameters"); }},
-                     {"steps", [](const Record& s) { return text_of(s, "steps"); }},
+                     right("parameters", "parameters"), right("steps", "steps"),
                      seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
                      pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"), pm_column("energy distance", "energy"),
                      {"sampler", sampler, Align::left}})
@@ -396,9 +401,6 @@ std::string sample_quality_section(const Records& summary, const Records& record
 std::string parallel_section(const Records& records, const FlowStudy& study, StudyReport& report) {
   const Records parallel = records.where([](const Record& r) { return r.contains("sequential_passes"); });
   if (parallel.empty()) return "";
-  auto integer = [](const std::string& header, const std::string& field) {
-    return Column{header, [field](const Record& r) { return text_of(r, field); }};
-  };
   std::string md = fmt::format(
       "## Parallel-in-time generation\n\nWith all sampling noise drawn up front, one forward pass over a whole "
       "guessed trajectory is a strictly causal operator T; x = T(x) is solved by Picard and Anderson (depth 5) from "
@@ -407,12 +409,12 @@ std::string parallel_section(const Records& records, const FlowStudy& study, Stu
       "x_sequential| <= {}. -1: not reached.\n\n",
       study.parallel_rows, num(study.parallel_tol));
   md += parallel
-            .table({Column::text("pair", "pair"), integer("seed", "seed"), integer("rows", "parallel_rows"),
-                    integer("sequential passes (N - 1)", "sequential_passes"),
-                    integer("Picard sweeps to tol", "picard_sweeps_to_tol"),
-                    integer("Anderson sweeps to tol", "anderson_sweeps_to_tol"),
-                    integer("Picard evaluations", "picard_evaluations"),
-                    integer("Anderson evaluations", "anderson_evaluations")})
+            .table({Column::text("pair", "pair"), right("seed", "seed"), right("rows", "parallel_rows"),
+                    right("sequential passes (N - 1)", "sequential_passes"),
+                    right("Picard sweeps to tol", "picard_sweeps_to_tol"),
+                    right("Anderson sweeps to tol", "anderson_sweeps_to_tol"),
+                    right("Picard evaluations", "picard_evaluations"),
+                    right("Anderson evaluations", "anderson_evaluations")})
             .to_markdown() +
         "\n";
   Panel panel = axes("Parallel-in-time CaLMFlow: max |x_k - x_sequential| after k sweeps (first seed)",
@@ -830,8 +832,7 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
                                   },
                                   Align::left},
                                  Column::text("value", "value"),
-                                 {"τ", [](const Record& r) { return text_of(r, "temperature"); }},
-                                 {"parameters", [](const Record& r) { return text_of(r, "parameters"); }},
+                                 right("τ", "temperature"), right("parameters", "parameters"),
                                  seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
                                  pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
                                  pm_column("energy distance", "energy")})
@@ -976,66 +977,33 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
   study.progress = model_progress;
   study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
     const std::vector<std::string> fields{"w2", "mmd2", "energy", "floor_w2", "nearest_other_w2"};
-    auto closer = [](const Records& rs) {
-      return static_cast<long>(std::count_if(rs.begin(), rs.end(), [](const Record& r) {
-        return r.value("closer_to_own_target", false);
-      }));
+    Records derived = over_seeds(records, {"prompt", "held_out"}, fields, {"nearest_other_prompt"}, {"closer_to_own_target"});
+    Records splits;  // seen, then held out
+    for (const bool is_held : {false, true})
+      for (const auto& s : over_seeds(records.where([is_held](const Record& r) { return r.value("held_out", false) == is_held; }),
+                                      {"held_out"}, fields, {}, {"closer_to_own_target"})) {
+        splits.push_back(s);
+        derived.push_back(s);
+      }
+    const Column split{"split", [](const Record& r) { return r.value("held_out", false) ? "held out" : "seen"; },
+                       Align::left};
+    const std::vector<Column> distances{pm_column("W2", "w2"), pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
+                                        pm_column("energy distance", "energy"),
+                                        pm_column("floor W2 (two target samples)", "floor_w2")};
+    const Column closer{"closer to its own target", [](const Record& r) {
+                          return text_of(r, "closer_to_own_target") + "/" + text_of(r, "seeds");
+                        }};
+    std::vector<Column> columns{split, right("prompts x seeds", "seeds")};
+    columns.insert(columns.end(), distances.begin(), distances.end());
+    columns.insert(columns.end(), {pm_column("W2 to the nearest other combination sharing a word", "nearest_other_w2"),
+                                   closer});
+    std::string md = "## Seen against held-out combinations\n\n" + splits.table(columns).to_markdown();
+    columns[1] = Column::text("prompt", "prompt");
+    std::swap(columns[0], columns[1]);
+    columns[columns.size() - 2].cell = [](const Record& r) {
+      return pm(r, "nearest_other_w2") + " (" + text_of(r, "nearest_other_prompt") + ")";
     };
-    Records prompts = over_seeds(records, {"prompt", "held_out"}, fields, {"nearest_other_prompt"});
-    const auto by_prompt = records.group_by({"prompt", "held_out"});
-    Records derived;
-    for (std::size_t i = 0; i < prompts.size(); ++i) {
-      Record p = prompts[i];
-      p["closer_to_own_target"] = closer(by_prompt[i].second);
-      derived.push_back(p);
-    }
-    Records splits;
-    for (const auto& [name, split] : {std::pair<std::string, bool>{"seen", false}, {"held_out", true}}) {
-      const Records rs = records.where([split](const Record& r) { return r.value("held_out", false) == split; });
-      Record s = {{"split", name}, {"count", rs.size()}};
-      for (const auto& f : fields) s[f + "_mean"] = record_number(rs.mean_std(f).mean);
-      s["closer_to_own_target"] = closer(rs);
-      splits.push_back(s);
-      derived.push_back(s);
-    }
-    auto mean = [](const std::string& f) {
-      return Column{f, [f](const Record& r) { return num(number_of(r, f + "_mean")); }};
-    };
-    auto rename = [](Column col, std::string header) {
-      col.header = std::move(header);
-      return col;
-    };
-    std::string md = "## Seen against held-out combinations\n\n" +
-                     splits
-                         .table({{"split",
-                                  [](const Record& r) {
-                                    return text_of(r, "split") == "seen" ? "seen combinations" : "held-out combinations";
-                                  },
-                                  Align::left},
-                                 {"prompts x seeds", [](const Record& r) { return text_of(r, "count"); }},
-                                 rename(mean("w2"), "W2 (mean)"), rename(mean("mmd2"), "MMD² (mean)"),
-                                 rename(mean("energy"), "energy (mean)"), rename(mean("floor_w2"), "floor W2 (mean)"),
-                                 rename(mean("nearest_other_w2"), "nearest other W2 (mean)"),
-                                 {"closer to own target",
-                                  [](const Record& r) {
-                                    return text_of(r, "closer_to_own_target") + "/" + text_of(r, "count");
-                                  }}})
-                         .to_markdown();
-    md += "\n## Per prompt\n\n" +
-          derived.where([](const Record& r) { return r.contains("prompt"); })
-              .table({Column::text("prompt", "prompt"),
-                      {"split", [](const Record& r) { return r.value("held_out", false) ? "held out" : "seen"; },
-                       Align::left},
-                      pm_column("W2", "w2"), pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
-                      pm_column("energy distance", "energy"), pm_column("floor W2 (two target samples)", "floor_w2"),
-                      {"W2 to the nearest other combination sharing a word",
-                       [](const Record& r) {
-                         return pm(r, "nearest_other_w2") + " (" + text_of(r, "nearest_other_prompt") + ")";
-                       }},
-                      {"closer to its own target", [](const Record& r) {
-                         return text_of(r, "closer_to_own_target") + "/" + text_of(r, "seeds");
-                       }}})
-              .to_markdown();
+    md += "\n## Per prompt\n\n" + derived.where([](const Record& r) { return r.contains("prompt"); }).table(columns).to_markdown();
     // Scatter: every held-out prompt (first seed), generated over target.
     Figure fig;
     fig.width = 1500;
@@ -1052,11 +1020,12 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
       }
     fig.height = 480 * static_cast<int>((fig.panels.size() + 2) / 3);
     md += "\n## Plots\n\n" + report.plot("held_out_samples", fig, "Held-out prompts: CaLMFlow samples over the target");
-    const Record& seen = splits[0];
-    const Record& held_out = splits[1];
+    const Record* seen = splits.find({{"held_out", "false"}});
+    const Record* held_out = splits.find({{"held_out", "true"}});
+    auto mean = [](const Record* r, const char* f) { return num(r == nullptr ? NAN : number_of(*r, f)); };
     return ReportText{md,
-                      fmt::format("W2 seen {} / held out {} (floor {})", num(number_of(seen, "w2_mean")),
-                                  num(number_of(held_out, "w2_mean")), num(number_of(held_out, "floor_w2_mean"))),
+                      fmt::format("W2 seen {} / held out {} (floor {})", mean(seen, "w2_mean"),
+                                  mean(held_out, "w2_mean"), mean(held_out, "floor_w2_mean")),
                       derived};
   };
   return study;
@@ -1067,18 +1036,24 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
 
 namespace {
 
-op::CalmFlowOptions calmflow_2d(RunSize size) {
-  op::CalmFlowOptions o;  // the paper's 2-D model: 2 layers, 2 heads, d_model 64, feed-forward 256, N 16, M 8, K 1
-  o.width = 64;
-  o.layers = 2;
+op::CalmFlowOptions calmflow_options(int width, int layers, int feedforward, int time_points, int trajectories,
+                                     int batch, int steps) {
+  op::CalmFlowOptions o;
+  o.width = width;
+  o.layers = layers;
   o.heads = 2;
-  o.feedforward = 256;
-  o.time_points = 16;
-  o.trajectories = 8;
+  o.feedforward = feedforward;
+  o.time_points = time_points;
+  o.trajectories = trajectories;
   o.spatial_tokens = 1;
-  o.batch = size == RunSize::full ? 256 : 128;
-  o.steps = size == RunSize::full ? 2000 : 300;
+  o.batch = batch;
+  o.steps = steps;
   return o;
+}
+
+/// The paper's 2-D model: 2 layers, 2 heads, d_model 64, feed-forward 256, N 16, M 8, K 1.
+op::CalmFlowOptions calmflow_2d(RunSize size) {
+  return size == RunSize::full ? calmflow_options(64, 2, 256, 16, 8, 256, 2000) : calmflow_options(64, 2, 256, 16, 8, 128, 300);
 }
 
 FlowEvaluation evaluation(RunSize size) {
@@ -1148,14 +1123,7 @@ FlowStudy flow_quick_study() {
   s.models = {"calmflow", "icfm"};
   s.eval.samples = 200;
   s.eval.pool = 4000;
-  s.calmflow.width = 32;
-  s.calmflow.layers = 1;
-  s.calmflow.heads = 2;
-  s.calmflow.feedforward = 64;
-  s.calmflow.time_points = 8;
-  s.calmflow.trajectories = 4;
-  s.calmflow.batch = 64;
-  s.calmflow.steps = 120;
+  s.calmflow = calmflow_options(32, 1, 64, 8, 4, 64, 120);
   s.parallel_rows = 16;
   return s;
 }
