@@ -67,11 +67,7 @@ void register_builtin_experiments(ExperimentRegistry& registry) {
   registry.add(pign_sbm_experiment());   // a few seconds; not in the suite yet
   registry.add(pign_cora_experiment());  // not in the suite (minutes)
   registry.add(pign_search_experiment());  // not in the suite (SBM: about a minute; Cora: --data, many minutes)
-  registry.add(denoiser_2d_experiment());       // about a minute; not in the suite
-  registry.add(denoiser_2d_full_experiment());  // tens of minutes; not in the suite
-  registry.add(denoiser_2d_quick_experiment()); // a few seconds; in the suite
-  registry.add(denoiser_highdim_experiment());       // a few minutes; not in the suite
-  registry.add(denoiser_highdim_full_experiment());  // D up to 1000; not in the suite
+  for (auto& e : denoiser_experiments()) registry.add(std::move(e));  // denoiser-2d-quick in the suite
   for (auto& e : flow_experiments()) registry.add(std::move(e));  // flow-quick in the suite (seconds), the others minutes
 #endif
 }

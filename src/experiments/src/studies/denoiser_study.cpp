@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -97,10 +98,7 @@ Record compute_cell(const DenoiserStudy& s, const Spec& c, const ExperimentConte
       Record row = {{"sampler", std::string(op::to_string(sampler))}, {"steps", S}, {"seconds", out.seconds},
                     {"status", std::string(to_string(out.status))}};
       if (out.samples.all_finite()) {
-        const auto q = dist::sample_quality(out.samples, target, c.gamma);
-        put_quality(row, "", q);
-        context.report(fmt::format("{}{} S = {:>4}: W2 {:.4f}, MMD^2 {:.2e}, energy {:.2e}", prefix,
-                                   op::to_string(sampler), S, q.w2, q.mmd2, q.energy));
+        put_quality(row, "", dist::sample_quality(out.samples, target, c.gamma));
       } else {
         row.update({{"n", s.eval_samples}, {"w2", nullptr}, {"mmd2", nullptr}, {"energy", nullptr}, {"gamma", c.gamma}});
       }
@@ -117,21 +115,13 @@ Record compute_cell(const DenoiserStudy& s, const Spec& c, const ExperimentConte
       if (S > T) continue;
       const op::SamplingOptions so{.sampler = sampler, .steps = S, .samples = s.parallel_samples, .seed = seed + 13};
       const auto seq = model.sample(so);
-      struct Variant {
-        op::ChainMethod method;
-        op::ChainForm form;
-        const char* label;
-      };
-      std::vector<Variant> variants{{op::ChainMethod::picard, op::ChainForm::cumulative, "picard"},
-                                    {op::ChainMethod::anderson, op::ChainForm::cumulative, "anderson"}};
-      if (S <= s.step_form_max_steps) variants.push_back({op::ChainMethod::picard, op::ChainForm::step, "picard-step"});
+      std::vector<std::tuple<op::ChainMethod, op::ChainForm, const char*>> variants{
+          {op::ChainMethod::picard, op::ChainForm::cumulative, "picard"},
+          {op::ChainMethod::anderson, op::ChainForm::cumulative, "anderson"}};
+      if (S <= s.step_form_max_steps) variants.emplace_back(op::ChainMethod::picard, op::ChainForm::step, "picard-step");
       for (const auto& [method, form, label] : variants) {
-        op::ParallelSamplingOptions po;
-        po.method = method;
-        po.form = form;
-        po.window = s.window;
-        po.tolerance = s.parallel_tolerance;
-        po.anderson_memory = s.anderson_memory;
+        const op::ParallelSamplingOptions po{.method = method, .form = form, .window = s.window,
+                                             .tolerance = s.parallel_tolerance, .anderson_memory = s.anderson_memory};
         const auto par = model.sample_parallel(so, po);
         const double diff = max_abs_diff(par.samples, seq.samples);
         parallel.push_back({{"sampler", std::string(op::to_string(sampler))}, {"steps", S}, {"method", label},
@@ -139,22 +129,14 @@ Record compute_cell(const DenoiserStudy& s, const Spec& c, const ExperimentConte
                             {"message", par.message}, {"sweeps", par.sweeps}, {"network_evaluations", par.network_evaluations},
                             {"windows", par.windows}, {"max_abs_diff", record_number(diff)}, {"seconds", par.seconds},
                             {"sequential_seconds", seq.seconds}});
-        context.report(fmt::format("{}{} S = {:>4} {:<11}: {} sweeps (sequential {}), {} evaluations, max |x - x_seq| "
-                                   "{:.1e}, {}",
-                                   prefix, op::to_string(sampler), S, label, par.sweeps, S, par.network_evaluations, diff,
-                                   to_string(par.status)));
       }
     }
   }
   r["parallel"] = std::move(parallel);
 
   if (s.contraction_steps > 0 && s.contraction_steps <= T) {
-    op::StepContractionOptions co;
-    co.steps = s.contraction_steps;
-    co.trajectories = s.contraction_trajectories;
-    co.seed = seed + 17;
-    co.picard_tolerance = s.parallel_tolerance;
-    const auto cr = model.step_contraction(co);
+    const auto cr = model.step_contraction({.steps = s.contraction_steps, .trajectories = s.contraction_trajectories,
+                                            .seed = seed + 17, .picard_tolerance = s.parallel_tolerance});
     Record rows = Record::array();
     for (const auto& k : cr.steps)
       rows.push_back({{"k", k.k}, {"t", k.t}, {"a", k.a}, {"radius_mean", record_number(k.radius_mean)},
@@ -189,78 +171,36 @@ Column ratio(std::string header, std::string a, std::string b) {
   return {std::move(header), [a, b](const Record& r) { return fmt::format("{:.2f}", number_of(r, a) / number_of(r, b)); }};
 }
 
-Series line(std::string label, std::string color, int dash, std::vector<double> x, std::vector<double> y) {
-  Series s;
-  s.label = std::move(label);
-  s.color = std::move(color);
-  s.dash_type = dash;
-  s.x = std::move(x);
-  s.y = std::move(y);
-  return s;
-}
-
-Panel log_log(std::string title, std::string y_label) {
-  Panel p;
-  p.title = std::move(title);
-  p.x_label = "denoising steps S";
-  p.y_label = std::move(y_label);
-  p.log_x = p.log_y = true;
-  return p;
-}
-
-/// W2 against S per cell: one line per sampler and the fresh-data floor.
-Figure quality_figure(const Records& cells, const DenoiserStudy& s) {
+/// One log-log panel per cell: `y` against S of `rows(cell)`, one line per group of `by` (colour by group,
+/// DDIM dashed), and the grey guide `guide(cell, rows)`.
+Figure lines_per_cell(const Records& cells, const std::function<Records(const Record&)>& rows,
+                      const std::vector<std::string>& by, const std::string& y, const std::string& title,
+                      const std::string& y_label, const std::function<Series(const Record&, const Records&)>& guide) {
   Figure fig;
+  fig.width = 700 * static_cast<int>(cells.size());
+  fig.height = 600;
   for (const auto& c : cells) {
-    Panel p = log_log(text_of(c, "label") + ": W2 to the target against denoising steps S",
-                      "exact W2 (" + std::to_string(s.eval_samples) + " samples)");
-    const Records rows = rows_of(Records(std::vector<Record>{c}), "quality");
-    for (std::size_t i = 0; i < samplers.size(); ++i) {
-      Series l = line(i == 0 ? "DDPM" : "DDIM (eta 0)", colour(i), 1, {}, {});
-      for (const auto& row : rows.where("sampler", samplers[i])) {
-        l.x.push_back(number_of(row, "steps"));
-        l.y.push_back(number_of(row, "w2"));
+    Panel p;
+    p.title = text_of(c, "label") + ": " + title;
+    p.x_label = "denoising steps S";
+    p.y_label = y_label;
+    p.log_x = true;
+    const Records rs = rows(c);
+    for (const auto& [name, group] : rs.group_by(by)) {
+      Series l;
+      l.label = name;
+      l.color = colour(p.series.size());
+      l.dash_type = text_of(group[0], "sampler") == "ddim" ? 2 : 1;
+      for (const auto& r : group) {
+        l.x.push_back(number_of(r, "steps"));
+        l.y.push_back(number_of(r, y));
       }
       p.series.push_back(std::move(l));
     }
-    const double floor = number_of(c, "reference_w2");
-    p.series.push_back(line("fresh data sample", grey, 2,
-                            {double(s.quality_steps.front()), double(s.quality_steps.back())}, {floor, floor}));
+    p.series.push_back(guide(c, rs));
+    p.series.back().color = grey;
     fig.panels.push_back(std::move(p));
   }
-  fig.width = 700 * static_cast<int>(cells.size());
-  fig.height = 600;
-  return fig;
-}
-
-/// Sweeps against S per cell: one line per sampler (dash) and method (colour), and the sequential S.
-Figure sweeps_figure(const Records& cells, const DenoiserStudy& s) {
-  Figure fig;
-  for (const auto& c : cells) {
-    Panel p = log_log(text_of(c, "label") + ": sweeps against S (tolerance " + format_exact(s.parallel_tolerance) +
-                          " x noise scale)",
-                      "sweeps (sequential network calls)");
-    const Records rows = rows_of(Records(std::vector<Record>{c}), "parallel");
-    std::size_t i = 0;
-    for (const auto& sampler : samplers)
-      for (const char* method : {"picard", "anderson"}) {
-        Series l = line(sampler + " " + method, colour(i++), sampler == "ddpm" ? 1 : 2, {}, {});
-        for (const auto& row : rows.where("sampler", sampler).where("method", method)) {
-          l.x.push_back(number_of(row, "steps"));
-          l.y.push_back(number_of(row, "sweeps"));
-        }
-        p.series.push_back(std::move(l));
-      }
-    Series seq = line("sequential (S calls)", grey, 3, {}, {});
-    for (const auto& row : rows.where("sampler", "ddim").where("method", "picard")) {
-      seq.x.push_back(number_of(row, "steps"));
-      seq.y.push_back(number_of(row, "steps"));
-    }
-    p.series.push_back(std::move(seq));
-    fig.panels.push_back(std::move(p));
-  }
-  fig.width = 700 * static_cast<int>(cells.size());
-  fig.height = 600;
   return fig;
 }
 
@@ -295,7 +235,9 @@ Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
       p.x_max = x_hi + wx;
       p.y_min = y_lo - wy;
       p.y_max = y_hi + wy;
-      Series pts = line(label, color, 1, {}, {});
+      Series pts;
+      pts.label = label;
+      pts.color = color;
       pts.points_only = true;
       for (const auto& pt : c["scatter_" + key]) {
         pts.x.push_back(pt[0].is_number() ? pt[0].get<double>() : std::nan(""));
@@ -396,9 +338,38 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
   }
   report.folder().write_text("quality.csv", quality.to_csv());
   report.folder().write_text("parallel.csv", parallel.to_csv());
+  const auto quality_of = [](const Record& c) { return rows_of(Records(std::vector<Record>{c}), "quality"); };
+  const auto sweeps_of = [](const Record& c) {
+    return rows_of(Records(std::vector<Record>{c}), "parallel").where([](const Record& r) { return text_of(r, "method") != "picard-step"; });
+  };
+  const auto floor = [&s](const Record& c, const Records&) {
+    Series g;
+    g.label = "fresh data sample";
+    g.dash_type = 2;
+    g.x = {double(s.quality_steps.front()), double(s.quality_steps.back())};
+    g.y = {number_of(c, "reference_w2"), number_of(c, "reference_w2")};
+    return g;
+  };
+  const auto sequential = [](const Record&, const Records& rows) {
+    Series g;
+    g.label = "sequential (S calls)";
+    g.dash_type = 3;
+    for (const auto& r : rows.where("sampler", "ddim").where("method", "picard")) {
+      g.x.push_back(number_of(r, "steps"));
+      g.y.push_back(number_of(r, "steps"));
+    }
+    return g;
+  };
   md += "## Plots\n\n" + report.plot("samples", samples_figure(cells, s), "Samples next to the target") +
-        report.plot("quality_vs_steps", quality_figure(cells, s), "W2 against S") +
-        report.plot("sweeps_vs_steps", sweeps_figure(cells, s), "Parallel-in-time sweeps against S");
+        report.plot("quality_vs_steps",
+                    lines_per_cell(cells, quality_of, {"sampler"}, "w2", "W2 to the target against denoising steps S",
+                                   "exact W2 (" + std::to_string(s.eval_samples) + " samples)", floor),
+                    "W2 against S") +
+        report.plot("sweeps_vs_steps",
+                    lines_per_cell(cells, sweeps_of, {"sampler", "method"}, "sweeps",
+                                   "sweeps against S (tolerance " + format_exact(s.parallel_tolerance) + " x noise scale)",
+                                   "sweeps (sequential network calls)", sequential),
+                    "Parallel-in-time sweeps against S");
   md += "Also: `quality.csv` and `parallel.csv` (one row per quality and parallel-in-time row).\n";
   Records best = best_w2(cells);
   std::vector<std::string> summary;
@@ -545,45 +516,30 @@ Study denoiser_study(const DenoiserStudy& settings, const ExperimentContext& con
   return study;
 }
 
-Experiment denoiser_2d_experiment() {
-  return study_experiment(
-      "denoiser-2d",
-      "DDPM denoiser on moons and 8gaussians (T = 100): W2/MMD/energy against denoising steps S for DDPM and DDIM, "
-      "parallel-in-time Picard and Anderson sweeps against S, spectral radius and norm of the DDIM step Jacobian beside "
-      "observed Picard, sample scatter plots (about a minute).",
-      false, [](const ExperimentContext& c) { return denoiser_study(default_denoiser_study(), c); });
-}
-
-Experiment denoiser_2d_quick_experiment() {
-  return study_experiment("denoiser-2d-quick",
-                          "denoiser-2d at suite size: moons only, width 64, 1500 Adam steps, S in {1, 5, 20, 100}, "
-                          "parallel-in-time at S = 20 and 100 (a few seconds).",
-                          true, [](const ExperimentContext& c) { return denoiser_study(quick_denoiser_study(), c); });
-}
-
-Experiment denoiser_2d_full_experiment() {
-  return study_experiment(
-      "denoiser-2d-full",
-      "denoiser-2d at full size: moons, 8gaussians, checkerboard, spirals, T = 1000, 20000 Adam steps, 2000 samples, S "
-      "up to 1000 (about 8 CPU minutes per data set; resumable: one cached cell per data set).",
-      false, [](const ExperimentContext& c) { return denoiser_study(full_denoiser_study(), c); });
-}
-
-Experiment denoiser_highdim_experiment() {
-  return study_experiment(
-      "denoiser-highdim",
-      "DDPM denoiser on 4blobs in D = 10 and 100 (T = 100, width 256): W2/MMD (gamma 1/D)/energy against S for DDPM "
-      "and DDIM, parallel-in-time sweeps against S, step-Jacobian contraction diagnostics (one cached cell per D; about "
-      "3 minutes on 2 cores).",
-      false, [](const ExperimentContext& c) { return denoiser_study(highdim_denoiser_study(), c); });
-}
-
-Experiment denoiser_highdim_full_experiment() {
-  return study_experiment(
-      "denoiser-highdim-full",
-      "denoiser-highdim in D = 10, 100 and 1000 (one cached cell per D; about 17 minutes on 2 cores, 13 of them for D "
-      "= 1000, where the default model does not learn).",
-      false, [](const ExperimentContext& c) { return denoiser_study(highdim_full_denoiser_study(), c); });
+std::vector<Experiment> denoiser_experiments() {
+  const std::vector<std::tuple<DenoiserStudy (*)(), bool, std::string>> presets = {
+      {default_denoiser_study, false,
+       "DDPM denoiser on moons and 8gaussians (T = 100): W2/MMD/energy against denoising steps S for DDPM and DDIM, "
+       "parallel-in-time Picard and Anderson sweeps against S, spectral radius and norm of the DDIM step Jacobian beside "
+       "observed Picard, sample scatter plots (about a minute)."},
+      {full_denoiser_study, false,
+       "denoiser-2d at full size: moons, 8gaussians, checkerboard, spirals, T = 1000, 20000 Adam steps, 2000 samples, S "
+       "up to 1000 (about 8 CPU minutes per data set; resumable: one cached cell per data set)."},
+      {quick_denoiser_study, true,
+       "denoiser-2d at suite size: moons only, width 64, 1500 Adam steps, S in {1, 5, 20, 100}, parallel-in-time at S = "
+       "20 and 100 (a few seconds)."},
+      {highdim_denoiser_study, false,
+       "DDPM denoiser on 4blobs in D = 10 and 100 (T = 100, width 256): W2/MMD (gamma 1/D)/energy against S for DDPM "
+       "and DDIM, parallel-in-time sweeps against S, step-Jacobian contraction diagnostics (one cached cell per D; about "
+       "3 minutes on 2 cores)."},
+      {highdim_full_denoiser_study, false,
+       "denoiser-highdim in D = 10, 100 and 1000 (one cached cell per D; about 17 minutes on 2 cores, 13 of them for D "
+       "= 1000, where the default model does not learn)."}};
+  std::vector<Experiment> out;
+  for (const auto& [make, in_suite, description] : presets)
+    out.push_back(study_experiment(make().name, description, in_suite,
+                                   [make](const ExperimentContext& c) { return denoiser_study(make(), c); }));
+  return out;
 }
 
 }  // namespace iterop::experiments

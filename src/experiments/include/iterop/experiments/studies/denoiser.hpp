@@ -59,11 +59,7 @@ DenoiserStudy highdim_full_denoiser_study();
 /// quality_vs_steps.png, sweeps_vs_steps.png, with quality.csv and parallel.csv.
 Study denoiser_study(const DenoiserStudy& settings, const ExperimentContext& context);
 
-/// The registered experiments: each runs its preset above. denoiser-2d-quick is in the default suite.
-Experiment denoiser_2d_experiment();
-Experiment denoiser_2d_quick_experiment();
-Experiment denoiser_2d_full_experiment();
-Experiment denoiser_highdim_experiment();
-Experiment denoiser_highdim_full_experiment();
+/// The registered experiments, one per preset above and named by it; denoiser-2d-quick is in the default suite.
+std::vector<Experiment> denoiser_experiments();
 
 }  // namespace iterop::experiments
