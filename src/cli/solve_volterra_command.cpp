@@ -42,7 +42,7 @@ std::string footer() {
        "  evaluations, iterations of the implicit equations and the time; with --exact the observed order, the\n"
        "  least-squares slope of log(max error) over log(h) over the converged runs. A solution that blows up is\n"
        "  reported with its status and the time where the solve stopped (blow_up_time).\n"
-       "  --format table (default) or json (runs[].steps, max_error, status, evaluations, iterations, seconds;\n"
+       "  --format table or json (runs[].steps, max_error, status, evaluations, iterations, seconds;\n"
        "  observed_order, null without --exact).\n"
        "Exit 1: a solve stopped before T (blow-up, non-finite values, implicit equation not solved).\n"
        "Example: iterop solve volterra --f 1 --kernel \"-(t-s)*y\" --T 6.283185307179586 --intervals 64,128,256,512 "
