@@ -221,8 +221,10 @@ void put_parallel(Record& r, const op::CalmFlowParallelReport& p, std::size_t ro
 }
 
 /// One cell of a FlowStudy: train a model (or draw the floor), sample, measure.
+/// `calmflow` and `cfm` are the cell's options (dim, seed and coupling set).
 Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& study, const FlowPair& pair,
-                         const std::string& model, std::uint64_t seed, const op::CfmOptions& cfm) {
+                         const std::string& model, const op::CalmFlowOptions& calmflow, const op::CfmOptions& cfm) {
+  const std::uint64_t seed = cfm.seed;
   const PairData data = make_pair_data(pair, study.eval, seed);
   Record r = pair_record(pair);
   r["model"] = model;
@@ -232,16 +234,13 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
     put_quality(r, dist::sample_quality(data.reference2, data.reference, study.eval.gamma));
     r["samples"] = plot_points(data.reference);  // the target sample every model of this seed is compared with
   } else if (model == "calmflow") {
-    op::CalmFlowOptions o = study.calmflow;
-    o.dim = pair.dim;
-    o.seed = seed;
-    auto trained = train_calmflow(context, what, o, {data.source_pool, data.target_pool, {}});
+    auto trained = train_calmflow(context, what, calmflow, {data.source_pool, data.target_pool, {}});
     r.update(trained.fields);
     const auto t0 = std::chrono::steady_clock::now();
     const dist::SampleSet gen = trained.model.sample(data.x0, sample_options(study.eval.temperature, seed));
     const double seconds = seconds_since(t0);
     put_quality(r, dist::sample_quality(gen, data.reference, study.eval.gamma));
-    r.update(Record{{"temperature", study.eval.temperature}, {"forward_passes", o.time_points - 1},
+    r.update(Record{{"temperature", study.eval.temperature}, {"forward_passes", calmflow.time_points - 1},
                     {"sample_seconds", seconds}});
     if (study.parallel_in_time) {
       const std::size_t rows = std::min(study.parallel_rows, data.x0.rows);
@@ -259,10 +258,7 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
     }
     r["samples"] = plot_points(gen);
   } else {
-    op::CfmOptions o = cfm;
-    o.seed = seed;
-    o.coupling = model == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
-    op::ConditionalFlowMatching net(o);
+    op::ConditionalFlowMatching net(cfm);
     const auto t = net.train(distinct_pool_sampler(data.source_pool, derived_seed(seed, 21)),
                              distinct_pool_sampler(data.target_pool, derived_seed(seed, 22)),
                              [&](const op::CfmProgress& p) {
@@ -271,7 +267,7 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
                                return Action::proceed;
                              });
     r["parameters"] = net.num_parameters();
-    put_options(r, cfm_options_json(o));
+    put_options(r, cfm_options_json(cfm));
     r.update(Record{{"steps", t.steps_done}, {"train_status", op::to_string(t.status)}, {"train_message", t.message},
                     {"train_seconds", t.seconds}, {"steps_per_second", t.steps_per_second},
                     {"final_loss", record_number(t.final_loss(50))}, {"assignment_seconds", t.assignment_seconds}});
@@ -685,43 +681,34 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
   struct Job {
     std::size_t pair;
     std::string model;
-    std::uint64_t seed;
+    op::CalmFlowOptions calmflow;
+    op::CfmOptions cfm;
   };
   std::vector<Job> jobs;
+  std::vector<std::string> models = settings.models;
+  models.push_back("floor");
   for (std::size_t pi = 0; pi < settings.pairs.size(); ++pi)
-    for (int s = 0; s < e.seeds; ++s) {
-      const std::uint64_t seed = context.seed + static_cast<std::uint64_t>(s);
-      std::vector<std::string> models = settings.models;
-      models.push_back("floor");
+    for (int s = 0; s < e.seeds; ++s)
       for (const auto& m : models) {
-        jobs.push_back({pi, m, seed});
-        json options = nullptr;
-        if (m == "calmflow") {
-          op::CalmFlowOptions o = c;
-          o.dim = settings.pairs[pi].dim;
-          o.seed = seed;
-          options = calmflow_options_json(o);
-        } else if (m != "floor") {
-          op::CfmOptions o = cfm_of_pair[pi];
-          o.seed = seed;
-          o.coupling = m == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
-          options = cfm_options_json(o);
-        }
+        Job j{pi, m, c, cfm_of_pair[pi]};
+        j.calmflow.dim = settings.pairs[pi].dim;
+        j.calmflow.seed = j.cfm.seed = context.seed + static_cast<std::uint64_t>(s);
+        j.cfm.coupling = m == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
         const bool parallel = settings.parallel_in_time && m == "calmflow";
         study.cells.push_back(
             {{{"pair", pair_json(settings.pairs[pi])},
               {"model", m},
-              {"options", options},
+              {"options", m == "calmflow" ? calmflow_options_json(j.calmflow) : m == "floor" ? json() : cfm_options_json(j.cfm)},
               {"eval", eval_json(e)},
               {"parallel", parallel ? json{{"rows", settings.parallel_rows}, {"tol", settings.parallel_tol}} : json()},
-              {"seed", seed}},
+              {"seed", j.cfm.seed}},
              fmt::format("{} on {}, seed {}", m == "floor" ? "floor (two target samples)" : m,
-                         settings.pairs[pi].label(), seed)});
+                         settings.pairs[pi].label(), j.cfm.seed)});
+        jobs.push_back(std::move(j));
       }
-    }
-  study.compute = [context, settings, jobs, cfm_of_pair](std::size_t i) {
+  study.compute = [context, settings, jobs](std::size_t i) {
     const Job& j = jobs[i];
-    return compute_flow_cell(context, settings, settings.pairs[j.pair], j.model, j.seed, cfm_of_pair[j.pair]);
+    return compute_flow_cell(context, settings, settings.pairs[j.pair], j.model, j.calmflow, j.cfm);
   };
   study.progress = model_progress;
   study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
