@@ -666,16 +666,10 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
       format_exact(e.temperature), settings.cfm.depth, cfm_of_pair.front().width,
       settings.pairs.size() > 1 ? ", per pair; see config.json" : "", settings.cfm.activation,
       format_exact(settings.cfm.lr), e.ode.describe());
-  study.config = {{"seed_rule", seed_rule},
-                  {"pairs", pairs},
-                  {"models", settings.models},
-                  {"eval", eval_json(e)},
-                  {"calmflow", calmflow_options_json(c)},
-                  {"cfm", cfm_options_json(cfm_of_pair.front())},
-                  {"match_parameters", settings.match_parameters},
-                  {"parallel_in_time", settings.parallel_in_time},
-                  {"parallel_rows", settings.parallel_rows},
-                  {"parallel_tol", settings.parallel_tol}};
+  study.config = {{"seed_rule", seed_rule}, {"pairs", pairs}, {"models", settings.models}, {"eval", eval_json(e)},
+                  {"calmflow", calmflow_options_json(c)}, {"cfm", cfm_options_json(cfm_of_pair.front())},
+                  {"match_parameters", settings.match_parameters}, {"parallel_in_time", settings.parallel_in_time},
+                  {"parallel_rows", settings.parallel_rows}, {"parallel_tol", settings.parallel_tol}};
   study.results_header = {{"samples", e.samples}, {"seeds", e.seeds}, {"gamma", e.gamma},
                           {"w2", "exact 2-Wasserstein of the empirical measures (optimal assignment), not Sinkhorn"}};
   struct Job {
@@ -696,12 +690,10 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
         j.cfm.coupling = m == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
         const bool parallel = settings.parallel_in_time && m == "calmflow";
         study.cells.push_back(
-            {{{"pair", pair_json(settings.pairs[pi])},
-              {"model", m},
+            {{{"pair", pair_json(settings.pairs[pi])}, {"model", m},
               {"options", m == "calmflow" ? calmflow_options_json(j.calmflow) : m == "floor" ? json() : cfm_options_json(j.cfm)},
-              {"eval", eval_json(e)},
-              {"parallel", parallel ? json{{"rows", settings.parallel_rows}, {"tol", settings.parallel_tol}} : json()},
-              {"seed", j.cfm.seed}},
+              {"eval", eval_json(e)}, {"seed", j.cfm.seed},
+              {"parallel", parallel ? json{{"rows", settings.parallel_rows}, {"tol", settings.parallel_tol}} : json()}},
              fmt::format("{} on {}, seed {}", m == "floor" ? "floor (two target samples)" : m,
                          settings.pairs[pi].label(), j.cfm.seed)});
         jobs.push_back(std::move(j));
@@ -746,15 +738,10 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
       "samples against a fresh target sample; exact W2, MMD² with γ = {}, energy distance; seeds {} from {}.",
       base.time_points, base.trajectories, base.spatial_tokens, base.width, base.layers, base.steps, base.batch,
       format_exact(base.beta), format_exact(e.temperature), e.samples, gamma_text, e.seeds, context.seed);
-  study.config = {{"seed_rule", seed_rule},
-                  {"pair", settings.pair.label()},
-                  {"eval", eval_json(e)},
-                  {"base", calmflow_options_json(base)},
-                  {"temperatures", settings.temperatures},
-                  {"time_points", settings.time_points},
-                  {"trajectories", settings.trajectories},
-                  {"spatial_tokens", settings.spatial_tokens},
-                  {"deterministic_head", settings.deterministic_head}};
+  study.config = {{"seed_rule", seed_rule}, {"pair", settings.pair.label()}, {"eval", eval_json(e)},
+                  {"base", calmflow_options_json(base)}, {"temperatures", settings.temperatures},
+                  {"time_points", settings.time_points}, {"trajectories", settings.trajectories},
+                  {"spatial_tokens", settings.spatial_tokens}, {"deterministic_head", settings.deterministic_head}};
   study.results_header = {{"pair", settings.pair.label()}, {"samples", e.samples}, {"seeds", e.seeds},
                           {"gamma", e.gamma}};
   struct Job {
@@ -770,11 +757,8 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
       o.seed = seed;
       for (double tau : vi == 0 ? settings.temperatures : std::vector<double>{e.temperature}) {
         jobs.push_back({vi, tau, seed});
-        study.cells.push_back({{{"pair", pair_json(settings.pair)},
-                                {"options", calmflow_options_json(o)},
-                                {"temperature", tau},
-                                {"eval", eval_json(e)},
-                                {"seed", seed}},
+        study.cells.push_back({{{"pair", pair_json(settings.pair)}, {"options", calmflow_options_json(o)},
+                                {"temperature", tau}, {"eval", eval_json(e)}, {"seed", seed}},
                                fmt::format("CaLMFlow {} = {}, τ = {} on {}, seed {}", variants[vi].factor,
                                            variants[vi].value, format_exact(tau), settings.pair.label(), seed)});
       }
@@ -794,10 +778,8 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
       it = shelf->emplace(key, train_calmflow(context, what, o, {data.source_pool, data.target_pool, {}})).first;
     }
     Record r = pair_record(settings.pair);
-    r.update(Record{{"factor", v.factor},
-                    {"value", v.factor == "base" ? "base, τ = " + format_exact(j.temperature) : v.value},
-                    {"temperature", j.temperature},
-                    {"seed", j.seed}});
+    r.update(Record{{"factor", v.factor}, {"value", v.factor == "base" ? "base, τ = " + format_exact(j.temperature) : v.value},
+                    {"temperature", j.temperature}, {"seed", j.seed}});
     r.update(it->second.fields);
     const auto t0 = std::chrono::steady_clock::now();
     const dist::SampleSet gen = it->second.model.sample(data.x0, sample_options(j.temperature, j.seed));
@@ -886,11 +868,8 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
   study.config = {{"seed_rule", "cell seed s: model s; training targets 1000003 s + 31 (+ 7919 k per prompt), source "
                                 "pool 1000003 s + 32, compared targets 1000003 s + 1000 + k, start points 1000003 s + "
                                 "2000 + k, floor sample 1000003 s + 3000 + k (k: combination index, component-major)"},
-                  {"task", task_json},
-                  {"source", settings.source},
-                  {"per_prompt", settings.per_prompt},
-                  {"eval", eval_json(e)},
-                  {"calmflow", calmflow_options_json(c)}};
+                  {"task", task_json}, {"source", settings.source}, {"per_prompt", settings.per_prompt},
+                  {"eval", eval_json(e)}, {"calmflow", calmflow_options_json(c)}};
   study.results_header = {{"samples", e.samples}, {"seeds", e.seeds}, {"gamma", e.gamma}, {"held_out", held}};
   std::vector<std::pair<std::size_t, std::uint64_t>> jobs;  // combination, seed
   for (int s = 0; s < e.seeds; ++s) {
@@ -901,12 +880,9 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     for (std::size_t k = 0; k < all.size(); ++k) {
       jobs.emplace_back(k, seed);
       study.cells.push_back({{{"task", task_json},
-                              {"source", settings.source},
-                              {"per_prompt", settings.per_prompt},
-                              {"options", calmflow_options_json(o)},
-                              {"eval", eval_json(e)},
-                              {"prompt", conditional_prompt(all[k])},
-                              {"seed", seed}},
+                              {"source", settings.source}, {"per_prompt", settings.per_prompt},
+                              {"options", calmflow_options_json(o)}, {"eval", eval_json(e)},
+                              {"prompt", conditional_prompt(all[k])}, {"seed", seed}},
                              fmt::format("conditional CaLMFlow, seed {}: {}", seed, conditional_prompt(all[k]))});
     }
   }
