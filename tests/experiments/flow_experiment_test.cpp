@@ -341,6 +341,33 @@ TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
   }
 }
 
+TEST(FlowExperiment, PromptCellsResumedAfterAnInterruptionRetrainTheSameModel) {
+  // The prompts of a seed share one trained model; a run interrupted between them trains it again for the
+  // rest, from the same seed, and every number equals that of an uninterrupted run.
+  ScratchFolder dir;
+  ex::FlowConditionalStudy c;
+  c.task.components = {"blob", "moons"};
+  c.task.directions = {"left", "right"};
+  c.per_prompt = 50;
+  c.eval = tiny_eval();
+  c.calmflow = tiny_calmflow();
+  ex::ExperimentContext ctx;
+  ctx.output_folder = dir.path() / "whole";
+  ex::run_study(ex::make_study(c, ctx), ctx);
+  ctx.output_folder = dir.path() / "resumed";
+  ctx.stop_after_cells = 1;
+  EXPECT_THROW(ex::run_study(ex::make_study(c, ctx), ctx), ex::run_interrupted);
+  ctx.stop_after_cells.reset();
+  ex::run_study(ex::make_study(c, ctx), ctx);
+  const auto whole = nlohmann::json::parse(read_file(dir.path() / "whole" / "results.json"));
+  const auto resumed = nlohmann::json::parse(read_file(dir.path() / "resumed" / "results.json"));
+  ASSERT_EQ(resumed["results"].size(), 4u);
+  EXPECT_EQ(resumed["results"][0]["cached"], true);
+  for (std::size_t i = 0; i < 4; ++i)
+    for (const char* key : {"final_loss", "w2", "mmd2", "energy", "floor_w2", "nearest_other_w2", "samples"})
+      EXPECT_EQ(resumed["results"][i][key], whole["results"][i][key]) << i << " " << key;
+}
+
 TEST(FlowExperiment, BadStudiesAreRefusedBeforeAnyWork) {
   ScratchFolder dir;
   ex::ExperimentContext ctx;
