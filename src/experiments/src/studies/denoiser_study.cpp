@@ -34,7 +34,6 @@ const char* colour(std::size_t i) {
   return c[i % 6];
 }
 constexpr const char* grey = "#7f7f7f";
-const std::vector<std::string> samplers = {"ddpm", "ddim"};
 
 std::string f4(double v) { return fmt::format("{:.4f}", v); }
 std::string integer(double v) { return fmt::format("{}", v); }
@@ -308,7 +307,7 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
         "\n";
   const Records contraction = rows_of(cells, "contraction", {"contraction_trajectories"});
   if (!contraction.empty()) {
-    md += fmt::format("## Contraction diagnostics of the learned DDIM step (S = {}, {} trajectories)\n\n",
+    md += fmt::format("## Contraction diagnostics of the learned DDIM step (S = {}, trajectories: {})\n\n",
                       s.contraction_steps, s.contraction_trajectories);
     md += contraction
               .table({Column::text("data", "data"), Column::number("step k", "k", integer), Column::number("t_k", "t", integer),
