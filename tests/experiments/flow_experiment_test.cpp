@@ -329,7 +329,8 @@ TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
     for (std::size_t i = 4; i < 6; ++i) {
       EXPECT_FALSE(res["derived"][i].contains("prompt"));
       EXPECT_EQ(res["derived"][i]["held_out"], i == 5);
-      EXPECT_EQ(res["derived"][i]["seeds"], 2);  // records averaged: 2 prompts x 1 seed
+      EXPECT_EQ(res["derived"][i]["split"], i == 4 ? "seen" : "held_out");
+      EXPECT_EQ(res["derived"][i]["count"], 2);  // records averaged: 2 prompts x 1 seed
     }
     int closer = 0;
     for (std::size_t i = 0; i < 4; ++i) closer += records[i]["closer_to_own_target"].get<bool>() ? 1 : 0;

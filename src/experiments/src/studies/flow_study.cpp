@@ -516,8 +516,7 @@ std::vector<Variant> ablation_variants(const FlowAblationStudy& study) {
   return variants;
 }
 
-/// Per combination of the conditional task: the own target, its floor, and the nearest other
-/// combination sharing a word.
+/// Every combination of the conditional task, component-major (index k picks the seeds of its samples).
 std::vector<PromptCombination> all_combinations(const ConditionalFlowTask& task) {
   std::vector<PromptCombination> all;
   for (const auto& c : task.components)
@@ -525,7 +524,7 @@ std::vector<PromptCombination> all_combinations(const ConditionalFlowTask& task)
   return all;
 }
 
-std::string size_note = " `--size full` runs the paper's scale (2000+ steps, 1000 samples, 3 seeds; hours).";
+const std::string size_note = " `--size full` runs the paper's scale (2000+ steps, 1000 samples, 3 seeds; hours).";
 
 }  // namespace
 
@@ -945,8 +944,10 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     for (const bool is_held : {false, true})
       for (const auto& s : over_seeds(records.where([is_held](const Record& r) { return r.value("held_out", false) == is_held; }),
                                       {"held_out"}, fields, {}, {"closer_to_own_target"})) {
-        splits.push_back(s);
-        derived.push_back(s);
+        Record split = {{"split", is_held ? "held_out" : "seen"}, {"count", s.at("seeds")}};
+        split.update(s);
+        splits.push_back(split);
+        derived.push_back(split);
       }
     const Column split{"split", [](const Record& r) { return r.value("held_out", false) ? "held out" : "seen"; },
                        Align::left};
