@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "cli_support.hpp"
-#include "iterop/experiments/table.hpp"
-#include "iterop/experiments/volterra_bench.hpp"
+#include "iterop/experiments/runner/table.hpp"
+#include "iterop/experiments/studies/volterra_bench.hpp"
 
 namespace iterop::cli {
 

@@ -18,9 +18,9 @@
 #include "cli_support.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
-#include "iterop/experiments/atomic_file.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
 #include "iterop/experiments/studies/flow.hpp"
-#include "iterop/experiments/flow_ode_sampling.hpp"
+#include "iterop/experiments/problems/flow_ode_sampling.hpp"
 #include "iterop/operators/calmflow.hpp"
 #include "iterop/operators/conditional_flow_matching.hpp"
 

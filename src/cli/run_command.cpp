@@ -10,10 +10,10 @@
 #include <fmt/format.h>
 
 #include "cli_support.hpp"
-#include "iterop/experiments/cell_cache.hpp"
-#include "iterop/experiments/experiment_file.hpp"
-#include "iterop/experiments/experiment_suite.hpp"
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
+#include "iterop/experiments/runner/experiment_file.hpp"
+#include "iterop/experiments/runner/experiment_suite.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 namespace iterop::cli {
 
@@ -88,6 +88,8 @@ int RunCommand::list(std::ostream& out) const {
     out << stem << std::string(width + 2 - stem.size(), ' ');
     if (!f.error.empty())
       out << "(does not load: " << f.error << ")\n";
+    else if (registry_.find(stem) != nullptr)
+      out << "(built in as " << stem << "; this is its source, run it as a file to try edits)\n";
     else
       out << "[" << f.kind << ", " << f.cells << " cells] " << (f.description.empty() ? f.name : f.description) << "\n";
   }

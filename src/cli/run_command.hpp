@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
 
 namespace iterop::cli {
 

@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include "cli_support.hpp"
-#include "iterop/experiments/fixed_point_run.hpp"
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/problems/fixed_point_run.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 namespace iterop::cli {
 

@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "iterop/experiments/problem_catalogue.hpp"
+#include "iterop/experiments/problems/problem_catalogue.hpp"
 
 namespace iterop::cli {
 

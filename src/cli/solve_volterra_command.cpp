@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include "cli_support.hpp"
-#include "iterop/experiments/report_writer.hpp"
-#include "iterop/experiments/table.hpp"
-#include "iterop/experiments/volterra_convergence.hpp"
-#include "iterop/experiments/volterra_expression.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
+#include "iterop/experiments/runner/table.hpp"
+#include "iterop/experiments/problems/volterra_convergence.hpp"
+#include "iterop/experiments/problems/volterra_expression.hpp"
 
 namespace iterop::cli {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/volterra_bench.hpp"
+#include "iterop/experiments/studies/volterra_bench.hpp"
 #include "test_support.hpp"
 
 using iterop::cli_test::count_lines;

@@ -1,6 +1,6 @@
 // Tests of run_fixed_point and MethodSpec: validation messages in command-line terms, the published
 // H-equation counts, statuses of the reference problems, the true residual, and the JSON layout.
-#include "iterop/experiments/fixed_point_run.hpp"
+#include "iterop/experiments/problems/fixed_point_run.hpp"
 
 #include <gtest/gtest.h>
 

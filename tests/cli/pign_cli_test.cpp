@@ -15,7 +15,7 @@
 #include "test_support.hpp"
 
 #if defined(ITEROP_HAVE_OPERATORS)
-#include "iterop/experiments/learned_operator_checks.hpp"
+#include "iterop/experiments/studies/learned_operator_checks.hpp"
 #endif
 
 using iterop::cli_test::read_file;

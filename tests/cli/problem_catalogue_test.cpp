@@ -1,6 +1,6 @@
 // Tests of the problem catalogue: built-in problems, their known answers, parameter validation
 // messages, and registering a user's problem.
-#include "iterop/experiments/problem_catalogue.hpp"
+#include "iterop/experiments/problems/problem_catalogue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Tests of atomic file writes and ReportFolder: content, replacement by rename (an open reader keeps
 // the old file), no temporaries left behind, errors that name the path, JSON without NaN.
-#include "iterop/experiments/atomic_file.hpp"
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 
 #include <gtest/gtest.h>
 

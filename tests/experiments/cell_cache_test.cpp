@@ -1,13 +1,13 @@
 // Tests of the cell cache: canonical keys and their hash, store and load, rejection of another key, layout
 // or build, --fresh, the budget of computed cells, and the round trip of a fixed-point run through a cell.
-#include "iterop/experiments/cell_cache.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "iterop/experiments/fixed_point_run.hpp"
-#include "iterop/experiments/problem_catalogue.hpp"
+#include "iterop/experiments/problems/fixed_point_run.hpp"
+#include "iterop/experiments/problems/problem_catalogue.hpp"
 #include "test_support.hpp"
 
 namespace ie = iterop::experiments;

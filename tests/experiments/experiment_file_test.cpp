@@ -1,6 +1,6 @@
 // Tests of experiment files (load_experiment_file): sweeps and labels, seeds, restrictions, the two
 // examples in experiments/, and bad files: syntax errors, unknown keys, bad values, each with file and line.
-#include "iterop/experiments/experiment_file.hpp"
+#include "iterop/experiments/runner/experiment_file.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // Tests of the experiment registry: registration rules, look-up, the default experiment, and running
 // a user's experiment through its context.
-#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
 
 #include <gtest/gtest.h>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 #include "test_support.hpp"
 
 namespace ie = iterop::experiments;

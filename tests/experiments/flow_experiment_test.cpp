@@ -17,8 +17,8 @@
 
 #if defined(ITEROP_HAVE_OPERATORS)
 #include "iterop/distributions/flow_datasets.hpp"
-#include "iterop/experiments/cell_cache.hpp"
-#include "iterop/experiments/flow_conditional_data.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
+#include "iterop/experiments/problems/flow_conditional_data.hpp"
 #include "iterop/experiments/studies/flow.hpp"
 
 namespace ex = iterop::experiments;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/flow_ode_sampling.hpp"
+#include "iterop/experiments/problems/flow_ode_sampling.hpp"
 
 using namespace iterop::experiments;
 using iterop::Status;

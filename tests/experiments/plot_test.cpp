@@ -1,6 +1,6 @@
 // Tests of the gnuplot plot writer: data blocks, script text, a missing gnuplot reported without
 // failing, and a real PNG when gnuplot is installed.
-#include "iterop/experiments/plot.hpp"
+#include "iterop/experiments/runner/plot.hpp"
 
 #include <gtest/gtest.h>
 

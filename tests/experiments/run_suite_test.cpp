@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
 #include "test_support.hpp"
 
 using iterop::cli_test::read_file;

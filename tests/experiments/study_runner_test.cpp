@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/cell_cache.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
 #include "test_support.hpp"
 
 namespace ie = iterop::experiments;

@@ -1,5 +1,5 @@
 // Tests of Table (Markdown, CSV, aligned text) and the report number formats.
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/volterra_convergence.hpp"
-#include "iterop/experiments/volterra_expression.hpp"
+#include "iterop/experiments/problems/volterra_convergence.hpp"
+#include "iterop/experiments/problems/volterra_expression.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
 
 namespace ex = iterop::experiments;

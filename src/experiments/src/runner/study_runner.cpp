@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/build_info.hpp"
-#include "iterop/experiments/cell_cache.hpp"
-#include "iterop/experiments/run_time.hpp"
+#include "iterop/experiments/runner/build_info.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 namespace iterop::experiments {
 

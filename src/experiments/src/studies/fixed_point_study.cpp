@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "iterop/experiments/cell_cache.hpp"
-#include "iterop/experiments/experiment_file.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
+#include "iterop/experiments/runner/experiment_file.hpp"
 #include "iterop/experiments/runner/study.hpp"
 
 namespace iterop::experiments {

@@ -19,7 +19,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
-#include "iterop/experiments/run_time.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 namespace iterop::experiments {
 

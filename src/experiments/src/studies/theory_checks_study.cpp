@@ -1,7 +1,7 @@
 // The "theory-checks" study: one cell per check of iterop::theory::all_checks(), one record each (the
 // verdict, the measured quantity, the bound and the margin); the report is the table of verdicts and
 // the statements. Not cached: the checks take seconds and a rerun should check again.
-#include "iterop/experiments/theory_checks_experiment.hpp"
+#include "iterop/experiments/studies/theory_checks.hpp"
 
 #include <cmath>
 

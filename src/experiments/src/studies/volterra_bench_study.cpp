@@ -1,6 +1,6 @@
 // The Volterra work-precision bench as a study: one record per run (VIE sweeps over N, ODE sweeps over rtol
 // on L3 and N3, errors on the common 65-point grid, best-of-3 wall times); time to accuracy and ratios derived.
-#include "iterop/experiments/volterra_bench.hpp"
+#include "iterop/experiments/studies/volterra_bench.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/runner/study.hpp"
-#include "iterop/experiments/volterra_convergence.hpp"
+#include "iterop/experiments/problems/volterra_convergence.hpp"
 #include "iterop/quadrature/ode_forms.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "iterop/diagnostics/observed_order.hpp"
-#include "iterop/experiments/experiment_file.hpp"
+#include "iterop/experiments/runner/experiment_file.hpp"
 #include "iterop/experiments/runner/study.hpp"
 
 namespace iterop::experiments {

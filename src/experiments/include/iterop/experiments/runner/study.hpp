@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iterop/experiments/experiment_registry.hpp"
-#include "iterop/experiments/plot.hpp"
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
+#include "iterop/experiments/runner/plot.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/experiments/runner/records.hpp"
 
 namespace iterop::experiments {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "iterop/distributions/sample_set.hpp"
-#include "iterop/experiments/flow_conditional_data.hpp"
-#include "iterop/experiments/flow_ode_sampling.hpp"
+#include "iterop/experiments/problems/flow_conditional_data.hpp"
+#include "iterop/experiments/problems/flow_ode_sampling.hpp"
 #include "iterop/experiments/runner/study.hpp"
 #include "iterop/operators/calmflow.hpp"
 #include "iterop/operators/conditional_flow_matching.hpp"

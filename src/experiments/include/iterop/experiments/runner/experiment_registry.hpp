@@ -79,10 +79,12 @@ class ExperimentRegistry {
   std::vector<Experiment> experiments_;
 };
 
-/// The built-in experiments, registered in order: the built-in experiment files (fixed-point, the
-/// first, `iterop run fixed-point` and the head of the default suite; volterra), volterra-bench (the
-/// quick work-precision bench) and theory-checks. Later components add theirs here, explicitly, rather than through static
-/// initialisers a static library may drop.
+/// The built-in studies, in registration order (studies/study_list.cpp, the one list of them): the
+/// built-in experiment files (fixed-point, the first, `iterop run fixed-point` and the head of the default
+/// suite; volterra), volterra-bench, theory-checks, and with LibTorch the PIGN, denoiser and flow studies.
+std::vector<Experiment> builtin_studies();
+
+/// Registers builtin_studies() in `registry`.
 void register_builtin_experiments(ExperimentRegistry& registry);
 
 /// The process-wide registry used by `iterop run`: the built-in experiments.

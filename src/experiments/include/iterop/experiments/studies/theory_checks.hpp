@@ -2,7 +2,7 @@
 // folder (report.md with the table of verdicts, results.json, results.csv, config.json).
 #pragma once
 
-#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
 
 namespace iterop::experiments {
 

@@ -1,10 +1,10 @@
 // ReportFolder: creates the folder and writes each report file atomically.
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 
 #include <cmath>
 #include <system_error>
 
-#include "iterop/experiments/atomic_file.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
 
 namespace iterop::experiments {
 

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 namespace iterop::experiments {
 

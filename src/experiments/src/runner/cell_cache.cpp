@@ -1,6 +1,6 @@
 // Cell cache: canonical keys, FNV-1a file names, the build fingerprint, atomic stores and validated
 // loads of cells/<hash>.json; the budget of computed cells behind ITEROP_STOP_AFTER_CELLS.
-#include "iterop/experiments/cell_cache.hpp"
+#include "iterop/experiments/runner/cell_cache.hpp"
 
 #include <sys/stat.h>
 
@@ -9,8 +9,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "iterop/experiments/atomic_file.hpp"
-#include "iterop/experiments/build_info.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
+#include "iterop/experiments/runner/build_info.hpp"
 
 namespace iterop::experiments {
 

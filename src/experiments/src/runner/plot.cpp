@@ -1,6 +1,6 @@
 // gnuplot rendering: data blocks, the script, and running gnuplot with posix_spawn in the report
 // folder (no shell, so paths are never re-parsed); the PNG appears atomically.
-#include "iterop/experiments/plot.hpp"
+#include "iterop/experiments/runner/plot.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "iterop/experiments/atomic_file.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
 
 extern char** environ;
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
 
 namespace iterop::experiments {
 

@@ -1,6 +1,6 @@
 // Atomic file writes through POSIX calls: open a temporary next to the target, write, fsync,
 // close, rename. Every failure is reported with the path and strerror.
-#include "iterop/experiments/atomic_file.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

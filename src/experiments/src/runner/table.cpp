@@ -1,5 +1,5 @@
 // Table rendering (Markdown, CSV, aligned text) and the number formats used in reports.
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // muparser behind VolterraExpression (variables bound by address, unknown names caught by a variable
 // factory, syntax errors with their position), and the Volterra problems built from expressions.
-#include "iterop/experiments/volterra_expression.hpp"
+#include "iterop/experiments/problems/volterra_expression.hpp"
 
 #include "iterop/core/enum_names.hpp"
 

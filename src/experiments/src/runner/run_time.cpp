@@ -1,5 +1,5 @@
 // UTC time stamps and elapsed seconds for experiment reports.
-#include "iterop/experiments/run_time.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 #include <ctime>
 

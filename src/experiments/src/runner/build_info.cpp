@@ -1,6 +1,6 @@
 // Build information: version from the ITEROP_VERSION compile definition, compiler macros, and the
 // backend versions reported by iterop::baselines when it is linked.
-#include "iterop/experiments/build_info.hpp"
+#include "iterop/experiments/runner/build_info.hpp"
 
 #if defined(ITEROP_HAVE_KINSOL) || defined(ITEROP_HAVE_CERES)
 #if __has_include("iterop/baselines/versions.hpp")

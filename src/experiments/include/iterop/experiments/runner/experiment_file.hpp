@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "iterop/core/errors.hpp"
-#include "iterop/experiments/experiment_registry.hpp"
-#include "iterop/experiments/fixed_point_run.hpp"
-#include "iterop/experiments/problem_catalogue.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
+#include "iterop/experiments/problems/fixed_point_run.hpp"
+#include "iterop/experiments/problems/problem_catalogue.hpp"
 #include "iterop/experiments/runner/study.hpp"
-#include "iterop/experiments/volterra_convergence.hpp"
-#include "iterop/experiments/volterra_expression.hpp"
+#include "iterop/experiments/problems/volterra_convergence.hpp"
+#include "iterop/experiments/problems/volterra_expression.hpp"
 
 namespace iterop::experiments {
 

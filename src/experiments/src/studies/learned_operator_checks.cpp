@@ -1,6 +1,6 @@
 // The theory check pign.learned_contraction: a trained PIGN step's observed Picard rate against the
 // spectral radius of its Jacobian and the Lipschitz bound alpha + (1 - alpha) ||W||_2.
-#include "iterop/experiments/learned_operator_checks.hpp"
+#include "iterop/experiments/studies/learned_operator_checks.hpp"
 
 #include <algorithm>
 #include <cmath>

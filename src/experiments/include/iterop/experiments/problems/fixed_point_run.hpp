@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "iterop/core/result.hpp"
-#include "iterop/experiments/problem_catalogue.hpp"
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/problems/problem_catalogue.hpp"
+#include "iterop/experiments/runner/table.hpp"
 #include "iterop/fixed_point/stop.hpp"
 
 namespace iterop::experiments {

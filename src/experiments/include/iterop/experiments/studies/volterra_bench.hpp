@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iterop/experiments/experiment_registry.hpp"
+#include "iterop/experiments/runner/experiment_registry.hpp"
 
 namespace iterop::experiments {
 

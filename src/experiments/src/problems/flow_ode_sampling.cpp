@@ -1,6 +1,6 @@
 // Flow sampling by ODE integration: in-house fixed-step Euler, and the ODE baselines of iterop::baselines
 // (Odeint rk4/dopri5, CVODE BDF/Adams) on a batch system or per-sample systems, with counted evaluations.
-#include "iterop/experiments/flow_ode_sampling.hpp"
+#include "iterop/experiments/problems/flow_ode_sampling.hpp"
 
 #include "iterop/core/enum_names.hpp"
 

@@ -1,6 +1,6 @@
 // One solve of a catalogue problem: method validation in command-line terms, dispatch to iterop,
 // KINSOL or Ceres, the true residual measured afterwards, and the JSON / table views of the result.
-#include "iterop/experiments/fixed_point_run.hpp"
+#include "iterop/experiments/problems/fixed_point_run.hpp"
 
 #include "iterop/core/enum_names.hpp"
 
@@ -16,7 +16,7 @@
 #include "iterop/fixed_point/krasnoselskii_mann.hpp"
 #include "iterop/fixed_point/picard.hpp"
 #include "iterop/fixed_point/solve.hpp"
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 
 #if defined(ITEROP_HAVE_KINSOL)
 #include "iterop/baselines/kinsol.hpp"

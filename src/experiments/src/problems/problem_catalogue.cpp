@@ -1,6 +1,6 @@
 // Problem catalogue: registry logic and the built-in fixed-point problems of PROBLEMS.md, built on
 // the reference problems in include/iterop/problems/.
-#include "iterop/experiments/problem_catalogue.hpp"
+#include "iterop/experiments/problems/problem_catalogue.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iterop/experiments/table.hpp"
-#include "iterop/experiments/volterra_expression.hpp"
+#include "iterop/experiments/runner/table.hpp"
+#include "iterop/experiments/problems/volterra_expression.hpp"
 #include "iterop/quadrature/grid.hpp"
 #include "iterop/quadrature/volterra_result.hpp"
 

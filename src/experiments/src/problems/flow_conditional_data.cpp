@@ -1,6 +1,6 @@
 // The conditional flow data set: prompts "generate {component} shifted {direction}", targets composed
 // from the words (a 2-D shape translated along a direction), a held-out set of combinations.
-#include "iterop/experiments/flow_conditional_data.hpp"
+#include "iterop/experiments/problems/flow_conditional_data.hpp"
 
 #include <algorithm>
 #include <cctype>

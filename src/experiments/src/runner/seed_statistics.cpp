@@ -1,5 +1,5 @@
 // Mean and sample standard deviation over seeds.
-#include "iterop/experiments/seed_statistics.hpp"
+#include "iterop/experiments/runner/seed_statistics.hpp"
 
 #include <cmath>
 

@@ -1,7 +1,7 @@
 // Volterra methods by name (generated from quadrature::volterra_rules), the checks that a method fits
 // the equation and its grids, and the pieces of a convergence study (timed solves, fitted and local
 // orders, JSON and table rows).
-#include "iterop/experiments/volterra_convergence.hpp"
+#include "iterop/experiments/problems/volterra_convergence.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_order.hpp"
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/quadrature/fast_lag_sum.hpp"
 #include "iterop/quadrature/volterra_rules.hpp"
 

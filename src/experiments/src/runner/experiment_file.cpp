@@ -1,6 +1,6 @@
 // Experiment files: TOML parsing with toml++, key and type checks with the line of each key, sweeps
 // (every list is a cartesian factor), and the cells of a fixed-point sweep or a Volterra study.
-#include "iterop/experiments/experiment_file.hpp"
+#include "iterop/experiments/runner/experiment_file.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,7 +16,7 @@
 #include <toml++/toml.h>  // Debian 12's libtomlplusplus-dev 3.3 installs only this name
 #endif
 
-#include "iterop/experiments/table.hpp"
+#include "iterop/experiments/runner/table.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
 
 namespace iterop::experiments {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "iterop/experiments/report_writer.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 
 namespace iterop::experiments {
 

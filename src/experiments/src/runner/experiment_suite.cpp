@@ -1,16 +1,16 @@
 // The default suite: members run one after the other into <report>/<member>/, then index.md (one
 // summary line per member, linked to its report) and index.json, both written atomically.
-#include "iterop/experiments/experiment_suite.hpp"
+#include "iterop/experiments/runner/experiment_suite.hpp"
 
 #include <chrono>
 #include <ctime>
 
 #include <fmt/format.h>
 
-#include "iterop/experiments/build_info.hpp"
-#include "iterop/experiments/report_writer.hpp"
-#include "iterop/experiments/table.hpp"
-#include "iterop/experiments/run_time.hpp"
+#include "iterop/experiments/runner/build_info.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
+#include "iterop/experiments/runner/table.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 namespace iterop::experiments {
 
