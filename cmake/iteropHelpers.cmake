@@ -1,10 +1,13 @@
 # Helpers shared by the iterop CMake files.
 
-# Use ccache as the compiler launcher when it is installed.
+# Use ccache as the compiler launcher when it is installed, with the source folder as its base_dir:
+# paths below it are hashed relative to the build folder, so two checkouts (a clean CI clone and a
+# working copy) share the cache.
 function(iterop_use_ccache)
   find_program(ITEROP_CCACHE ccache)
   if(ITEROP_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
-    set(CMAKE_CXX_COMPILER_LAUNCHER ${ITEROP_CCACHE} PARENT_SCOPE)
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} ${ITEROP_CCACHE}
+        PARENT_SCOPE)
   endif()
 endfunction()
 

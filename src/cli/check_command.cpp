@@ -8,13 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "iterop/experiments/studies/theory_checks.hpp"
 #include "iterop/theory_checks/check.hpp"
 
 namespace iterop::cli {
-
-namespace {
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-}  // namespace
 
 CheckCommand::CheckCommand(CLI::App& app) {
   app_ = app.add_subcommand("check", "Run theory checks: each theorem the library relies on, checked numerically");
@@ -61,18 +58,7 @@ int CheckCommand::execute(std::ostream& out) const {
       if (r.verdict != theory::Verdict::pass)
         out << "    premise: " << r.premise << " -- " << r.premise_evidence << "\n    " << r.details << "\n";
     } else {
-      results.push_back({{"name", r.name},
-                         {"statement", r.statement},
-                         {"premise", r.premise},
-                         {"premise_met", r.premise_met},
-                         {"premise_evidence", r.premise_evidence},
-                         {"experiment", r.experiment},
-                         {"quantity", r.quantity},
-                         {"measured", number(r.measured)},
-                         {"bound", number(r.bound)},
-                         {"margin", number(r.margin)},
-                         {"verdict", std::string(theory::to_string(r.verdict))},
-                         {"details", r.details}});
+      results.push_back(nlohmann::json::parse(experiments::check_record(r).dump()));
     }
   }
   if (format_ == "json") out << nlohmann::json{{"checks", results}, {"all_pass", all_pass}}.dump(2) << "\n";

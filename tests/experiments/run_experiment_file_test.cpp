@@ -107,9 +107,9 @@ TEST(RunExperimentFile, VolterraExampleWritesTheReport) {
   const auto results = nlohmann::json::parse(read_file(out / "results.json"));
   EXPECT_EQ(results["kind"], "volterra");
   // One record per solve; one derived record per (problem, method) with the fitted orders.
-  for (const auto& r : results["results"])
+  for (const auto& record : results["results"])
     for (const char* key : {"problem", "method", "label", "grading", "steps", "h", "status", "max_error", "stated_order"})
-      EXPECT_TRUE(r.contains(key)) << key;
+      EXPECT_TRUE(record.contains(key)) << key;
   std::set<std::string> seen;
   for (const auto& c : results["derived"]) {
     const std::string label = c["problem"].get<std::string>() + " " + c["label"].get<std::string>();
@@ -119,7 +119,7 @@ TEST(RunExperimentFile, VolterraExampleWritesTheReport) {
       EXPECT_NEAR(c["observed_order"].get<double>(), c["stated_order"].get<double>(), 0.3) << label;
     }
     std::size_t runs = 0;
-    for (const auto& r : results["results"]) runs += r["problem"] == c["problem"] && r["label"] == c["label"] ? 1 : 0;
+    for (const auto& x : results["results"]) runs += x["problem"] == c["problem"] && x["label"] == c["label"] ? 1 : 0;
     EXPECT_EQ(runs, 6u - (c["problem"] == "L3" ? 1u : 0u)) << label;  // the file's step counts
   }
   for (const char* label : {"L2 trapezoid", "L2 block_simpson", "cos block_simpson", "F2 midpoint", "D2 ide_trapezoid",

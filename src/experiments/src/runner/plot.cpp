@@ -115,6 +115,14 @@ RunResult run_gnuplot(const std::string& program, const std::filesystem::path& f
 
 }  // namespace
 
+const std::string& palette_colour(std::size_t i) {
+  static const std::vector<std::string> p = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                             "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8",
+                                             "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
+                                             "#dbdb8d", "#9edae5"};
+  return p[i % p.size()];
+}
+
 std::string gnuplot_data(const Figure& figure) {
   std::string out;
   for (std::size_t p = 0; p < figure.panels.size(); ++p) {

@@ -29,10 +29,6 @@ struct Spec {
   double gamma;
 };
 
-const char* colour(std::size_t i) {
-  static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
-  return c[i % 6];
-}
 constexpr const char* grey = "#7f7f7f";
 
 std::string f4(double v) { return fmt::format("{:.4f}", v); }
@@ -188,7 +184,7 @@ Figure lines_per_cell(const Records& cells, const std::function<Records(const Re
     for (const auto& [name, group] : rs.group_by(by)) {
       Series l;
       l.label = name;
-      l.color = colour(p.series.size());
+      l.color = palette_colour(p.series.size());
       l.dash_type = text_of(group[0], "sampler") == "ddim" ? 2 : 1;
       for (const auto& r : group) {
         l.x.push_back(number_of(r, "steps"));
@@ -222,8 +218,8 @@ Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
     const bool plane = number_of(c, "dim") == 2;
     const std::vector<std::tuple<std::string, std::string, std::string>> panels = {
         {"target", "target (fresh data)", grey},
-        {"ddpm", "DDPM, S = " + std::to_string(s_max), colour(0)},
-        {"ddim", "DDIM, S = " + std::to_string(s_max), colour(1)}};
+        {"ddpm", "DDPM, S = " + std::to_string(s_max), palette_colour(0)},
+        {"ddim", "DDIM, S = " + std::to_string(s_max), palette_colour(1)}};
     for (const auto& [key, label, color] : panels) {
       Panel p;
       p.title = text_of(c, "label") + ": " + label;

@@ -25,13 +25,6 @@ std::string iterations_cell(const Record& r) {
   return s;
 }
 
-const std::vector<std::string>& palette() {
-  static const std::vector<std::string> p = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                             "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8",
-                                             "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
-                                             "#dbdb8d", "#9edae5"};
-  return p;
-}
 
 /// One panel per problem group; one colour per method label (in order of first appearance), one dash
 /// type per solver.
@@ -56,7 +49,7 @@ Figure residual_figure(const Records& records) {
       Series s;
       s.label = text_of(r, "label");
       const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), s.label) - labels.begin());
-      s.color = palette()[at % palette().size()];
+      s.color = palette_colour(at);
       const std::string solver = text_of(r, "solver");
       s.dash_type = solver == "iterop" ? 1 : solver == "kinsol" ? 2 : 4;
       for (std::size_t k = 0; k < history.size(); ++k) {

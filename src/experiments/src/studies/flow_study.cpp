@@ -47,11 +47,6 @@ std::string model_colour(const std::string& model) {
   return it == c.end() ? "#7f7f7f" : it->second;
 }
 
-/// Colours by position (pairs, series of a line plot).
-std::string colour(std::size_t i) {
-  static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"};
-  return c[i % 8];
-}
 
 std::string slug(const std::string& s) {
   std::string out;
@@ -420,7 +415,7 @@ std::string parallel_section(const Records& records, const FlowStudy& study, Stu
   for (const auto& r : parallel.where("seed", std::to_string(report.context().seed))) {
     const auto at = static_cast<std::size_t>(std::find(pairs.begin(), pairs.end(), text_of(r, "pair")) - pairs.begin());
     for (const std::string which : {"picard", "anderson"}) {
-      Series s = line(text_of(r, "pair") + (which == "picard" ? ", Picard" : ", Anderson"), colour(at),
+      Series s = line(text_of(r, "pair") + (which == "picard" ? ", Picard" : ", Anderson"), palette_colour(at),
                       which == "picard" ? 1 : 2);
       const Record& h = r.at(which + "_error_history");
       for (std::size_t k = 0; k < h.size(); ++k) {
@@ -472,7 +467,7 @@ std::string flow_plots(const Records& records, const Records& summary, const Flo
       std::size_t at = 0;
       for (const auto& [name, rows] : models.group_by({"source", "target", "model"})) {
         Series s = line(text_of(rows[0], "source") + " -> " + text_of(rows[0], "target") + ", " + text_of(rows[0], "model"),
-                        colour(at++));
+                        palette_colour(at++));
         for (const auto& row : rows) {
           s.x.push_back(number_of(row, "dim"));
           s.y.push_back(number_of(row, metric + "_mean"));
@@ -818,7 +813,7 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
       if (factor != "τ" && at_base != nullptr && std::isfinite(number_of(*at_base, "w2_mean")))
         points.emplace_back(number_of(*at_base, field), number_of(*at_base, "w2_mean"));
       std::sort(points.begin(), points.end());
-      Series s = line("W2", colour(0));
+      Series s = line("W2", palette_colour(0));
       for (auto [x, y] : points) {
         s.x.push_back(x);
         s.y.push_back(y);

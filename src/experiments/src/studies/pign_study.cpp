@@ -26,10 +26,6 @@ std::string g4(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : 
 std::string f3(double v) { return fmt::format("{:.3f}", v); }
 std::string integer(double v) { return fmt::format("{}", v); }
 
-const char* colour(std::size_t i) {
-  static const char* c[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
-  return c[i % 6];
-}
 
 json pign_options_json(const op::PignOptions& o) {
   return {{"hidden", o.hidden}, {"iterations", o.iterations}, {"alpha", o.alpha}, {"alpha_schedule", o.alpha_schedule},
@@ -190,7 +186,7 @@ Figure per_iteration_figure(const Records& summary, const std::string& field, co
     const Record& s = summary[i];
     Series line;
     line.label = "PIGN, p = " + text_of(s, "noise");
-    line.color = colour(i);
+    line.color = palette_colour(i);
     for (std::size_t k = 0; k < s[field].size(); ++k) {
       line.x.push_back(double(k));
       line.y.push_back(s[field][k].is_number() ? s[field][k].get<double>() : std::nan(""));
@@ -200,7 +196,7 @@ Figure per_iteration_figure(const Records& summary, const std::string& field, co
     if (!gcn) continue;
     Series g;
     g.label = "GCN, p = " + text_of(s, "noise");
-    g.color = colour(i);
+    g.color = palette_colour(i);
     g.dash_type = 2;
     g.x = {0.0, last};
     g.y = {number_of(s, "gcn_test_acc_mean"), number_of(s, "gcn_test_acc_mean")};

@@ -29,21 +29,7 @@ Study theory_checks_study() {
   s.cache = false;
   s.config = {{"verdict_rule", "PREMISE NOT MET when the premise fails; else PASS when margin >= 0"}};
   for (const auto& c : theory::all_checks()) s.cells.push_back({{{"check", c.name}}, c.name});
-  s.compute = [](std::size_t i) {
-    const theory::CheckResult r = theory::all_checks()[i].run();
-    return Record{{"name", r.name},
-                  {"verdict", std::string(theory::to_string(r.verdict))},
-                  {"statement", r.statement},
-                  {"premise", r.premise},
-                  {"premise_met", r.premise_met},
-                  {"premise_evidence", r.premise_evidence},
-                  {"experiment", r.experiment},
-                  {"quantity", r.quantity},
-                  {"measured", record_number(r.measured)},
-                  {"bound", record_number(r.bound)},
-                  {"margin", record_number(r.margin)},
-                  {"details", r.details}};
-  };
+  s.compute = [](std::size_t i) { return check_record(theory::all_checks()[i].run()); };
   s.progress = [](const Record& r) {
     return fmt::format(": {} measured {} bound {} margin {}", text_of(r, "verdict"), g6(number_of(r, "measured")),
                        g6(number_of(r, "bound")), g6(number_of(r, "margin")));
@@ -74,6 +60,21 @@ Study theory_checks_study() {
 }
 
 }  // namespace
+
+Record check_record(const theory::CheckResult& r) {
+  return Record{{"name", r.name},
+                {"verdict", std::string(theory::to_string(r.verdict))},
+                {"statement", r.statement},
+                {"premise", r.premise},
+                {"premise_met", r.premise_met},
+                {"premise_evidence", r.premise_evidence},
+                {"experiment", r.experiment},
+                {"quantity", r.quantity},
+                {"measured", record_number(r.measured)},
+                {"bound", record_number(r.bound)},
+                {"margin", record_number(r.margin)},
+                {"details", r.details}};
+}
 
 ExperimentOutcome run_theory_checks_experiment(const ExperimentContext& context) {
   return run_study(theory_checks_study(), context);

@@ -171,8 +171,6 @@ Records with_ratio_to_fastest(const Records& times) {
 }
 
 Figure work_figure(const std::string& id, const Records& runs, bool by_time) {
-  static const std::vector<std::string> palette = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
-                                                   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   Figure fig;
   fig.width = 1300;
   fig.height = 850;
@@ -186,7 +184,7 @@ Figure work_figure(const std::string& id, const Records& runs, bool by_time) {
   for (const auto& [method, curve] : runs.group_by({"method"})) {
     Series s;
     s.label = method;
-    s.color = palette[at++ % palette.size()];
+    s.color = palette_colour(at++);
     s.dash_type = text_of(curve[0], "family") == "vie" ? 1 : 2;
     for (const auto& r : curve) {
       const double x = number_of(r, by_time ? "seconds" : "evaluations");
@@ -354,10 +352,10 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
     ratio_table.align = {Align::left};
     for (const auto& [method, rs] : records.group_by({"method"})) ratio_table.add_row({method});
     for (const auto& id : config.problems) {
-      const Records runs = records.where("problem", id);
-      const Records times = with_ratio_to_fastest(time_to_targets(id, runs, config.targets));
+      const Records problem_runs = records.where("problem", id);
+      const Records times = with_ratio_to_fastest(time_to_targets(id, problem_runs, config.targets));
       // The ratio of each method's time to the ratio target against iterop's best VIE method there.
-      Records at_ratio = time_to_targets(id, runs, {config.ratio_target});
+      Records at_ratio = time_to_targets(id, problem_runs, {config.ratio_target});
       std::string best_vie;
       double best = INFINITY;
       for (const auto& r : at_ratio)
@@ -407,11 +405,11 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
         t.add_row(std::move(row));
       }
       md += t.to_markdown() + "\n### Plots\n\n";
-      md += report.plot(id + "-error-vs-time", work_figure(id, runs, true), id + "-error-vs-time");
-      md += report.plot(id + "-error-vs-evaluations", work_figure(id, runs, false), id + "-error-vs-evaluations");
+      md += report.plot(id + "-error-vs-time", work_figure(id, problem_runs, true), id + "-error-vs-time");
+      md += report.plot(id + "-error-vs-evaluations", work_figure(id, problem_runs, false), id + "-error-vs-evaluations");
       md += "VIE methods solid, ODE integrators dashed; runs that did not reach every output time are left out.\n\n";
       md += "### Runs\n\n" +
-            runs.table({Column::text("family", "family"), Column::text("method", "method"),
+            problem_runs.table({Column::text("family", "family"), Column::text("method", "method"),
                         Column::text("setting", "setting"), Column::text("status", "status"),
                         Column::number("max error (65 points)", "max_error", [](double v) { return format_scientific(v); }),
                         Column::text("points", "points"), Column::number("wall time", "seconds", format_seconds),

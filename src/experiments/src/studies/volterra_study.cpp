@@ -47,11 +47,6 @@ std::pair<double, double> orders(const Records& runs) {
   return {fitted, local};
 }
 
-const std::vector<std::string>& palette() {
-  static const std::vector<std::string> p = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                             "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
-  return p;
-}
 
 /// One panel per problem: max error against h (log-log) of each method, and a grey guide with the
 /// stated slope through the coarsest point, one per order and panel.
@@ -74,7 +69,7 @@ Figure convergence_figure(const Records& records) {
       Series s;
       s.label = label;
       const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
-      s.color = palette()[at % palette().size()];
+      s.color = palette_colour(at);
       s.dash_type = number_of(runs[0], "grading") == 1 ? 1 : 4;
       for (const auto& r : runs)
         if (usable(r)) {

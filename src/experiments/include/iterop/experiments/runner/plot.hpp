@@ -57,6 +57,10 @@ struct PlotOutcome {
   std::string message;             ///< why the plot was skipped, empty when written
 };
 
+/// The i-th colour of the one palette every report uses (Tableau 20, cycling): series are coloured by
+/// their position, never by matching their labels.
+const std::string& palette_colour(std::size_t i);
+
 /// The data file for `figure`: one block per drawable series, blocks separated by two blank lines
 /// (gnuplot's `index`), in panel order.
 std::string gnuplot_data(const Figure& figure);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "iterop/experiments/runner/experiment_registry.hpp"
+#include "iterop/experiments/runner/records.hpp"
+#include "iterop/theory_checks/check.hpp"
 
 namespace iterop::experiments {
 
@@ -10,6 +12,9 @@ namespace iterop::experiments {
 /// context.output_folder. The outcome's summary counts the verdicts. Throws io_error when a file
 /// cannot be written; a failing check is a verdict in the report, not an exception.
 ExperimentOutcome run_theory_checks_experiment(const ExperimentContext& context);
+
+/// Every field of a check's result as a record (NaN as null): the study's record and `iterop check --format json`.
+Record check_record(const theory::CheckResult& r);
 
 /// The registry entry: name "theory-checks".
 Experiment theory_checks_experiment();
