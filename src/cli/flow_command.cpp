@@ -18,7 +18,9 @@
 #include "cli_support.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
+#include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/atomic_file.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/experiments/studies/flow.hpp"
 #include "iterop/experiments/problems/flow_ode_sampling.hpp"
 #include "iterop/operators/calmflow.hpp"
@@ -35,7 +37,6 @@ using json = nlohmann::json;
 
 constexpr const char* description_format = "iterop-flow-model 1";
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 std::string dataset_list() {
   std::string s;
@@ -325,7 +326,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                {"steps", r.last_step},
                {"seconds", r.seconds},
                {"steps_per_second", r.steps_per_second},
-               {"final_loss", r.loss.empty() ? json(nullptr) : number(r.loss.back())},
+               {"final_loss", r.loss.empty() ? json(nullptr) : experiments::json_number(r.loss.back())},
                {"checkpoint", r.last_checkpoint}};
   } else {
     op::ConditionalFlowMatching model(fo);
@@ -352,7 +353,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                {"steps", r.steps_done},
                {"seconds", r.seconds},
                {"steps_per_second", r.steps_per_second},
-               {"final_loss", number(r.final_loss(50))},
+               {"final_loss", experiments::json_number(r.final_loss(50))},
                {"assignment_seconds", r.assignment_seconds}};
   }
   const json description = {{"format", description_format},
@@ -459,7 +460,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
       info["solver"] = {{"method", solve.method},         {"status", solve.status},
                         {"converged", solve.converged},   {"iterations", solve.iterations},
                         {"evaluations", solve.evaluations}, {"sweeps_to_tol", solve.sweeps_to_tol},
-                        {"error_to_sequential", number(solve.error)}, {"tol", tol}};
+                        {"error_to_sequential", experiments::json_number(solve.error)}, {"tol", tol}};
       progress << fmt::format("{}: {} after {} iterations ({} sweeps); within {} of the sequential sample after {} "
                               "sweeps (sequential generation: {} passes)",
                               solve.method, solve.status, solve.iterations, solve.evaluations, tol, solve.sweeps_to_tol,
@@ -500,8 +501,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     const dist::SampleSet ref = dist::sample_dataset(s_target_, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 14);
     const dist::SampleQuality q = dist::sample_quality(gen, ref, gamma);
     info["target"] = s_target_;
-    info["metrics"] = {{"n", q.n}, {"w2", number(q.w2)}, {"mmd2", number(q.mmd2)}, {"gamma", q.gamma},
-                       {"energy", number(q.energy)}};
+    info["metrics"] = experiments::quality_json<json>(q);
   }
 
   if (s_format_ == "json") {

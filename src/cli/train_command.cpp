@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "iterop/experiments/problems/sample_quality_record.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/experiments/studies/pign.hpp"
 #include "iterop/operators/pign.hpp"
 #include "iterop/operators/planetoid.hpp"
@@ -16,7 +18,6 @@
 namespace iterop::cli {
 
 namespace {
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 }  // namespace
 
 TrainCommand::TrainCommand(CLI::App& app) {
@@ -117,21 +118,21 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
   const auto recs = model.evaluate(std::vector<double>(static_cast<std::size_t>(infer), alpha));
   const op::PignContraction c = model.contraction(alpha, 200);
   const nlohmann::json contraction = {{"alpha", alpha},
-                                      {"weight_norm", number(c.weight_norm)},
-                                      {"bound", number(c.bound)},
-                                      {"observed_rate", number(c.mean_ratio)},
-                                      {"max_step_ratio", number(c.max_ratio)},
-                                      {"jacobian_spectral_radius", number(c.jacobian_spectral_radius)},
-                                      {"jacobian_norm", number(c.jacobian_norm)},
-                                      {"final_residual", number(c.final_residual)},
+                                      {"weight_norm", experiments::json_number(c.weight_norm)},
+                                      {"bound", experiments::json_number(c.bound)},
+                                      {"observed_rate", experiments::json_number(c.mean_ratio)},
+                                      {"max_step_ratio", experiments::json_number(c.max_ratio)},
+                                      {"jacobian_spectral_radius", experiments::json_number(c.jacobian_spectral_radius)},
+                                      {"jacobian_norm", experiments::json_number(c.jacobian_norm)},
+                                      {"final_residual", experiments::json_number(c.final_residual)},
                                       {"iterations", c.iterations}};
 
   if (format_ == "json") {
     nlohmann::json iters = nlohmann::json::array();
     for (const auto& rec : recs)
-      iters.push_back({{"iteration", rec.iteration}, {"alpha", rec.alpha}, {"train_acc", number(rec.train_acc)},
-                       {"val_acc", number(rec.val_acc)}, {"test_acc", number(rec.test_acc)}, {"mad", number(rec.mad)},
-                       {"step", number(rec.step)}});
+      iters.push_back({{"iteration", rec.iteration}, {"alpha", rec.alpha}, {"train_acc", experiments::json_number(rec.train_acc)},
+                       {"val_acc", experiments::json_number(rec.val_acc)}, {"test_acc", experiments::json_number(rec.test_acc)}, {"mad", experiments::json_number(rec.mad)},
+                       {"step", experiments::json_number(rec.step)}});
     out << nlohmann::json{{"model", "pign"},
                           {"data", g.name},
                           {"nodes", g.num_nodes},
@@ -147,8 +148,8 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
                           {"spectral_norm", spectral_norm},
                           {"contraction", contraction},
                           {"best_epoch", r.best_epoch},
-                          {"val_acc", number(r.best_val_acc)},
-                          {"test_acc", number(r.test_acc)},
+                          {"val_acc", experiments::json_number(r.best_val_acc)},
+                          {"test_acc", experiments::json_number(r.test_acc)},
                           {"seconds", r.seconds},
                           {"iterations", iters}}
                .dump(2)

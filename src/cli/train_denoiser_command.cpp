@@ -8,18 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "iterop/experiments/problems/sample_quality_record.hpp"
+#include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
 #include "iterop/operators/diffusion_denoiser.hpp"
 
 namespace iterop::cli {
-
-namespace {
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-nlohmann::json quality_json(const distributions::SampleQuality& q) {
-  return {{"n", q.n}, {"w2", number(q.w2)}, {"mmd2", number(q.mmd2)}, {"energy", number(q.energy)}, {"gamma", q.gamma}};
-}
-}  // namespace
 
 TrainDenoiserCommand::TrainDenoiserCommand(CLI::App& app) {
   namespace dist = distributions;
@@ -131,7 +126,7 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
 
   if (format_ == "json") {
     nlohmann::json quality = nlohmann::json::object();
-    for (const auto& r : rows) quality[r.sampler] = r.finite ? quality_json(r.q) : nlohmann::json(nullptr);
+    for (const auto& r : rows) quality[r.sampler] = r.finite ? experiments::quality_json<nlohmann::json>(r.q) : nlohmann::json(nullptr);
     out << nlohmann::json{{"model", "denoiser"},
                           {"dataset", dataset},
                           {"dim", dim},
@@ -141,14 +136,14 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
                           {"diffusion_steps", T},
                           {"train_status", std::string(op::to_string(rep.status))},
                           {"train_message", rep.message},
-                          {"initial_loss", number(rep.initial_loss)},
-                          {"final_loss", number(rep.final_loss)},
+                          {"initial_loss", experiments::json_number(rep.initial_loss)},
+                          {"final_loss", experiments::json_number(rep.final_loss)},
                           {"seconds", rep.seconds},
                           {"parameters", model.num_parameters()},
                           {"ode_steps", S},
                           {"samples", samples},
                           {"quality", quality},
-                          {"reference", quality_json(reference)},
+                          {"reference", experiments::quality_json<nlohmann::json>(reference)},
                           {"model_file", model_file}}
                .dump(2)
         << "\n";

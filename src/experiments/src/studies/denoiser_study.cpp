@@ -14,6 +14,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
+#include "iterop/experiments/problems/sample_quality_record.hpp"
 
 namespace iterop::experiments {
 
@@ -35,14 +36,6 @@ std::string f4(double v) { return fmt::format("{:.4f}", v); }
 std::string integer(double v) { return fmt::format("{}", v); }
 std::string sci(double v) { return format_scientific(v); }
 
-/// Sets <prefix>n, w2, mmd2, energy, gamma of `r`.
-void put_quality(Record& r, const std::string& prefix, const dist::SampleQuality& q) {
-  r[prefix + "n"] = q.n;
-  r[prefix + "w2"] = record_number(q.w2);
-  r[prefix + "mmd2"] = record_number(q.mmd2);
-  r[prefix + "energy"] = record_number(q.energy);
-  r[prefix + "gamma"] = q.gamma;
-}
 
 /// The first two coordinates of every point of s, as [[x, y], ...].
 Record points(const dist::SampleSet& s) {
@@ -79,7 +72,7 @@ Record compute_cell(const DenoiserStudy& s, const Spec& c, const ExperimentConte
               {"train_message", tr.message}, {"train_steps", tr.steps}, {"initial_loss", record_number(tr.initial_loss)},
               {"final_loss", record_number(tr.final_loss)}, {"train_seconds", tr.seconds}, {"loss_steps", tr.loss_steps},
               {"losses", tr.losses}};
-  put_quality(r, "reference_", dist::sample_quality(reference, target, c.gamma));
+  put_quality(r, dist::sample_quality(reference, target, c.gamma), "reference_");
   if (tr.status == op::DenoiserTrainStatus::non_finite_loss) context.report(prefix + tr.message);
 
   const int T = mo.diffusion_steps;
@@ -93,7 +86,7 @@ Record compute_cell(const DenoiserStudy& s, const Spec& c, const ExperimentConte
       Record row = {{"sampler", std::string(op::to_string(sampler))}, {"steps", S}, {"seconds", out.seconds},
                     {"status", std::string(to_string(out.status))}};
       if (out.samples.all_finite()) {
-        put_quality(row, "", dist::sample_quality(out.samples, target, c.gamma));
+        put_quality(row, dist::sample_quality(out.samples, target, c.gamma));
       } else {
         row.update({{"n", s.eval_samples}, {"w2", nullptr}, {"mmd2", nullptr}, {"energy", nullptr}, {"gamma", c.gamma}});
       }

@@ -19,6 +19,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
+#include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/run_time.hpp"
 
 namespace iterop::experiments {
@@ -65,11 +66,6 @@ op::CalmFlowSampleOptions sample_options(double temperature, std::uint64_t seed,
   return s;
 }
 
-/// n, dim, gamma and the three distances into a record.
-void put_quality(Record& r, const dist::SampleQuality& q) {
-  r.update(Record{{"n", q.n}, {"gamma", q.gamma}, {"w2", record_number(q.w2)}, {"mmd2", record_number(q.mmd2)},
-                  {"energy", record_number(q.energy)}});
-}
 
 /// The first two coordinates of up to 1000 rows, flattened (for scatter plots).
 Record plot_points(const dist::SampleSet& s) {
