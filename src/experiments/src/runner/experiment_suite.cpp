@@ -11,6 +11,7 @@
 #include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/experiments/runner/table.hpp"
 #include "iterop/experiments/runner/run_time.hpp"
+#include "iterop/experiments/runner/study.hpp"
 
 namespace iterop::experiments {
 
@@ -48,10 +49,7 @@ ExperimentOutcome run_suite(const std::vector<const Experiment*>& members, const
   md += fmt::format("The default suite of `iterop run`: {} experiments, each in its own folder with report.md, "
                     "results.json, results.csv, config.json and its plots. Seed {}. ",
                     done.size(), context.seed);
-  const auto info = build_info_json();
-  md += "iterop " + info["iterop"].get<std::string>() + ", " + info["compiler"].get<std::string>();
-  for (const auto& [name, version] : backend_versions()) md += ", " + name + " " + version;
-  md += fmt::format(". Started {} UTC, {} in all.\n\n", started, format_seconds(seconds));
+  md += versions_line() + fmt::format(". Started {} UTC, {} in all.\n\n", started, format_seconds(seconds));
   for (const auto& r : done)
     md += "- [" + r.name + "](" + r.name + "/report.md): " +
           (r.outcome.summary.empty() ? r.description + " (" + format_seconds(r.seconds) + ")" : r.outcome.summary) + "\n";
