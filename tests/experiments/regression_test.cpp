@@ -189,3 +189,26 @@ TEST(Regression, VolterraBenchCountsAndErrorsMatchTheOldBench) {
                                  {"repetitions", r["repetitions"]}}}});
   expect_same_facts(before, after);
 }
+
+TEST(Regression, TheoryChecksMatchTheOldExperiment) {
+  // Every check's verdict and numbers; the statements are prose and may be reworded.
+  ScratchFolder dir;
+  auto facts = [](const json& rows) {
+    std::vector<json> out;
+    for (const auto& r : rows)
+      out.push_back({{"id", {{"name", r["name"]}}},
+                     {"values", {{"verdict", r["verdict"]}, {"premise_met", r["premise_met"]}, {"measured", r["measured"]},
+                                 {"bound", r["bound"]}, {"margin", r["margin"]}}}});
+    return out;
+  };
+  const json old = golden("old-theory-checks.results");
+  const json fresh = run_new({"theory-checks"}, dir.path() / "t");
+  // km.bound is the one exception: the relaxation convention (the weight on T(x)) runs it with r = 0.7
+  // where it ran alpha = 0.3 on x, and 1 - 0.7 is not 0.3 in binary: its iterates moved in the last bit,
+  // so measured and bound (0.93) agree to 1e-14 and the margin, a difference of nearly equal numbers
+  // (about 1e-9), to 1e-3 of itself.
+  expect_same_facts(facts(old["checks"]), facts(fresh["results"]), [](const json& id, const std::string& field) {
+    if (id["name"] != "km.bound") return 0.0;
+    return field == "margin" ? 1e-3 : 1e-14;
+  });
+}
