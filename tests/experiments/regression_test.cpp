@@ -205,10 +205,10 @@ TEST(Regression, TheoryChecksMatchTheOldExperiment) {
   const json fresh = run_new({"theory-checks"}, dir.path() / "t");
   // km.bound is the one exception: the relaxation convention (the weight on T(x)) runs it with r = 0.7
   // where it ran alpha = 0.3 on x, and 1 - 0.7 is not 0.3 in binary: its iterates moved in the last bit,
-  // so measured and bound (0.93) agree to 1e-14 and the margin, a difference of nearly equal numbers
-  // (about 1e-9), to 1e-3 of itself.
+  // so the measured rate (0.93) agrees to 1e-12 (1.5e-13 seen) and the margin, a difference of nearly
+  // equal numbers (about 1e-9), to 1e-3 of itself.
   expect_same_facts(facts(old["checks"]), facts(fresh["results"]), [](const json& id, const std::string& field) {
     if (id["name"] != "km.bound") return 0.0;
-    return field == "margin" ? 1e-3 : 1e-14;
+    return field == "margin" ? 1e-3 : 1e-12;
   });
 }
