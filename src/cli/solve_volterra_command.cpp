@@ -146,7 +146,9 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
     run.expression_evaluations = problem.expression_evaluations();
     runs.push_back(std::move(run));
   }
-  const double order = spec.exact ? experiments::fitted_order(runs) : std::numeric_limits<double>::quiet_NaN();
+  experiments::Records records;
+  for (const auto& r : runs) records.push_back(experiments::Record::parse(experiments::convergence_run_json(r).dump()));
+  const double order = spec.exact ? experiments::observed_orders(records).fitted : std::numeric_limits<double>::quiet_NaN();
   bool all_converged = true;
   for (const auto& r : runs) all_converged = all_converged && r.result.converged();
 
@@ -186,7 +188,7 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
     for (const auto& l : lines) width = std::max(width, l.first.size());
     for (const auto& [key, value] : lines) out << key << std::string(width + 2 - key.size(), ' ') << value << "\n";
     out << "\n";
-    experiments::Table t = experiments::convergence_table(runs);
+    experiments::Table t = experiments::convergence_table(records);
     t.columns.insert(t.columns.begin() + 6, "expression evals");
     t.align.insert(t.align.begin() + 6, experiments::Align::right);
     for (std::size_t i = 0; i < runs.size(); ++i)

@@ -95,19 +95,19 @@ TEST(VolterraConvergence, MethodNamesOrdersAndFit) {
   EXPECT_NO_THROW(ex::check_volterra_method(ex::VolterraMethod::product_trapezoid, ex::VolterraKind::second, 0.5, 2, {8}));
 
   // Synthetic runs with error = h^3: the fit is 3; a non-converged run is left out of it.
-  std::vector<ex::ConvergenceRun> runs(4);
+  ex::Records runs;
   for (int i = 0; i < 4; ++i) {
-    runs[i].steps = 8 << i;
-    runs[i].h = 1.0 / runs[i].steps;
-    runs[i].result.max_error = std::pow(runs[i].h, 3);
+    const double h = 1.0 / (8 << i);
+    runs.push_back({{"steps", 8 << i}, {"h", h}, {"status", "converged"}, {"max_error", std::pow(h, 3)}});
   }
-  EXPECT_NEAR(ex::fitted_order(runs), 3.0, 1e-12);
+  EXPECT_NEAR(ex::observed_orders(runs).fitted, 3.0, 1e-12);
+  EXPECT_NEAR(ex::observed_orders(runs).local_finest, 3.0, 1e-12);
   EXPECT_NEAR(ex::local_order(runs[0], runs[1]), 3.0, 1e-12);
-  runs[3].result.status = iterop::Status::diverged;
-  runs[3].result.max_error = 1.0;
-  EXPECT_NEAR(ex::fitted_order(runs), 3.0, 1e-12);
-  runs.resize(1);
-  EXPECT_TRUE(std::isnan(ex::fitted_order(runs)));
+  ex::Records stopped = runs.where([](const ex::Record& r) { return ex::number_of(r, "steps") < 64; });
+  stopped.push_back({{"steps", 64}, {"h", 1.0 / 64}, {"status", "diverged"}, {"max_error", 1.0}});
+  EXPECT_NEAR(ex::observed_orders(stopped).fitted, 3.0, 1e-12);
+  EXPECT_TRUE(std::isnan(ex::observed_orders(stopped).local_finest));  // the finest run did not converge
+  EXPECT_TRUE(std::isnan(ex::observed_orders(ex::Records(std::vector<ex::Record>{runs[0]})).fitted));
 }
 
 TEST(VolterraConvergence, FirstKindChecks) {

@@ -213,25 +213,7 @@ std::string fixed2(double v) {
   return buf;
 }
 
-bool usable(const ConvergenceRun& r) {
-  return r.result.converged() && std::isfinite(r.result.max_error) && r.result.max_error > 0 && r.h > 0;
-}
 }  // namespace
-
-double fitted_order(const std::vector<ConvergenceRun>& runs) {
-  std::vector<double> h, e;
-  for (const auto& r : runs)
-    if (usable(r)) {
-      h.push_back(r.h);
-      e.push_back(r.result.max_error);
-    }
-  return observed_order(h, e);
-}
-
-double local_order(const ConvergenceRun& coarse, const ConvergenceRun& fine) {
-  if (!usable(coarse) || !usable(fine) || coarse.h == fine.h) return std::numeric_limits<double>::quiet_NaN();
-  return std::log(coarse.result.max_error / fine.result.max_error) / std::log(coarse.h / fine.h);
-}
 
 nlohmann::json convergence_run_json(const ConvergenceRun& run) {
   const q::VolterraResult& r = run.result;
@@ -255,22 +237,47 @@ nlohmann::json convergence_run_json(const ConvergenceRun& run) {
   return j;
 }
 
-Table convergence_table(const std::vector<ConvergenceRun>& runs) {
+bool usable_run(const Record& run) {
+  const double e = number_of(run, "max_error");
+  return text_of(run, "status") == "converged" && std::isfinite(e) && e > 0 && number_of(run, "h") > 0;
+}
+
+double local_order(const Record& coarse, const Record& fine) {
+  const double hc = number_of(coarse, "h"), hf = number_of(fine, "h");
+  if (!usable_run(coarse) || !usable_run(fine) || hc == hf) return std::numeric_limits<double>::quiet_NaN();
+  return std::log(number_of(coarse, "max_error") / number_of(fine, "max_error")) / std::log(hc / hf);
+}
+
+ObservedOrders observed_orders(const Records& runs) {
+  std::vector<double> h, e;
+  for (const auto& r : runs)
+    if (usable_run(r)) {
+      h.push_back(number_of(r, "h"));
+      e.push_back(number_of(r, "max_error"));
+    }
+  ObservedOrders o;
+  if (h.size() >= 2) o.fitted = observed_order(h, e);
+  if (runs.size() >= 2) o.local_finest = local_order(runs[runs.size() - 2], runs[runs.size() - 1]);
+  return o;
+}
+
+Table convergence_table(const Records& runs) {
   Table t;
   t.columns = {"N", "h", "status", "max error", "local order", "kernel evals", "iterations", "time", "stopped at"};
   t.align = {Align::right, Align::right, Align::left, Align::right, Align::right,
              Align::right, Align::right, Align::right, Align::left};
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const auto& r = runs[i];
+    const Record& r = runs[i];
     const double lo = i > 0 ? local_order(runs[i - 1], r) : std::numeric_limits<double>::quiet_NaN();
     std::string stopped;
-    if (!r.result.converged())
-      stopped = "t = " + format_scientific(r.result.blow_up_time, 4) + " (last node " +
-                (r.result.t.empty() ? std::string("none") : format_scientific(r.result.t.back(), 4)) + ")";
-    t.add_row({std::to_string(r.steps), format_scientific(r.h), std::string(to_string(r.result.status)),
-               format_scientific(r.result.max_error), std::isfinite(lo) ? fixed2(lo) : "",
-               std::to_string(r.result.kernel_evaluations), std::to_string(r.result.nonlinear_iterations),
-               format_seconds(r.wall_seconds), stopped});
+    if (text_of(r, "status") != "converged") {
+      const double t_end = number_of(r, "t_end");
+      stopped = "t = " + format_scientific(number_of(r, "blow_up_time"), 4) + " (last node " +
+                (std::isfinite(t_end) ? format_scientific(t_end, 4) : std::string("none")) + ")";
+    }
+    t.add_row({text_of(r, "steps"), format_scientific(number_of(r, "h")), text_of(r, "status"),
+               format_scientific(number_of(r, "max_error")), std::isfinite(lo) ? fixed2(lo) : "",
+               text_of(r, "evaluations"), text_of(r, "iterations"), format_seconds(number_of(r, "seconds")), stopped});
   }
   return t;
 }

@@ -20,34 +20,6 @@ std::string fixed2(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v
 
 std::string grid_text(double grading) { return grading == 1 ? std::string("uniform") : "graded r=" + format_exact(grading); }
 
-/// Converged, with a finite positive error: the runs an observed order is fitted over.
-bool usable(const Record& r) {
-  const double e = number_of(r, "max_error");
-  return text_of(r, "status") == "converged" && std::isfinite(e) && e > 0 && number_of(r, "h") > 0;
-}
-
-/// The least-squares order over the usable records (NaN with fewer than two) and the local order of
-/// the two finest records.
-std::pair<double, double> orders(const Records& runs) {
-  std::vector<double> h, e;
-  for (const auto& r : runs)
-    if (usable(r)) {
-      h.push_back(number_of(r, "h"));
-      e.push_back(number_of(r, "max_error"));
-    }
-  const double nan = std::nan("");
-  const double fitted = h.size() >= 2 ? observed_order(h, e) : nan;
-  double local = nan;
-  if (runs.size() >= 2) {
-    const Record& c = runs[runs.size() - 2];
-    const Record& f = runs[runs.size() - 1];
-    if (usable(c) && usable(f) && number_of(c, "h") != number_of(f, "h"))
-      local = std::log(number_of(c, "max_error") / number_of(f, "max_error")) / std::log(number_of(c, "h") / number_of(f, "h"));
-  }
-  return {fitted, local};
-}
-
-
 /// One panel per problem: max error against h (log-log) of each method, and a grey guide with the
 /// stated slope through the coarsest point, one per order and panel.
 Figure convergence_figure(const Records& records) {
@@ -72,7 +44,7 @@ Figure convergence_figure(const Records& records) {
       s.color = palette_colour(at);
       s.dash_type = number_of(runs[0], "grading") == 1 ? 1 : 4;
       for (const auto& r : runs)
-        if (usable(r)) {
+        if (usable_run(r)) {
           s.x.push_back(number_of(r, "h"));
           s.y.push_back(number_of(r, "max_error"));
         }
@@ -95,25 +67,6 @@ Figure convergence_figure(const Records& records) {
     fig.panels.push_back(std::move(panel));
   }
   return fig;
-}
-
-std::string runs_table(const Records& runs) {
-  Table t;
-  t.columns = {"N", "h", "status", "max error", "local order", "kernel evals", "iterations", "time", "stopped at"};
-  t.align = {Align::right, Align::right, Align::left, Align::right, Align::right,
-             Align::right, Align::right, Align::right, Align::left};
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const Record& x = runs[i];
-    const double lo = i > 0 ? orders(Records({runs[i - 1], x})).second : std::nan("");
-    const bool converged = text_of(x, "status") == "converged";
-    t.add_row({text_of(x, "steps"), format_scientific(number_of(x, "h")), text_of(x, "status"),
-               format_scientific(number_of(x, "max_error")), std::isfinite(lo) ? fixed2(lo) : "",
-               text_of(x, "evaluations"), text_of(x, "iterations"), format_seconds(number_of(x, "seconds")),
-               converged ? std::string()
-                         : "t = " + format_scientific(number_of(x, "blow_up_time"), 4) + " (last node " +
-                               format_scientific(number_of(x, "t_end"), 4) + ")"});
-  }
-  return t.to_markdown();
 }
 
 }  // namespace
@@ -191,7 +144,7 @@ Study volterra_file_study(const ExperimentFile& file) {
     Records derived;
     for (const auto& [key, runs] : records.group_by({"group", "label"})) {
       const bool exact = runs[0].value("has_exact", false);
-      const auto [fitted, local] = exact ? orders(runs) : std::pair{std::nan(""), std::nan("")};
+      const ObservedOrders o = exact ? observed_orders(runs) : ObservedOrders{};
       bool all = true;
       for (const auto& r : runs) all = all && text_of(r, "status") == "converged";
       derived.push_back({{"group", runs[0]["group"]},
@@ -205,8 +158,8 @@ Study volterra_file_study(const ExperimentFile& file) {
                          {"steps_min", runs[0]["steps"]},
                          {"steps_max", runs[runs.size() - 1]["steps"]},
                          {"stated_order", runs[0]["stated_order"]},
-                         {"observed_order", record_number(fitted)},
-                         {"local_order_finest", record_number(local)},
+                         {"observed_order", record_number(o.fitted)},
+                         {"local_order_finest", record_number(o.local_finest)},
                          {"has_exact", exact},
                          {"finest_max_error", runs[runs.size() - 1]["max_error"]},
                          {"all_converged", all},
@@ -272,7 +225,7 @@ Study volterra_file_study(const ExperimentFile& file) {
                 : "Plots are off (`[output] plots = false`).\n\n";
     md += "## All runs\n\n";
     for (const auto& [key, runs] : records.group_by({"group", "label"}))
-      md += "### " + text_of(runs[0], "group") + ", " + text_of(runs[0], "label") + "\n\n" + runs_table(runs) + "\n";
+      md += "### " + text_of(runs[0], "group") + ", " + text_of(runs[0], "label") + "\n\n" + convergence_table(runs).to_markdown() + "\n";
     std::size_t near = 0, with_order = 0;
     for (const auto& d : derived)
       if (d.value("has_exact", false) && d.value("all_converged", false)) {

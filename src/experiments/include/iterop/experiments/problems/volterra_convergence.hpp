@@ -3,6 +3,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "iterop/experiments/runner/records.hpp"
 #include "iterop/experiments/runner/table.hpp"
 #include "iterop/experiments/problems/volterra_expression.hpp"
 #include "iterop/quadrature/grid.hpp"
@@ -101,20 +103,30 @@ struct ConvergenceRun {
 /// Solves with N = steps on volterra_grid(T, N, grading) and times it.
 ConvergenceRun run_volterra(const AnyVolterraProblem& problem, VolterraMethod method, int steps, double grading);
 
-/// Least-squares slope of log(max error) over log(h) over the converged runs with a finite, positive
-/// error (NaN with fewer than two such runs). See iterop::observed_order.
-double fitted_order(const std::vector<ConvergenceRun>& runs);
-/// log(e_{i-1} / e_i) / log(h_{i-1} / h_i) between run i - 1 and i (NaN where either is unusable).
-double local_order(const ConvergenceRun& coarse, const ConvergenceRun& fine);
-
 /// A run as JSON: steps, h, status, message, max_error, evaluations (kernel), forcing_evaluations,
 /// iterations (of the implicit equations), seconds (wall), solver_seconds, nodes, t_end, y_end,
 /// blow_up_time (null when none), and expression_evaluations when counted.
 nlohmann::json convergence_run_json(const ConvergenceRun& run);
 
-/// The runs as a table: N, h, status, max error, local order, evaluations, iterations, time, and
-/// t_end / blow-up time where the solve stopped early.
-Table convergence_table(const std::vector<ConvergenceRun>& runs);
+/// A run that an order is fitted over: status converged, a finite positive max_error, h > 0 (fields of
+/// convergence_run_json).
+bool usable_run(const Record& run);
+/// log(e_c / e_f) / log(h_c / h_f) between two runs (NaN unless both are usable with different h).
+double local_order(const Record& coarse, const Record& fine);
+
+/// The orders of a convergence study, from its runs (convergence_run_json's fields) in N order.
+struct ObservedOrders {
+  double fitted = std::numeric_limits<double>::quiet_NaN();        ///< least squares over the usable runs
+  double local_finest = std::numeric_limits<double>::quiet_NaN();  ///< local order of the two finest runs
+};
+/// Least-squares slope of log(max error) over log(h) over the usable runs (NaN with fewer than two; see
+/// iterop::observed_order) and the local order of the two finest runs.
+ObservedOrders observed_orders(const Records& runs);
+
+/// The runs (convergence_run_json's fields, in N order) as a table: N, h, status, max error, local order,
+/// kernel evaluations, iterations, time, and the blow-up time and last node where the solve stopped early.
+/// Shared by `iterop solve volterra` and the Volterra studies.
+Table convergence_table(const Records& runs);
 
 /// One row of an error-by-grid table: a label, the cell text for each step count it ran, and the
 /// observed (fitted) and stated orders.
