@@ -4,24 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <cmath>
 
 #include "iterop/core/errors.hpp"
 
 namespace ie = iterop::experiments;
 
-namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const iterop::invalid_option& e) {
-    return e.what();
-  }
-  return "(no invalid_option thrown)";
-}
-
-}  // namespace
+using iterop::cli_test::message_of;
 
 TEST(ProblemCatalogue, HasTheBuiltInProblemsInOrder) {
   const auto names = ie::default_problem_catalogue().names();

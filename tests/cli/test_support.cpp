@@ -1,6 +1,8 @@
 // Scratch folders, child processes through posix_spawn (stdout and stderr to files), file reading.
 #include "test_support.hpp"
 
+#include "iterop/core/errors.hpp"
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -99,6 +101,15 @@ ProcessResult run_iterop(const std::vector<std::string>& args, const std::vector
   result.out = read_file(out_path);
   result.err = read_file(err_path);
   return result;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const iterop::invalid_option& e) {
+    return e.what();
+  }
+  return "(no invalid_option thrown)";
 }
 
 }  // namespace iterop::cli_test

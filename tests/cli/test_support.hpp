@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@ std::string read_file(const std::filesystem::path& path);
 
 /// Whether a program called `gnuplot` is found on PATH (or ITEROP_GNUPLOT names an existing file).
 bool gnuplot_available();
+
+/// The message of the iterop::invalid_option that `f` throws, or "(no invalid_option thrown)".
+std::string message_of(const std::function<void()>& f);
 
 /// Number of '\n' in `text`.
 int count_lines(const std::string& text);

@@ -2,6 +2,8 @@
 // counts, error messages, method checks, and agreement with the reference problems' solutions.
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <cmath>
 
 #include "iterop/core/errors.hpp"
@@ -11,16 +13,7 @@
 
 namespace ex = iterop::experiments;
 
-namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const iterop::invalid_option& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-}  // namespace
+using iterop::cli_test::message_of;
 
 TEST(VolterraExpression, EvaluatesAndCounts) {
   ex::VolterraExpression k("--kernel", "exp(-(t-s))*y^2 + pi", {"t", "s", "y"});
