@@ -182,6 +182,18 @@ TEST(ExperimentFile, VolterraErrorsNameTheKey) {
             0u);
   EXPECT_EQ(load_error(head + "[problem]\nreference = \"L2\"\n[[method]]\nmethod = \"trapezoid\"\nproblems = [\"A2\"]\n"),
             ":9: method.problems = \"A2\". Violated constraint: the label or name of a problem of this file (L2).");
+  // T with a reference problem: only N4's interval may be moved (past its blow-up), and it must be positive.
+  EXPECT_EQ(load_error(head + "[problem]\nreference = \"L2\"\nT = 2\n[[method]]\nmethod = \"trapezoid\"\n"),
+            ":7: problem.T = 2. Violated constraint: only with reference = \"N4\" (whose interval may pass its blow-up "
+            "at t = 1); the other reference problems have a fixed interval.");
+  EXPECT_EQ(load_error(head + "[problem]\nreference = \"N4\"\nT = -1\n[[method]]\nmethod = \"trapezoid\"\n"),
+            ":7: problem.T = -1. Violated constraint: 0 < T < infinity.");
+  const auto n4 = ie::load_experiment_text(head + "[problem]\nreference = \"N4\"\nT = 1.5\n[[method]]\nmethod = \"trapezoid\"\n",
+                                           "n4.toml");
+  ASSERT_EQ(n4.volterra_cells.size(), 1u);
+  EXPECT_EQ(n4.volterra_cells[0].problem_label, "N4 on [0, 1.5]");
+  EXPECT_EQ(n4.volterra_cells[0].T, 1.5);
+  EXPECT_EQ(n4.volterra_cells[0].key["problem"]["T"], 1.5);
 }
 
 TEST(ExperimentFile, MissingFileAndFileNames) {

@@ -227,6 +227,9 @@ TEST(RunExperimentFile, ListShowsTheFilesAndNamesRunThem) {
   EXPECT_NE(r.out.find("[volterra, "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[suite]"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("does not load"), std::string::npos) << r.out;
+  // The sources of the built-in experiments are listed as such, not as a second experiment.
+  EXPECT_NE(r.out.find("(built in as fixed-point;"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(built in as volterra;"), std::string::npos) << r.out;
 
   ScratchFolder dir;  // a NAME found in the experiments folder runs that file
   const auto out = dir.path() / "vol";
