@@ -1,5 +1,6 @@
-// CaLMFlow on LibTorch: tokenisation of interleaved trajectories, variational head, teacher-forced
-// training with checkpoints and exact resume, generation with and without a key/value cache, the
+// CaLMFlow on LibTorch: tokenisation of interleaved trajectories, noisy training paths, four
+// generative heads (flow matching, Gaussian transition, the paper's variational head and its
+// deterministic ablation), teacher-forced training with checkpoints and exact resume, generation with and without a key/value cache, the
 // one-step operator and parallel-in-time generation by Picard and Anderson.
 #include "iterop/operators/calmflow.hpp"
 
@@ -15,8 +16,11 @@
 #include <sstream>
 
 #include <c10/util/Exception.h>
+#include <torch/nn/functional/dropout.h>
+#include <torch/nn/functional/normalization.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
@@ -68,6 +72,12 @@ struct Rng {
   }
   /// Uniform in (0, 1).
   double open01() { return (double(next() >> 11) + 0.5) * 0x1.0p-53; }
+  /// n uniforms in (0, 1).
+  std::vector<float> uniforms(std::size_t n) {
+    std::vector<float> out(n);
+    for (auto& u : out) u = float(open01());
+    return out;
+  }
   /// n standard normals (Box-Muller, both values of each pair used).
   std::vector<float> normals(std::size_t n) {
     std::vector<float> out(n);
@@ -135,9 +145,15 @@ std::string options_text(const CalmFlowOptions& o) {
   s << "dim=" << o.dim << "\ntime_points=" << o.time_points << "\nspatial_tokens=" << o.spatial_tokens
     << "\ntrajectories=" << o.trajectories << "\nwidth=" << o.width << "\nlayers=" << o.layers
     << "\nheads=" << o.heads << "\nfeedforward=" << o.feedforward << "\nposition=" << o.position
-    << "\nvariational=" << (o.variational ? 1 : 0) << "\nbeta=" << format_value(o.beta)
-    << "\nlr=" << format_value(o.lr) << "\nbatch=" << o.batch << "\nsteps=" << o.steps << "\nseed=" << o.seed
-    << "\ndevice=" << o.device << "\nmax_prompt_tokens=" << o.max_prompt_tokens << "\n";
+    << "\nhead=" << o.head << "\nincrement=" << (o.increment ? 1 : 0) << "\nhead_width=" << o.head_width
+    << "\nhead_steps=" << o.head_steps << "\nmlp=" << o.mlp << "\ndropout=" << format_value(o.dropout)
+    << "\nrotary_fraction=" << format_value(o.rotary_fraction)
+    << "\nparallel_residual=" << (o.parallel_residual ? 1 : 0) << "\npaths=" << o.paths
+    << "\npath_sigma=" << format_value(o.path_sigma) << "\nsigma_min=" << format_value(o.sigma_min)
+    << "\nsigma_max=" << format_value(o.sigma_max) << "\nnormalise_loss=" << (o.normalise_loss ? 1 : 0)
+    << "\nbeta=" << format_value(o.beta) << "\nlr=" << format_value(o.lr)
+    << "\nweight_decay=" << format_value(o.weight_decay) << "\nbatch=" << o.batch << "\nsteps=" << o.steps
+    << "\nseed=" << o.seed << "\ndevice=" << o.device << "\nmax_prompt_tokens=" << o.max_prompt_tokens << "\n";
   return s.str();
 }
 
@@ -162,49 +178,96 @@ V parse_number(const std::map<std::string, std::string>& kv, const std::string& 
 // ---------------------------------------------------------------------------------------------
 // The network.
 
+/// An MLP in -> hidden (-> hidden) -> out of the chosen form: "gelu" (GELU between layers) or
+/// "paper" (LayerNorm without affine -> ReLU -> dropout between layers).
+struct MlpImpl : torch::nn::Module {
+  std::vector<torch::nn::Linear> layers;
+  bool paper;
+  double dropout;
+
+  MlpImpl(int64_t in, int64_t hidden, int64_t out, int hidden_layers, const CalmFlowOptions& o)
+      : paper(o.mlp == "paper"), dropout(o.dropout) {
+    for (int l = 0; l <= hidden_layers; ++l) {
+      const int64_t a = l == 0 ? in : hidden, b = l == hidden_layers ? out : hidden;
+      layers.push_back(register_module("l" + std::to_string(l), torch::nn::Linear(a, b)));
+    }
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      x = layers[l]->forward(x);
+      if (l + 1 == layers.size()) break;
+      if (!paper) {
+        x = torch::gelu(x);
+        continue;
+      }
+      namespace F = torch::nn::functional;
+      x = torch::relu(F::layer_norm(x, F::LayerNormFuncOptions({x.size(-1)})));
+      if (dropout > 0) x = F::dropout(x, F::DropoutFuncOptions().p(dropout).training(is_training()));
+    }
+    return x;
+  }
+};
+TORCH_MODULE(Mlp);
+
+/// Hidden width of the head MLPs: head_width, or max(K w, D).
+int64_t head_hidden(const CalmFlowOptions& o) {
+  return o.head_width > 0 ? o.head_width : std::max<int64_t>(int64_t(o.spatial_tokens) * o.width, o.dim);
+}
+
 struct CalmFlowNetImpl : torch::nn::Module {
   int64_t dim, width, tokens_per_state;
-  bool variational;
-  torch::nn::Linear enc1{nullptr}, enc2{nullptr}, mu1{nullptr}, mu2{nullptr}, s1{nullptr}, s2{nullptr},
-      dec1{nullptr}, dec2{nullptr};
+  std::string kind;  // the head
+  bool increment;
+  int head_steps;
+  Mlp enc{nullptr}, mu{nullptr}, s{nullptr}, dec{nullptr}, gauss{nullptr}, velocity{nullptr};
   torch::nn::Embedding words{nullptr};
   detail::CausalTransformer body{nullptr};
 
   CalmFlowNetImpl(const CalmFlowOptions& o, int64_t vocabulary_size, int64_t max_positions)
-      : dim(o.dim), width(o.width), tokens_per_state(o.spatial_tokens), variational(o.variational) {
-    const int64_t w = o.width, k = o.spatial_tokens;
-    enc1 = register_module("enc1", torch::nn::Linear(dim, w));
-    enc2 = register_module("enc2", torch::nn::Linear(w, k * w));
+      : dim(o.dim), width(o.width), tokens_per_state(o.spatial_tokens), kind(o.head), increment(o.increment),
+        head_steps(o.head_steps) {
+    const int64_t w = o.width, k = o.spatial_tokens, hw = head_hidden(o);
+    const int decoder_layers = o.mlp == "paper" ? 2 : 1;
+    enc = register_module("enc", Mlp(dim, k * w, k * w, 1, o));
     if (vocabulary_size > 0) words = register_module("words", torch::nn::Embedding(vocabulary_size, w));
-    body = register_module("body", detail::CausalTransformer(w, o.layers, o.heads, o.feedforward,
-                                                             o.position == "rotary", max_positions));
-    mu1 = register_module("mu1", torch::nn::Linear(w, w));
-    mu2 = register_module("mu2", torch::nn::Linear(w, w));
-    if (variational) {
-      s1 = register_module("s1", torch::nn::Linear(w, w));
-      s2 = register_module("s2", torch::nn::Linear(w, w));
+    detail::CausalTransformerOptions t{.width = w, .layers = o.layers, .heads = o.heads, .feedforward = o.feedforward,
+                                       .rotary = o.position == "rotary", .max_positions = max_positions,
+                                       .rotary_fraction = o.rotary_fraction, .parallel_residual = o.parallel_residual};
+    body = register_module("body", detail::CausalTransformer(t));
+    if (kind == "variational" || kind == "deterministic") {
+      mu = register_module("mu", Mlp(w, w, w, 1, o));
+      if (kind == "variational") s = register_module("s", Mlp(w, w, w, 1, o));
+      dec = register_module("dec", Mlp(k * w, hw, dim, decoder_layers, o));
+    } else if (kind == "gaussian") {
+      gauss = register_module("gauss", Mlp(k * w, hw, 2 * dim, decoder_layers, o));
+    } else {
+      velocity = register_module("velocity", Mlp(dim + 1 + k * w, hw, dim, 2, o));
     }
-    dec1 = register_module("dec1", torch::nn::Linear(k * w, w));
-    dec2 = register_module("dec2", torch::nn::Linear(w, dim));
   }
 
   /// States [S, T, M, D] -> flow tokens [S, T M K, width].
   torch::Tensor tokens(const torch::Tensor& x) {
-    auto h = enc2->forward(torch::gelu(enc1->forward(x)));
-    return h.reshape({x.size(0), x.size(1) * x.size(2) * tokens_per_state, width});
+    return enc->forward(x).reshape({x.size(0), x.size(1) * x.size(2) * tokens_per_state, width});
   }
-  /// Hidden states [S, n, width] -> mu and variance sigma^2 = exp(f_s) + 1e-4 (variance undefined
-  /// for the deterministic head).
-  std::pair<torch::Tensor, torch::Tensor> head(const torch::Tensor& h) {
-    auto mu = mu2->forward(torch::gelu(mu1->forward(h)));
-    if (!variational) return {mu, torch::Tensor()};
-    auto var = torch::exp(s2->forward(torch::gelu(s1->forward(h)))) + 1e-4;
-    return {mu, var};
+  /// Hidden states [S, n, width] -> latent mean and variance sigma^2 = exp(f_s) + 1e-4 (variance
+  /// undefined for the deterministic head).
+  std::pair<torch::Tensor, torch::Tensor> latent_head(const torch::Tensor& h) {
+    auto m = mu->forward(h);
+    if (kind != "variational") return {m, torch::Tensor()};
+    return {m, torch::exp(s->forward(h)) + 1e-4};
   }
-  /// Latents [S, T M K, width] -> states [S, T, M, D].
+  /// Latents [S, T M K, width] -> [S, T, M, D].
   torch::Tensor decode(const torch::Tensor& z, int64_t t, int64_t m) {
-    auto g = z.reshape({z.size(0), t, m, tokens_per_state * width});
-    return dec2->forward(torch::gelu(dec1->forward(g)));
+    return dec->forward(z.reshape({z.size(0), t, m, tokens_per_state * width}));
+  }
+  /// Gaussian head on grouped hidden states [S, T, M, K w] -> mean and variance exp(s) + 1e-4 of y.
+  std::pair<torch::Tensor, torch::Tensor> gaussian(const torch::Tensor& g) {
+    auto out = gauss->forward(g);
+    return {out.narrow(-1, 0, dim), torch::exp(out.narrow(-1, dim, dim)) + 1e-4};
+  }
+  /// Flow head velocity at y [S, T, M, D], r [S, T, M, 1], grouped hidden states g [S, T, M, K w].
+  torch::Tensor flow_velocity(const torch::Tensor& y, const torch::Tensor& r, const torch::Tensor& g) {
+    return velocity->forward(torch::cat({y, r, g}, -1));
   }
 };
 TORCH_MODULE(CalmFlowNet);
@@ -228,6 +291,23 @@ void CalmFlowOptions::validate() const {
     require((width / heads) % 2 == 0, "CalmFlowOptions::width", width,
             "width / heads is even with rotary positions (heads = " + std::to_string(heads) + ")");
   require(feedforward >= 1, "CalmFlowOptions::feedforward", feedforward, "feedforward >= 1");
+  require(head == "flow" || head == "gaussian" || head == "variational" || head == "deterministic",
+          "CalmFlowOptions::head", head, "head is \"flow\", \"gaussian\", \"variational\" or \"deterministic\"");
+  require(head_width >= 0, "CalmFlowOptions::head_width", head_width, "head_width >= 0 (0: max(K w, D))");
+  require(head_steps >= 1, "CalmFlowOptions::head_steps", head_steps, "head_steps >= 1");
+  require(mlp == "gelu" || mlp == "paper", "CalmFlowOptions::mlp", mlp, "mlp is \"gelu\" or \"paper\"");
+  require(dropout >= 0 && dropout < 1, "CalmFlowOptions::dropout", dropout, "0 <= dropout < 1");
+  require(rotary_fraction > 0 && rotary_fraction <= 1, "CalmFlowOptions::rotary_fraction", rotary_fraction,
+          "0 < rotary_fraction <= 1");
+  require(paths == "straight" || paths == "noisy" || paths == "bridge" || paths == "variance-exploding",
+          "CalmFlowOptions::paths", paths, "paths is \"straight\", \"noisy\", \"bridge\" or \"variance-exploding\"");
+  require(path_sigma >= 0 && std::isfinite(path_sigma), "CalmFlowOptions::path_sigma", path_sigma,
+          "path_sigma >= 0 and finite");
+  require(sigma_min > 0 && std::isfinite(sigma_min), "CalmFlowOptions::sigma_min", sigma_min, "sigma_min > 0 and finite");
+  require(sigma_max >= sigma_min && std::isfinite(sigma_max), "CalmFlowOptions::sigma_max", sigma_max,
+          "sigma_max >= sigma_min (" + format_value(sigma_min) + ") and finite");
+  require(weight_decay >= 0 && std::isfinite(weight_decay), "CalmFlowOptions::weight_decay", weight_decay,
+          "weight_decay >= 0 and finite");
   require(beta >= 0 && std::isfinite(beta), "CalmFlowOptions::beta", beta, "beta >= 0 and finite");
   require(lr > 0 && std::isfinite(lr), "CalmFlowOptions::lr", lr, "lr > 0 and finite");
   require(batch >= trajectories && batch % trajectories == 0, "CalmFlowOptions::batch", batch,
@@ -239,6 +319,30 @@ void CalmFlowOptions::validate() const {
   require(positions <= (1L << 20), "CalmFlowOptions::time_points * trajectories * spatial_tokens",
           long(time_points) * trajectories * spatial_tokens, "at most 2^20 token positions per sequence");
 }
+
+CalmFlowOptions calmflow_preset(const std::string& name) {
+  CalmFlowOptions o;
+  if (name == "default") return o;
+  require(name == "paper-2d", "CaLMFlow preset", name, "one of: default, paper-2d");
+  o.head = "variational";
+  o.increment = false;
+  o.head_width = o.width;
+  o.mlp = "paper";
+  o.dropout = 0.1;
+  o.rotary_fraction = 0.25;
+  o.parallel_residual = true;
+  o.paths = "variance-exploding";
+  o.sigma_min = 1e-4;
+  o.sigma_max = 10.0;
+  o.normalise_loss = false;
+  o.beta = 0.1;
+  o.lr = 1e-3;
+  o.batch = 256;
+  o.steps = 10000;
+  return o;
+}
+
+std::vector<std::string> calmflow_preset_names() { return {"default", "paper-2d"}; }
 
 const char* to_string(CalmFlowTrainStatus s) {
   switch (s) {
@@ -285,7 +389,9 @@ void read_file(const std::string& path, FileContents& f) {
   }
   require(meta.isString(), "CalmFlow file", path, rule);
   const auto kv = parse_meta(meta.toStringRef());
-  require(kv.count("format") && kv.at("format") == "iterop-calmflow-1", "CalmFlow file", path, rule + " (format iterop-calmflow-1)");
+  require(kv.count("format") && kv.at("format") == "iterop-calmflow-2", "CalmFlow file", path,
+          rule + " (format iterop-calmflow-2; files of format 1, before the heads of 2026-12, cannot be read)");
+  auto text = [&](const std::string& key) { return kv.count(key) ? kv.at(key) : std::string(); };
   auto& o = f.o;
   o.dim = parse_number<int>(kv, "dim", path);
   o.time_points = parse_number<int>(kv, "time_points", path);
@@ -295,10 +401,23 @@ void read_file(const std::string& path, FileContents& f) {
   o.layers = parse_number<int>(kv, "layers", path);
   o.heads = parse_number<int>(kv, "heads", path);
   o.feedforward = parse_number<int>(kv, "feedforward", path);
-  o.position = kv.count("position") ? kv.at("position") : "";
-  o.variational = parse_number<int>(kv, "variational", path) != 0;
+  o.position = text("position");
+  o.head = text("head");
+  o.increment = parse_number<int>(kv, "increment", path) != 0;
+  o.head_width = parse_number<int>(kv, "head_width", path);
+  o.head_steps = parse_number<int>(kv, "head_steps", path);
+  o.mlp = text("mlp");
+  o.dropout = parse_number<double>(kv, "dropout", path);
+  o.rotary_fraction = parse_number<double>(kv, "rotary_fraction", path);
+  o.parallel_residual = parse_number<int>(kv, "parallel_residual", path) != 0;
+  o.paths = text("paths");
+  o.path_sigma = parse_number<double>(kv, "path_sigma", path);
+  o.sigma_min = parse_number<double>(kv, "sigma_min", path);
+  o.sigma_max = parse_number<double>(kv, "sigma_max", path);
+  o.normalise_loss = parse_number<int>(kv, "normalise_loss", path) != 0;
   o.beta = parse_number<double>(kv, "beta", path);
   o.lr = parse_number<double>(kv, "lr", path);
+  o.weight_decay = parse_number<double>(kv, "weight_decay", path);
   o.batch = parse_number<int>(kv, "batch", path);
   o.steps = parse_number<int>(kv, "steps", path);
   o.seed = parse_number<std::uint64_t>(kv, "seed", path);
@@ -327,7 +446,7 @@ struct CalmFlow::Impl {
   std::vector<std::string> vocabulary;
   std::map<std::string, int64_t> word_id;  // 1-based; 0 is the padding token
   mutable CalmFlowNet net{nullptr};  // evaluation in const members runs the modules
-  std::unique_ptr<torch::optim::Adam> opt;
+  std::unique_ptr<torch::optim::Optimizer> opt;
   Rng rng;
   int step = 0;
 
@@ -338,6 +457,31 @@ struct CalmFlow::Impl {
   int64_t D() const { return o.dim; }
   int64_t P() const { return conditional ? o.max_prompt_tokens : 0; }
   int64_t tokens_per_time() const { return M() * K(); }
+  /// Noise numbers per (time, trajectory) of generation: K w latents (variational), D (gaussian,
+  /// flow), none (deterministic).
+  int64_t noise_width() const {
+    if (o.head == "variational") return K() * W();
+    return o.stochastic() ? D() : 0;
+  }
+  /// The temperature a sample runs at (a negative request means the head's default).
+  double temperature(double requested) const {
+    if (requested >= 0) return requested;
+    return o.head == "variational" ? 0.5 : 1.0;
+  }
+  /// Noise scale of the training paths at time t.
+  double path_noise(double t) const {
+    if (o.paths == "noisy") return t > 0 && t < 1 ? o.path_sigma : 0.0;
+    if (o.paths == "bridge") return o.path_sigma * std::sqrt(std::max(0.0, t * (1.0 - t)));
+    if (o.paths == "variance-exploding") return o.sigma_min * std::pow(o.sigma_max / o.sigma_min, 1.0 - t);
+    return 0.0;
+  }
+  void make_optimizer() {
+    if (o.weight_decay > 0)
+      opt = std::make_unique<torch::optim::AdamW>(net->parameters(),
+                                                  torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+    else
+      opt = std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(o.lr));
+  }
 
   void build(const CalmFlowOptions& opts, std::vector<std::string> vocab, bool cond) {
     o = opts;
@@ -350,7 +494,8 @@ struct CalmFlow::Impl {
     const int64_t max_positions = P() + N() * M() * K();
     net = CalmFlowNet(o, conditional ? int64_t(vocabulary.size()) + 1 : 0, max_positions);
     net->to(device);
-    opt = std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(o.lr));
+    net->eval();
+    make_optimizer();
     rng = Rng(o.seed ^ 0x5851f42d4c957f2dULL);
     step = 0;
   }
@@ -381,19 +526,45 @@ struct CalmFlow::Impl {
     return torch::cat({net->words->forward(ids), tokens}, 1);
   }
 
-  /// Latents from hidden states with noise (same shape as mu) at temperature tau.
-  torch::Tensor latent(const torch::Tensor& h, const torch::Tensor& eps, double tau) const {
-    auto [mu, var] = net->head(h);
-    if (!o.variational || tau == 0.0) return mu;
-    return mu + tau * torch::sqrt(var) * eps;
+  // --- the head -------------------------------------------------------------------------------
+
+  /// The next states [S, T, M, D] from the hidden states of their predecessors' tokens hf
+  /// [S, T M K, W], the predecessors prev [S, T, M, D] and the noise eps [S, T, M, noise_width()]
+  /// (undefined: noise-free) at temperature tau.
+  torch::Tensor next_state(const torch::Tensor& hf, const torch::Tensor& prev, const torch::Tensor& eps,
+                           double tau) const {
+    const int64_t s = prev.size(0), t = prev.size(1), m = prev.size(2);
+    const bool noisy = eps.defined() && tau > 0;
+    torch::Tensor y;
+    if (o.head == "variational" || o.head == "deterministic") {
+      auto [mu, var] = net->latent_head(hf);
+      auto z = noisy ? mu + tau * torch::sqrt(var) * eps.reshape(mu.sizes()) : mu;
+      y = net->decode(z, t, m);
+    } else {
+      auto g = hf.reshape({s, t, m, K() * W()});
+      if (o.head == "gaussian") {
+        auto [mean, var] = net->gaussian(g);
+        y = noisy ? mean + tau * torch::sqrt(var) * eps : mean;
+      } else {
+        y = noisy ? tau * eps : torch::zeros_like(prev);
+        auto r = torch::zeros({s, t, m, 1}, prev.options());
+        const double dr = 1.0 / double(o.head_steps);
+        for (int k = 0; k < o.head_steps; ++k) {
+          r.fill_(double(k) * dr);
+          y = y + dr * net->flow_velocity(y, r, g);
+        }
+      }
+    }
+    return o.increment ? prev + y : y;
   }
 
   // --- training -----------------------------------------------------------------------------
 
   struct Batch {
-    torch::Tensor x;    // [S, N, M, D]
+    torch::Tensor x;    // [S, N, M, D] (noisy paths)
     torch::Tensor ids;  // [S, P] (undefined without prompts)
-    torch::Tensor eps;  // [S, (N-1) M K, W]
+    torch::Tensor eps;  // variational: [S, (N-1) M K, W] latent noise; flow: [S, N-1, M, D] source noise e
+    torch::Tensor r;    // flow: [S, N-1, M, 1] times of the head's flow
   };
 
   Batch draw(const CalmFlowData& data, const std::vector<std::vector<std::int64_t>>& prompt_ids_of_row,
@@ -402,6 +573,9 @@ struct CalmFlow::Impl {
     const int64_t n = N(), m = M(), d = D();
     std::vector<float> x(std::size_t(sequences * n * m * d));
     std::vector<int64_t> ids;
+    std::vector<double> sigma(static_cast<std::size_t>(n));
+    for (int64_t i = 0; i < n; ++i) sigma[std::size_t(i)] = path_noise(double(i) / double(n - 1));
+    const bool noisy_paths = std::any_of(sigma.begin(), sigma.end(), [](double v) { return v > 0; });
     for (int64_t s = 0; s < sequences; ++s) {
       const std::vector<std::size_t>* group = nullptr;
       if (P() > 0) {
@@ -413,20 +587,27 @@ struct CalmFlow::Impl {
       for (int64_t j = 0; j < m; ++j) {
         const std::size_t a = r.below(data.source.rows);
         const std::size_t b = group ? (*group)[r.below(group->size())] : r.below(data.target.rows);
+        const auto noise = noisy_paths ? r.normals(std::size_t(n * d)) : std::vector<float>();
         for (int64_t i = 0; i < n; ++i) {
           const double t = double(i) / double(n - 1);
-          for (int64_t c = 0; c < d; ++c)
-            x[std::size_t(((s * n + i) * m + j) * d + c)] =
-                float((1.0 - t) * data.source(a, std::size_t(c)) + t * data.target(b, std::size_t(c)));
+          for (int64_t c = 0; c < d; ++c) {
+            double v = (1.0 - t) * data.source(a, std::size_t(c)) + t * data.target(b, std::size_t(c));
+            if (noisy_paths) v += sigma[std::size_t(i)] * noise[std::size_t(i * d + c)];
+            x[std::size_t(((s * n + i) * m + j) * d + c)] = float(v);
+          }
         }
       }
     }
     Batch bt;
     bt.x = float_tensor(std::move(x), {sequences, n, m, d});
     if (P() > 0) bt.ids = torch::tensor(ids, torch::kLong).reshape({sequences, P()}).to(device);
-    if (o.variational)
+    if (o.head == "variational")
       bt.eps = float_tensor(r.normals(std::size_t(sequences * (n - 1) * m * K() * W())),
                             {sequences, (n - 1) * m * K(), W()});
+    if (o.head == "flow") {
+      bt.eps = float_tensor(r.normals(std::size_t(sequences * (n - 1) * m * d)), {sequences, n - 1, m, d});
+      bt.r = float_tensor(r.uniforms(std::size_t(sequences * (n - 1) * m)), {sequences, n - 1, m, 1});
+    }
     return bt;
   }
 
@@ -439,30 +620,36 @@ struct CalmFlow::Impl {
   Loss loss(const Batch& b) const {
     const int64_t s = b.x.size(0), n = N(), m = M(), k = K(), p = P();
     const int64_t flow = n * m * k, len = p + flow, trained = (n - 1) * m * k;
+    const double per_dim = o.normalise_loss ? double(D()) : 1.0;
     auto h = net->body->forward(embed(b.ids, net->tokens(b.x)));
-    auto [mu, var] = net->head(h);
+    auto hf = h.narrow(1, p, trained);
     auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-    // Loss mask over positions: flow tokens of times i < N - 1.
-    auto mask = torch::zeros({len}, opts);
-    mask.narrow(0, p, trained).fill_(1.0);
+    auto prev = b.x.narrow(1, 0, n - 1), next = b.x.narrow(1, 1, n - 1);  // [S, N-1, M, D]
+    auto target = o.increment ? next - prev : next;
     Loss out;
-    torch::Tensor z_flow;
+    out.kl = torch::zeros({}, opts);
     auto per_position = torch::zeros({len}, opts);
-    if (o.variational) {
-      auto kl_tok = 0.5 * (mu.pow(2) + var - 1.0 - torch::log(var)).sum(-1);  // [S, L]
-      auto kl_pos = (kl_tok * mask).sum(0) / double(s * trained);
-      out.kl = kl_pos.sum();
-      per_position = per_position + o.beta * kl_pos;
-      auto mu_f = mu.narrow(1, p, trained);
-      auto var_f = var.narrow(1, p, trained);
-      z_flow = mu_f + torch::sqrt(var_f) * b.eps;
+    torch::Tensor data;  // [S, N-1, M]
+    if (o.head == "variational" || o.head == "deterministic") {
+      auto [mu, var] = net->latent_head(hf);
+      auto z = mu;
+      if (o.head == "variational") {
+        auto kl_tok = 0.5 * (mu.pow(2) + var - 1.0 - torch::log(var)).sum(-1);  // [S, (N-1) M K]
+        auto kl_pos = kl_tok.sum(0) / (double(s * trained) * per_dim);
+        out.kl = kl_pos.sum();
+        per_position = per_position + o.beta * torch::cat({torch::zeros({p}, opts), kl_pos, torch::zeros({m * k}, opts)});
+        z = mu + torch::sqrt(var) * b.eps;
+      }
+      data = (net->decode(z, n - 1, m) - target).pow(2).sum(-1) / per_dim;
+    } else if (o.head == "gaussian") {
+      auto [mean, var] = net->gaussian(hf.reshape({s, n - 1, m, k * W()}));
+      data = (0.5 * ((target - mean).pow(2) / var + torch::log(var))).mean(-1);
     } else {
-      out.kl = torch::zeros({}, opts);
-      z_flow = mu.narrow(1, p, trained);
+      auto yr = (1.0 - b.r) * b.eps + b.r * target;
+      auto v = net->flow_velocity(yr, b.r, hf.reshape({s, n - 1, m, k * W()}));
+      data = (v - (target - b.eps)).pow(2).mean(-1);
     }
-    auto pred = net->decode(z_flow, n - 1, m);                                // [S, N-1, M, D]
-    auto sq = (pred - b.x.narrow(1, 1, n - 1)).pow(2).sum(-1);               // [S, N-1, M]
-    auto group = sq.sum(0) / double(s * (n - 1) * m);                        // [N-1, M]
+    auto group = data.sum(0) / double(s * (n - 1) * m);  // [N-1, M]
     out.mse = group.sum();
     auto share = (group.unsqueeze(-1) / double(k)).expand({n - 1, m, k}).reshape({trained});
     per_position = per_position + torch::cat({torch::zeros({p}, opts), share, torch::zeros({m * k}, opts)});
@@ -475,9 +662,10 @@ struct CalmFlow::Impl {
 
   struct Prepared {
     int64_t rows = 0, sequences = 0;
+    double tau = 0;     // the temperature
     torch::Tensor x0;   // [S, M, D]
     torch::Tensor ids;  // [S, P] or undefined
-    torch::Tensor eps;  // [S, N-1, M K, W] or undefined
+    torch::Tensor eps;  // [S, N-1, M, noise_width()] or undefined
   };
 
   Prepared prepare(const SampleSet& x0, const CalmFlowSampleOptions& so, const std::string& where) const {
@@ -486,13 +674,14 @@ struct CalmFlow::Impl {
     require(x0.values.size() == x0.rows * x0.dim, where + " x0.values.size()", x0.values.size(),
             "rows * dim = " + std::to_string(x0.rows * x0.dim));
     require(x0.all_finite(), where + " x0", std::string("non-finite values"), "every value finite");
-    require(so.temperature >= 0 && std::isfinite(so.temperature), "CalmFlowSampleOptions::temperature",
-            so.temperature, "temperature >= 0 and finite");
+    require(std::isfinite(so.temperature), "CalmFlowSampleOptions::temperature", so.temperature,
+            "finite (>= 0, or negative for the head's default)");
     require(conditional || so.prompt.empty(), "CalmFlowSampleOptions::prompt", so.prompt,
             "empty for a model built without prompts");
     Prepared pr;
     pr.rows = int64_t(x0.rows);
     pr.sequences = (pr.rows + M() - 1) / M();
+    pr.tau = temperature(so.temperature);
     std::vector<int64_t> ids;
     if (P() > 0) ids = prompt_ids(so.prompt, "CalmFlowSampleOptions::prompt");
     std::vector<float> x(std::size_t(pr.sequences * M() * D()));
@@ -500,20 +689,20 @@ struct CalmFlow::Impl {
       for (int64_t c = 0; c < D(); ++c) x[std::size_t(r * D() + c)] = float(x0(std::size_t(r % pr.rows), std::size_t(c)));
     pr.x0 = float_tensor(std::move(x), {pr.sequences, M(), D()});
     if (P() > 0) pr.ids = torch::tensor(ids, torch::kLong).reshape({1, P()}).expand({pr.sequences, P()}).contiguous().to(device);
-    if (o.variational && so.temperature > 0) {
+    if (noise_width() > 0 && pr.tau > 0) {
       Rng r(so.seed);
-      pr.eps = float_tensor(r.normals(std::size_t(pr.sequences * (N() - 1) * M() * K() * W())),
-                            {pr.sequences, N() - 1, M() * K(), W()});
+      pr.eps = float_tensor(r.normals(std::size_t(pr.sequences * (N() - 1) * M() * noise_width())),
+                            {pr.sequences, N() - 1, M(), noise_width()});
     }
     return pr;
   }
 
   torch::Tensor noise_at(const Prepared& pr, int64_t i) const {
-    return pr.eps.defined() ? pr.eps.select(1, i) : torch::Tensor();
+    return pr.eps.defined() ? pr.eps.narrow(1, i, 1) : torch::Tensor();
   }
 
   /// Sequential generation: [S, N, M, D].
-  torch::Tensor generate(const Prepared& pr, double tau, bool use_cache) const {
+  torch::Tensor generate(const Prepared& pr, bool use_cache) const {
     std::vector<torch::Tensor> states{pr.x0.unsqueeze(1)};  // each [S, 1, M, D]
     const int64_t mk = tokens_per_time();
     detail::KvCache cache;
@@ -530,21 +719,17 @@ struct CalmFlow::Impl {
         h = net->body->forward(embed(pr.ids, net->tokens(torch::cat(states, 1))));
       }
       auto last = h.narrow(1, h.size(1) - mk, mk);
-      auto z = latent(last, noise_at(pr, i), tau);
-      states.push_back(net->decode(z, 1, M()));
+      states.push_back(next_state(last, states.back(), noise_at(pr, i), pr.tau));
     }
     return torch::cat(states, 1);
   }
 
   /// The one-step operator on trajectories [S, N, M, D].
-  torch::Tensor apply(const Prepared& pr, const torch::Tensor& x, double tau) const {
+  torch::Tensor apply(const Prepared& pr, const torch::Tensor& x) const {
     const int64_t trained = (N() - 1) * tokens_per_time();
     auto h = net->body->forward(embed(pr.ids, net->tokens(x)));
     auto hf = h.narrow(1, P(), trained);
-    torch::Tensor eps;
-    if (pr.eps.defined()) eps = pr.eps.reshape({pr.sequences, trained, W()});
-    auto z = latent(hf, eps, tau);
-    return torch::cat({x.narrow(1, 0, 1), net->decode(z, N() - 1, M())}, 1);
+    return torch::cat({x.narrow(1, 0, 1), next_state(hf, x.narrow(1, 0, N() - 1), pr.eps, pr.tau)}, 1);
   }
 
   SampleSet final_states(const torch::Tensor& traj, int64_t rows) const {
@@ -561,7 +746,7 @@ struct CalmFlow::Impl {
 
   std::string meta_text(bool training_state) const {
     std::ostringstream s;
-    s << "format=iterop-calmflow-1\n" << options_text(o) << "conditional=" << (conditional ? 1 : 0)
+    s << "format=iterop-calmflow-2\n" << options_text(o) << "conditional=" << (conditional ? 1 : 0)
       << "\nvocabulary_size=" << vocabulary.size() << "\nstep=" << step << "\n";
     for (std::size_t i = 0; i < vocabulary.size(); ++i) s << "word" << i << "=" << vocabulary[i] << "\n";
     if (training_state)
@@ -598,7 +783,7 @@ void load_state(FileContents& f, bool training_state, const std::string& path) {
     f.archive.read("model", model);
     m.net->load(model);
     m.net->to(m.device);
-    m.opt = std::make_unique<torch::optim::Adam>(m.net->parameters(), torch::optim::AdamOptions(m.o.lr));
+    m.make_optimizer();
     if (training_state && f.has_training_state) {
       torch::serialize::InputArchive optimizer;
       f.archive.read("optimizer", optimizer);
@@ -853,7 +1038,7 @@ distributions::SampleSet CalmFlow::sample(const SampleSet& x0, const CalmFlowSam
   return translate_torch_errors([&] {
     torch::NoGradGuard no_grad;
     m.net->eval();
-    return m.final_states(m.generate(pr, s.temperature, s.use_cache), pr.rows);
+    return m.final_states(m.generate(pr, s.use_cache), pr.rows);
   });
 }
 
@@ -863,7 +1048,7 @@ CalmFlowTrajectory CalmFlow::sample_trajectory(const SampleSet& x0, const CalmFl
   return translate_torch_errors([&] {
     torch::NoGradGuard no_grad;
     m.net->eval();
-    auto traj = m.generate(pr, s.temperature, s.use_cache);
+    auto traj = m.generate(pr, s.use_cache);
     CalmFlowTrajectory out{x0};  // x(t_0) is given (exactly, not through float32)
     for (int64_t i = 1; i < m.N(); ++i) out.push_back(m.slice(traj, i, pr.rows));
     return out;
@@ -892,7 +1077,7 @@ CalmFlowTrajectory CalmFlow::apply_operator(const CalmFlowTrajectory& x, const C
         for (int64_t c = 0; c < m.D(); ++c) v[std::size_t(r * m.D() + c)] = float(xi(std::size_t(r % pr.rows), std::size_t(c)));
       slices.push_back(m.float_tensor(std::move(v), {pr.sequences, 1, m.M(), m.D()}));
     }
-    auto y = m.apply(pr, torch::cat(slices, 1), s.temperature);
+    auto y = m.apply(pr, torch::cat(slices, 1));
     CalmFlowTrajectory out{x[0]};  // T(x)(t_0) = x(t_0), exactly
     for (int64_t i = 1; i < m.N(); ++i) out.push_back(m.slice(y, i, pr.rows));
     return out;
@@ -911,10 +1096,10 @@ CalmFlowParallelReport CalmFlow::sample_parallel(const SampleSet& x0, const Calm
     m.net->eval();
     CalmFlowParallelReport rep;
     rep.sequential_passes = int(m.N() - 1);
-    const auto seq = m.generate(pr, s.temperature, false);
+    const auto seq = m.generate(pr, false);
     rep.sequential = m.final_states(seq, pr.rows);
     const auto guess = pr.x0.unsqueeze(1).expand({pr.sequences, m.N(), m.M(), m.D()}).contiguous();
-    auto op = [&](const torch::Tensor& x) { return m.apply(pr, x, s.temperature); };
+    auto op = [&](const torch::Tensor& x) { return m.apply(pr, x); };
     iterop::Stop stop;
     stop.abs_tol = p.tol;
     stop.rel_tol = 0.0;
@@ -946,6 +1131,15 @@ CalmFlowParallelReport CalmFlow::sample_parallel(const SampleSet& x0, const Calm
     run(iterop::Anderson{.memory = p.anderson_memory}, rep.anderson);
     return rep;
   });
+}
+
+double CalmFlow::noise_spread(const SampleSet& x0, const CalmFlowSampleOptions& s) const {
+  auto other = s;
+  other.seed = s.seed + 1;
+  const auto a = sample(x0, s), b = sample(x0, other);
+  double sum = 0;
+  for (std::size_t i = 0; i < a.values.size(); ++i) sum += (a.values[i] - b.values[i]) * (a.values[i] - b.values[i]);
+  return std::sqrt(sum / (2.0 * double(a.rows)));
 }
 
 CalmFlowLossBreakdown CalmFlow::loss_breakdown(const CalmFlowData& data, int sequences, std::uint64_t seed) const {

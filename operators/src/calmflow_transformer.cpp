@@ -1,5 +1,6 @@
 // The causal transformer behind CaLMFlow (private, detail/causal_transformer.hpp): pre-LayerNorm
 // blocks, causal multi-head self-attention with a key/value cache, rotary or learned positions.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -10,26 +11,30 @@
 namespace iterop::operators::detail {
 namespace {
 
-/// Rotary embedding on [batch, heads, length, head_width]: pairs (x_j, x_{j + hw/2}) rotated by
-/// the angle position * 10000^(-2j / hw).
+/// Rotary embedding on [batch, heads, length, head_width], on the first r = 2 cos.size(-1)
+/// dimensions: pairs (x_j, x_{j + r/2}) rotated by the angle position * 10000^(-2j / r); the
+/// other dimensions pass unchanged (GPT-NeoX's partial rotary).
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  const int64_t half = x.size(-1) / 2;
+  const int64_t half = cos.size(-1);
   auto x1 = x.narrow(-1, 0, half);
   auto x2 = x.narrow(-1, half, half);
-  return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
+  auto rotated = torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
+  if (2 * half == x.size(-1)) return rotated;
+  return torch::cat({rotated, x.narrow(-1, 2 * half, x.size(-1) - 2 * half)}, -1);
 }
 
 }  // namespace
 
-CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t w, int64_t h, bool rot, int64_t max_positions)
-    : width(w), heads(h), head_width(w / h), rotary(rot) {
-  qkv = register_module("qkv", torch::nn::Linear(w, 3 * w));
-  out = register_module("out", torch::nn::Linear(w, w));
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(const CausalTransformerOptions& o)
+    : width(o.width), heads(o.heads), head_width(o.width / o.heads), rotary(o.rotary) {
+  qkv = register_module("qkv", torch::nn::Linear(width, 3 * width));
+  out = register_module("out", torch::nn::Linear(width, width));
   if (rotary) {
-    const int64_t half = head_width / 2;
+    rotated = std::max<int64_t>(2, 2 * int64_t(std::floor(double(head_width) * o.rotary_fraction / 2.0)));
+    const int64_t half = rotated / 2;
     auto j = torch::arange(half, torch::kFloat64);
-    auto inv_freq = torch::pow(10000.0, -2.0 * j / double(head_width));
-    auto pos = torch::arange(max_positions, torch::kFloat64);
+    auto inv_freq = torch::pow(10000.0, -2.0 * j / double(rotated));
+    auto pos = torch::arange(o.max_positions, torch::kFloat64);
     auto angle = torch::outer(pos, inv_freq);
     cos_table = register_buffer("cos_table", torch::cos(angle).to(torch::kFloat32));
     sin_table = register_buffer("sin_table", torch::sin(angle).to(torch::kFloat32));
@@ -69,28 +74,28 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, int64_t o
   return out->forward(y);
 }
 
-TransformerBlockImpl::TransformerBlockImpl(int64_t width, int64_t heads, int64_t feedforward, bool rotary,
-                                           int64_t max_positions) {
-  ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
-  attn = register_module("attn", CausalSelfAttention(width, heads, rotary, max_positions));
-  ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
-  ff1 = register_module("ff1", torch::nn::Linear(width, feedforward));
-  ff2 = register_module("ff2", torch::nn::Linear(feedforward, width));
+TransformerBlockImpl::TransformerBlockImpl(const CausalTransformerOptions& o) : parallel(o.parallel_residual) {
+  ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+  attn = register_module("attn", CausalSelfAttention(o));
+  ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+  ff1 = register_module("ff1", torch::nn::Linear(o.width, o.feedforward));
+  ff2 = register_module("ff2", torch::nn::Linear(o.feedforward, o.width));
 }
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x, int64_t offset, torch::Tensor* cache_k,
                                             torch::Tensor* cache_v) {
-  auto h = x + attn->forward(ln1->forward(x), offset, cache_k, cache_v);
+  auto a = attn->forward(ln1->forward(x), offset, cache_k, cache_v);
+  if (parallel) return x + a + ff2->forward(torch::gelu(ff1->forward(ln2->forward(x))));
+  auto h = x + a;
   return h + ff2->forward(torch::gelu(ff1->forward(ln2->forward(h))));
 }
 
-CausalTransformerImpl::CausalTransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t feedforward,
-                                             bool rot, int64_t max_pos)
-    : max_positions(max_pos), rotary(rot) {
+CausalTransformerImpl::CausalTransformerImpl(const CausalTransformerOptions& o)
+    : max_positions(o.max_positions), rotary(o.rotary) {
   blocks = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t l = 0; l < layers; ++l) blocks->push_back(TransformerBlock(width, heads, feedforward, rotary, max_pos));
-  ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
-  if (!rotary) position_table = register_parameter("position_table", torch::randn({max_pos, width}) * 0.02);
+  for (int64_t l = 0; l < o.layers; ++l) blocks->push_back(TransformerBlock(o));
+  ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+  if (!rotary) position_table = register_parameter("position_table", torch::randn({max_positions, o.width}) * 0.02);
 }
 
 torch::Tensor CausalTransformerImpl::forward(const torch::Tensor& x, int64_t offset, KvCache* cache) {

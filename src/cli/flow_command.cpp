@@ -132,7 +132,26 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->check(number_where([](double v) { return v >= 0; }, "beta >= 0"))
       ->type_name("B")
       ->capture_default_str();
-  t->add_flag("--deterministic", deterministic_, "CaLMFlow without the variational head (the ablation)");
+  t->add_option("--preset", preset_, "CaLMFlow settings to start from: default or paper-2d (the authors' 2-D script); "
+                                     "options given explicitly override them")
+      ->check(one_of(op::calmflow_preset_names()))
+      ->type_name("NAME")
+      ->capture_default_str();
+  t->add_option("--head", head_, "CaLMFlow head: flow, gaussian, variational (the paper's) or deterministic")
+      ->check(one_of({"flow", "gaussian", "variational", "deterministic"}))
+      ->type_name("HEAD")
+      ->capture_default_str();
+  t->add_option("--paths", paths_, "CaLMFlow training paths: straight, noisy, bridge or variance-exploding")
+      ->check(one_of({"straight", "noisy", "bridge", "variance-exploding"}))
+      ->type_name("PATHS")
+      ->capture_default_str();
+  t->add_option("--path-sigma", path_sigma_, "Noise of noisy / bridge paths")
+      ->check(number_where([](double v) { return v >= 0; }, "path-sigma >= 0"))
+      ->type_name("S")
+      ->capture_default_str();
+  t->add_flag("--increment,!--no-increment", increment_, "CaLMFlow head models the increment z(t_{i+1}) - z(t_i)")
+      ->capture_default_str();
+  add_renamed_option(*t, "--deterministic", "--head deterministic");
   t->add_option("--depth", depth_, "CFM hidden layers")->transform(integer_in("depth", 1, 1000))->type_name("D")->capture_default_str();
   t->add_option("--activation", activation_, "CFM activation: relu, selu, silu, gelu, tanh, elu")
       ->check(one_of({"relu", "selu", "silu", "gelu", "tanh", "elu"}))
@@ -170,10 +189,10 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->type_name("FILE")
       ->required();
   s->add_option("--n", s_n_, "Number of points")->transform(integer_in("n", 1, 10000000))->type_name("N")->capture_default_str();
-  s->add_option("--temperature", s_temperature_, "CaLMFlow sampling temperature tau >= 0")
+  s->add_option("--temperature", s_temperature_,
+                "CaLMFlow sampling temperature tau >= 0 (default: the head's, 0.5 for variational, 1 otherwise)")
       ->check(number_where([](double v) { return v >= 0; }, "temperature >= 0"))
-      ->type_name("T")
-      ->capture_default_str();
+      ->type_name("T");
   add_seed_option(*s, s_seed_, "the source points and the sampling noise");
   s->add_option("--method", s_method_,
                 "CaLMFlow: sequential (default; key/value cache), picard, anderson (parallel in time). CFM: euler "
@@ -238,12 +257,16 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   const int width = width_option_->count() > 0 ? width_ : (calm ? 64 : 256);
   const int progress_every = progress_every_option_->count() > 0 ? progress_every_ : std::max(1, steps / 10);
   const std::string& model_file = model_file_;
+  const auto t_count = [&](const char* name) { return train_flow_->count(name) > 0; };
   if (!calm) {
     for (const auto& [flag, value, given] :
          {std::tuple<const char*, std::string, bool>{"--checkpoint", checkpoint_, !checkpoint_.empty()},
           {"--resume", resume_, !resume_.empty()},
           {"--checkpoint-every", std::to_string(checkpoint_every_), checkpoint_every_option_->count() > 0},
-          {"--deterministic", "true", deterministic_}})
+          {"--preset", preset_, t_count("--preset")},
+          {"--head", head_, t_count("--head")},
+          {"--paths", paths_, t_count("--paths")},
+          {"--path-sigma", std::to_string(path_sigma_), t_count("--path-sigma")}})
       require_usage(!given, flag, value, "only with --arch calmflow");
   }
 
@@ -251,20 +274,30 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   op::CfmOptions fo;
   op::CalmFlowTrainOptions to;
   if (calm) {
+    // The preset is the base; an option given on the command line (or a preset-less default) overrides it.
+    co = op::calmflow_preset(preset_);
+    const bool preset = preset_ != "default";
+    auto set = [&](const char* name, auto& field, const auto& value) {
+      if (!preset || t_count(name)) field = value;
+    };
     co.dim = static_cast<int>(dim);
-    co.steps = steps;
     co.seed = seed;
-    co.batch = batch;
-    co.lr = lr;
-    co.width = width;
-    co.layers = layers_;
-    co.heads = heads_;
-    co.feedforward = feedforward_;
-    co.time_points = time_points_;
-    co.trajectories = trajectories_;
-    co.spatial_tokens = spatial_tokens_;
-    co.beta = beta_;
-    co.variational = !deterministic_;
+    set("--steps", co.steps, steps);
+    set("--batch", co.batch, batch);
+    set("--lr", co.lr, lr);
+    set("--width", co.width, width);
+    if (preset && co.head_width > 0 && !t_count("--width")) co.head_width = co.width;
+    set("--layers", co.layers, layers_);
+    set("--heads", co.heads, heads_);
+    set("--feedforward", co.feedforward, feedforward_);
+    set("--time-points", co.time_points, time_points_);
+    set("--trajectories", co.trajectories, trajectories_);
+    set("--spatial-tokens", co.spatial_tokens, spatial_tokens_);
+    set("--beta", co.beta, beta_);
+    set("--head", co.head, head_);
+    set("--paths", co.paths, paths_);
+    set("--path-sigma", co.path_sigma, path_sigma_);
+    set("--increment", co.increment, increment_);
     co.device = device_;
     require_usage(co.batch >= co.trajectories && co.batch % co.trajectories == 0, "--batch", std::to_string(co.batch),
                   "a multiple of --trajectories (" + std::to_string(co.trajectories) + ")");
@@ -276,7 +309,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     require_usage(to.checkpoint_every == 0 || !checkpoint_.empty(), "--checkpoint-every", std::to_string(checkpoint_every_),
                   "only with --checkpoint FILE");
     to.resume_from = resume_;
-    to.progress_every = progress_every;
+    to.progress_every = progress_every_option_->count() > 0 ? progress_every_ : std::max(1, co.steps / 10);
   } else {
     fo.dim = static_cast<int>(dim);
     fo.steps = steps;
@@ -302,13 +335,15 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   long parameters = 0;
   bool finite = true;
   progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", arch, source_,
-                          target_, dim, steps, batch, seed)
+                          target_, dim, calm ? co.steps : steps, calm ? co.batch : batch, seed)
            << std::endl;
   if (calm) {
     op::CalmFlow model(co);
     parameters = model.num_parameters();
-    progress << fmt::format("CaLMFlow: {} parameters; N = {}, M = {}, K = {}, width {}, {} layers, {} heads", parameters,
-                            co.time_points, co.trajectories, co.spatial_tokens, co.width, co.layers, co.heads)
+    progress << fmt::format("CaLMFlow ({} preset): {} parameters; {} head on {} paths; N = {}, M = {}, K = {}, width {}, "
+                            "{} layers, {} heads",
+                            preset_, parameters, co.head, co.paths, co.time_points, co.trajectories, co.spatial_tokens,
+                            co.width, co.layers, co.heads)
              << std::endl;
     to.progress = [&](const op::CalmFlowProgress& p) {
       progress << fmt::format("step {}/{}  loss {:.5g} (mse {:.4g}, kl {:.4g})  {:.2f} steps/s  {} left", p.step, p.steps,
@@ -327,7 +362,12 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                {"seconds", r.seconds},
                {"steps_per_second", r.steps_per_second},
                {"final_loss", r.loss.empty() ? json(nullptr) : experiments::json_number(r.loss.back())},
-               {"checkpoint", r.last_checkpoint}};
+               {"checkpoint", r.last_checkpoint},
+               {"preset", preset_},
+               {"head", co.head},
+               {"paths", co.paths},
+               {"path_sigma", co.path_sigma},
+               {"increment", co.increment}};
   } else {
     op::ConditionalFlowMatching model(fo);
     parameters = model.num_parameters();
@@ -445,7 +485,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     so.temperature = temperature;
     so.seed = seed;
     so.prompt = s_prompt_;
-    info["temperature"] = temperature;
+    info["temperature"] = temperature >= 0 ? temperature : (model.options().head == "variational" ? 0.5 : 1.0);
     if (method == "sequential") {
       gen = model.sample(x0, so);
       info["forward_passes"] = model.options().time_points - 1;

@@ -45,7 +45,9 @@ class FlowCommand {
   std::uint64_t seed_ = 0;  // set to default_seed by add_seed_option
   double lr_ = 0.001, beta_ = 0.1;
   std::string activation_ = "selu", checkpoint_, resume_, device_ = "cpu", format_;
-  bool deterministic_ = false;
+  std::string preset_ = "default", head_ = "flow", paths_ = "bridge";
+  double path_sigma_ = 1.0;
+  bool increment_ = true;
   CLI::Option *width_option_ = nullptr, *checkpoint_every_option_ = nullptr, *progress_every_option_ = nullptr;
 
   // sample flow
@@ -53,7 +55,7 @@ class FlowCommand {
   std::size_t s_n_ = 1000;
   std::uint64_t s_seed_ = 0;  // set to default_seed by add_seed_option
   int s_ode_steps_ = 100;
-  double s_temperature_ = 0.5, s_rtol_ = 1e-5, s_atol_ = 1e-5, s_gamma_ = 2, s_tol_ = 1e-4;
+  double s_temperature_ = -1, s_rtol_ = 1e-5, s_atol_ = 1e-5, s_gamma_ = 2, s_tol_ = 1e-4;
 };
 
 }  // namespace iterop::cli

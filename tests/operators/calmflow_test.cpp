@@ -118,7 +118,7 @@ TEST(CalmFlow, OptionsValidationNamesFieldValueAndRule) {
   d.target.values[3] = std::nan("");
   EXPECT_THROW((void)m.train(d), iterop::invalid_option);
   EXPECT_THROW((void)m.sample(SampleSet(4, 3)), iterop::invalid_option);
-  EXPECT_THROW((void)m.sample(SampleSet(4, 2), {.temperature = -1}), iterop::invalid_option);
+  EXPECT_THROW((void)m.sample(SampleSet(4, 2), {.temperature = std::nan("")}), iterop::invalid_option);
   EXPECT_THROW((void)m.sample(SampleSet(4, 2), {.prompt = "hello"}), iterop::invalid_option);
   EXPECT_EQ(m.step(), 0);  // nothing ran
 }
@@ -178,14 +178,27 @@ TEST(CalmFlow, KeyValueCacheEqualsReencoding) {
   CalmFlow l(o);
   check_cache(l);
   o.position = "rotary";
-  o.variational = false;
+  o.head = "deterministic";
   CalmFlow d(o, {"left", "right"});
   check_cache(d, "left");
+  o.head = "gaussian";
+  o.increment = false;
+  CalmFlow g(o, {"left", "right"});
+  check_cache(g, "left");
+  o.head = "variational";
+  o.mlp = "paper";
+  o.dropout = 0.1;
+  o.parallel_residual = true;
+  o.rotary_fraction = 0.25;
+  CalmFlow v(o, {"left", "right"});
+  check_cache(v, "left");
 }
 
 TEST(CalmFlow, LossFallsOnTinySeededProblem) {
   auto o = tiny();
   o.steps = 150;
+  o.head = "deterministic";  // on straight paths the squared error can fall to near zero
+  o.paths = "straight";
   CalmFlow m(o);
   const auto r = m.train(shifted_data());
   ASSERT_EQ(r.status, CalmFlowTrainStatus::completed) << r.message;
@@ -206,6 +219,67 @@ TEST(CalmFlow, LossFallsOnTinySeededProblem) {
   for (std::size_t i = 0; i < y.rows; ++i) mean_x += y(i, 0) / double(y.rows);
   EXPECT_GT(mean_x, 2.5);
   EXPECT_LT(mean_x, 5.5);
+}
+
+// The generative heads learn a distribution, not a mean: N(0, I) -> N((4, 0), I) with independent
+// pairing; the sample's mean and standard deviations must match the target's, and the final state
+// must depend on the head's noise as much as the target's spread (sqrt(trace) = sqrt(2)).
+TEST(CalmFlow, GenerativeHeadsLearnTheTargetDistribution) {
+  for (const std::string head : {"gaussian", "flow"}) {
+    auto o = tiny();
+    o.head = head;
+    o.steps = head == "flow" ? 2400 : 800;  // the flow head learns more slowly (its loss is noisier)
+    o.batch = 64;
+    o.head_width = 64;  // as in the 2-D model (max(K w, D) = 64 there)
+    CalmFlow m(o);
+    const auto r = m.train(shifted_data(1024));
+    ASSERT_EQ(r.status, CalmFlowTrainStatus::completed) << r.message;
+    const auto x0 = iterop::distributions::sample_dataset("normal", 2000, 2, 78);
+    const auto y = m.sample(x0, {.seed = 5});
+    double mean[2] = {0, 0}, var[2] = {0, 0};
+    for (std::size_t i = 0; i < y.rows; ++i)
+      for (std::size_t c = 0; c < 2; ++c) mean[c] += y(i, c) / double(y.rows);
+    for (std::size_t i = 0; i < y.rows; ++i)
+      for (std::size_t c = 0; c < 2; ++c) var[c] += (y(i, c) - mean[c]) * (y(i, c) - mean[c]) / double(y.rows - 1);
+    EXPECT_NEAR(mean[0], 4.0, 0.25) << head;
+    EXPECT_NEAR(mean[1], 0.0, 0.25) << head;
+    EXPECT_NEAR(std::sqrt(var[0]), 1.0, 0.2) << head;
+    EXPECT_NEAR(std::sqrt(var[1]), 1.0, 0.2) << head;
+    EXPECT_NEAR(m.noise_spread(x0, {.seed = 5}), std::sqrt(2.0), 0.35) << head;
+  }
+  auto o = tiny();
+  o.head = "deterministic";
+  const auto x0 = iterop::distributions::sample_dataset("normal", 16, 2, 78);
+  EXPECT_EQ(CalmFlow(o).noise_spread(x0), 0.0);
+}
+
+TEST(CalmFlow, PaperPresetIsTheAuthorsScript) {
+  const auto o = calmflow_preset("paper-2d");
+  EXPECT_EQ(o.head, "variational");
+  EXPECT_EQ(o.paths, "variance-exploding");
+  EXPECT_EQ(o.sigma_max, 10.0);
+  EXPECT_EQ(o.rotary_fraction, 0.25);
+  EXPECT_TRUE(o.parallel_residual);
+  EXPECT_EQ(o.steps, 10000);
+  EXPECT_EQ(o.batch, 256);
+  EXPECT_FALSE(o.increment);
+  EXPECT_FALSE(o.normalise_loss);
+  EXPECT_NO_THROW(o.validate());
+  EXPECT_THROW((void)calmflow_preset("paper-3d"), iterop::invalid_option);
+  auto t = tiny();
+  t.head = "variational";
+  EXPECT_NEAR(CalmFlow(t).noise_spread(SampleSet(4, 2), {.temperature = 0.0}), 0.0, 0.0);
+  t.paths = "brownian";
+  expect_invalid(t, "CalmFlowOptions::paths = brownian");
+  t = tiny();
+  t.head = "mixture";
+  expect_invalid(t, "CalmFlowOptions::head = mixture");
+  t = tiny();
+  t.rotary_fraction = 0;
+  expect_invalid(t, "CalmFlowOptions::rotary_fraction = 0");
+  t = tiny();
+  t.sigma_max = 1e-5;
+  expect_invalid(t, "CalmFlowOptions::sigma_max = 1e-05");
 }
 
 TEST(CalmFlow, SeededTrainingAndSamplingAreReproducible) {

@@ -20,10 +20,19 @@ struct KvCache {
   int64_t length = 0;                        ///< positions cached
 };
 
+/// Shape of a causal transformer.
+struct CausalTransformerOptions {
+  int64_t width = 64, layers = 2, heads = 2, feedforward = 256;
+  bool rotary = true;              ///< rotary positions (true) or a learned absolute table (false)
+  int64_t max_positions = 1;       ///< longest sequence
+  double rotary_fraction = 1.0;    ///< share of each head's dimensions rotated (rounded down to even, >= 2)
+  bool parallel_residual = false;  ///< x += Attn(LN1(x)) + FF(LN2(x)) (GPT-NeoX) instead of two sequential steps
+};
+
 /// Multi-head causal self-attention. A query at absolute position p attends to the keys at
 /// positions <= p (softmax with -inf on the rest, so later positions get weight exactly 0).
 struct CausalSelfAttentionImpl : torch::nn::Module {
-  CausalSelfAttentionImpl(int64_t width, int64_t heads, bool rotary, int64_t max_positions);
+  explicit CausalSelfAttentionImpl(const CausalTransformerOptions& o);
   /// x: [batch, length, width] at absolute positions offset .. offset + length - 1. With a cache
   /// (keys/values of positions 0 .. offset - 1, offset == cached length) the new keys/values are
   /// appended to it; without one, offset must be 0.
@@ -31,27 +40,28 @@ struct CausalSelfAttentionImpl : torch::nn::Module {
 
   int64_t width, heads, head_width;
   bool rotary;
+  int64_t rotated = 0;  ///< dimensions of each head that rotate (the first ones)
   torch::nn::Linear qkv{nullptr}, out{nullptr};
-  torch::Tensor cos_table, sin_table;  ///< rotary tables [max_positions, head_width / 2] (buffers)
+  torch::Tensor cos_table, sin_table;  ///< rotary tables [max_positions, rotated / 2] (buffers)
 };
 TORCH_MODULE(CausalSelfAttention);
 
-/// x += Attn(LN(x)); x += W2 GELU(W1 LN(x)).
+/// x += Attn(LN1(x)); x += W2 GELU(W1 LN2(x)), or in parallel form x += Attn(LN1(x)) + W2 GELU(W1 LN2(x)).
 struct TransformerBlockImpl : torch::nn::Module {
-  TransformerBlockImpl(int64_t width, int64_t heads, int64_t feedforward, bool rotary, int64_t max_positions);
+  explicit TransformerBlockImpl(const CausalTransformerOptions& o);
   torch::Tensor forward(const torch::Tensor& x, int64_t offset, torch::Tensor* cache_k, torch::Tensor* cache_v);
 
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   CausalSelfAttention attn{nullptr};
   torch::nn::Linear ff1{nullptr}, ff2{nullptr};
+  bool parallel = false;
 };
 TORCH_MODULE(TransformerBlock);
 
 /// Embedded tokens [batch, length, width] -> hidden states of the same shape (final LayerNorm
 /// applied). Positions: rotary inside the attention, or a learned table added to the input.
 struct CausalTransformerImpl : torch::nn::Module {
-  CausalTransformerImpl(int64_t width, int64_t layers, int64_t heads, int64_t feedforward, bool rotary,
-                        int64_t max_positions);
+  explicit CausalTransformerImpl(const CausalTransformerOptions& o);
   /// Tokens at positions offset .. offset + length - 1. With a cache, offset must equal
   /// cache->length and the cache grows by length; without, offset must be 0.
   torch::Tensor forward(const torch::Tensor& x, int64_t offset = 0, KvCache* cache = nullptr);

@@ -13,20 +13,34 @@
 namespace iterop::operators {
 
 /// Options of a CaLMFlow model and of its training. The model reads trajectories
-/// z(t_0), ..., z(t_{N-1}) on t_i = i / (N - 1) and predicts z(t_{i+1}) from z(t_0..t_i):
-///   tokens:   each state z(t_i) in R^D -> Linear(D, w) -> GELU -> Linear(w, K w) -> K tokens of width w;
-///             M trajectories share one sequence, time-major, then trajectory, then spatial token
-///             (N M K flow tokens), after an optional prompt window of max_prompt_tokens word tokens;
-///   body:     `layers` pre-LayerNorm blocks x += Attn(LN(x)), x += FF(LN(x)) with causal multi-head
-///             self-attention (rotary or learned positions) and FF = Linear(w, feedforward) -> GELU -> Linear;
-///             a final LayerNorm;
-///   head:     variational: mu = f_mu(h), sigma^2 = exp(f_s(h)) + 1e-4 (two-layer MLPs, latent width w),
-///             z = mu + tau sigma eps; deterministic (variational = false): z = f_mu(h);
-///             the K latents of one (time, trajectory) are concatenated and a two-layer MLP decodes them to R^D.
-/// Training (teacher forcing on straight paths x_t = (1 - t) x_0 + t x_1, tau = 1):
-///   loss = mean over (sequence, i < N-1, trajectory) of sum_d (prediction_d - x_{t_{i+1}, d})^2
-///        + beta * mean over the flow tokens of times i < N-1 of sum_latent KL(N(mu, sigma^2) || N(0, 1));
-///   the last time step's tokens and the prompt tokens take part in neither term. Adam(lr).
+/// z(t_0), ..., z(t_{N-1}) on t_i = i / (N - 1) and predicts the distribution of z(t_{i+1}) from z(t_0..t_i):
+///   tokens:   each state z(t_i) in R^D -> MLP(D -> K w -> K w) -> K tokens of width w; M trajectories share
+///             one sequence, time-major, then trajectory, then spatial token (N M K flow tokens), after an
+///             optional prompt window of max_prompt_tokens word tokens;
+///   body:     `layers` causal transformer blocks (pre-LayerNorm; sequential x += Attn(LN(x)), x += FF(LN(x))
+///             or GPT-NeoX parallel x += Attn(LN1(x)) + FF(LN2(x))), rotary positions on a fraction of
+///             each head's dimensions or a learned table; a final LayerNorm;
+///   head:     from the K tokens h of (time i, trajectory m), see `head`:
+///     "variational"   the paper's: per token mu = f_mu(h), sigma^2 = exp(f_s(h)) + 1e-4 (latent width w),
+///                     z = mu + tau sigma eps, the K latents concatenated and decoded by an MLP to R^D;
+///     "deterministic" the same with z = mu (the paper's ablation);
+///     "gaussian"      heteroscedastic Gaussian transition: an MLP of h gives mean m and log-variance s in
+///                     R^D, z(t_{i+1}) ~ N(m, diag exp(s)), sampled as m + tau exp(s / 2) eps;
+///     "flow"          a flow-matching head: a velocity MLP v(y, r, h) on y in R^D, r in [0, 1], trained on
+///                     y_r = (1 - r) e + r y_1 with target y_1 - e (e ~ N(0, I), r ~ U(0, 1)) and sampled by
+///                     head_steps Euler steps from y_0 = tau e;
+///             with `increment` the head models y = z(t_{i+1}) - z(t_i) (so the output is not confined to
+///             a fixed affine subspace); otherwise y = z(t_{i+1}).
+/// MLP forms (`mlp`): "gelu" Linear -> GELU -> Linear; "paper" Linear -> LayerNorm (no affine) -> ReLU ->
+/// dropout -> Linear (the decoder with one more such hidden layer), as in the authors' code.
+/// Training is teacher-forced on paths x_i = (1 - t_i) x_0 + t_i x_1 + sigma(t_i) eps_i (see `paths`; fresh
+/// eps_i at every time point, sampling starts from a clean source point). Per (sequence, i < N-1,
+/// trajectory) the data term is: the squared error of the prediction summed over D (divided by D when
+/// normalise_loss) for variational/deterministic; the Gaussian negative log-likelihood
+/// 0.5 ((y - m)^2 exp(-s) + s) averaged over D for gaussian; the velocity squared error averaged over D for
+/// flow. loss = mean data term + beta * (KL of the variational latents, summed over latent dimensions,
+/// averaged over the flow tokens of times i < N-1; divided by D when normalise_loss). The last time step's
+/// tokens and the prompt tokens take part in no term. Adam(lr), or AdamW when weight_decay > 0.
 struct CalmFlowOptions {
   int dim = 2;                      ///< D, dimension of a state (>= 1)
   int time_points = 16;             ///< N, time points t_0 = 0 < ... < t_{N-1} = 1 (>= 2)
@@ -37,9 +51,25 @@ struct CalmFlowOptions {
   int heads = 2;                    ///< attention heads (>= 1; width % heads == 0; head width even with rotary)
   int feedforward = 256;            ///< hidden width of the blocks' feed-forward MLP (>= 1)
   std::string position = "rotary";  ///< "rotary" (RoPE on queries and keys, base 10000) or "learned" (absolute table)
-  bool variational = true;          ///< variational head (true) or the deterministic ablation (false)
-  double beta = 0.1;                ///< weight of the KL term (>= 0, finite; ignored when !variational)
+  std::string head = "flow";        ///< "flow", "gaussian", "variational" (the paper's) or "deterministic"
+  bool increment = true;            ///< the head models z(t_{i+1}) - z(t_i) (true) or z(t_{i+1}) (false)
+  int head_width = 0;               ///< hidden width of the head / decoder MLPs (>= 0; 0: max(K w, D))
+  int head_steps = 32;              ///< Euler steps of the flow head's sampler (>= 1)
+  std::string mlp = "gelu";         ///< MLP form of encoder, heads and decoder: "gelu" or "paper"
+  double dropout = 0.0;             ///< dropout of the "paper" MLPs in training (0 <= dropout < 1)
+  double rotary_fraction = 1.0;     ///< share of each head's dimensions rotated (0 < f <= 1; GPT-NeoX: 0.25)
+  bool parallel_residual = false;   ///< GPT-NeoX block form x += Attn(LN1(x)) + FF(LN2(x))
+  std::string paths = "bridge";     ///< training paths: "straight", "noisy", "bridge", "variance-exploding"
+  /// Noise of the paths: "noisy" sigma(t) = path_sigma at interior points (0 < t < 1), 0 at the ends;
+  /// "bridge" sigma(t) = path_sigma sqrt(t (1 - t)); "variance-exploding"
+  /// sigma(t) = sigma_min (sigma_max / sigma_min)^(1 - t) at every point (the authors' paths).
+  double path_sigma = 1.0;          ///< >= 0, finite
+  double sigma_min = 1e-4;          ///< > 0, finite (variance-exploding)
+  double sigma_max = 10.0;          ///< >= sigma_min, finite (variance-exploding)
+  bool normalise_loss = true;       ///< divide the squared error and the KL by D (beta means the same at every D)
+  double beta = 0.1;                ///< weight of the KL term (>= 0, finite; used by the variational head only)
   double lr = 1e-3;                 ///< Adam learning rate (> 0, finite)
+  double weight_decay = 0.0;        ///< decoupled weight decay (AdamW) when > 0 (>= 0, finite)
   int batch = 256;                  ///< trajectories per training step (>= trajectories, multiple of trajectories)
   int steps = 1000;                 ///< training steps (>= 0); train() runs until step == steps
   std::uint64_t seed = 0;           ///< initialisation (torch::manual_seed) and the minibatch / noise RNG
@@ -48,7 +78,21 @@ struct CalmFlowOptions {
 
   /// Throws iterop::invalid_option naming the field, the value and the rule (device is checked by the constructor).
   void validate() const;
+
+  /// Whether the head draws noise when sampling (all heads but "deterministic").
+  bool stochastic() const { return head != "deterministic"; }
 };
+
+/// Named settings: "default" (CalmFlowOptions{}) or "paper-2d", the authors' public 2-D training script
+/// (variational head on variance-exploding paths sigma_min 1e-4, sigma_max 10; no increment; "paper" MLPs
+/// of width w with dropout 0.1; rotary on 25 % of each head's dimensions, parallel residual blocks;
+/// width 64, 2 layers, 2 heads, feed-forward 256, N = 16, M = 8, K = 1; beta 0.1 with the KL and squared
+/// error summed over dimensions; Adam lr 1e-3, batch 256, 10,000 steps; sample at temperature 0.5).
+/// Throws invalid_option for another name.
+CalmFlowOptions calmflow_preset(const std::string& name);
+
+/// The names calmflow_preset() accepts.
+std::vector<std::string> calmflow_preset_names();
 
 /// Training data: pools of source points x_0 and target points x_1 (each row one point of dimension
 /// D). Every step draws, with the model's seeded RNG, B / M sequences; a sequence takes M source rows
@@ -66,8 +110,8 @@ struct CalmFlowProgress {
   int step = 0;                  ///< steps completed (1-based after the first step)
   int steps = 0;                 ///< CalmFlowOptions::steps
   double loss = 0;               ///< loss of the last step (mse + beta kl)
-  double mse = 0;                ///< its squared-error term
-  double kl = 0;                 ///< its KL term (before beta; 0 when !variational)
+  double mse = 0;                ///< its data term (squared error, Gaussian NLL or velocity error: see CalmFlowOptions)
+  double kl = 0;                 ///< its KL term (before beta; 0 but for the variational head)
   double steps_per_second = 0;   ///< over the steps run by this call to train()
   double seconds_left = 0;       ///< (steps - step) / steps_per_second
 };
@@ -117,7 +161,9 @@ struct CalmFlowTrainReport {
 
 /// Options of generation.
 struct CalmFlowSampleOptions {
-  double temperature = 0.5;   ///< tau: z = mu + tau sigma eps (>= 0, finite); 0 gives the mean path
+  /// tau, the scale of the head's noise (>= 0, finite; 0 gives the noise-free path); negative: the head's
+  /// default, 0.5 for the variational head (the authors'), 1 for the gaussian and flow heads (the model).
+  double temperature = -1;
   std::uint64_t seed = 0;     ///< all noise eps of the sample is drawn up front from this seed
   std::string prompt{};       ///< conditioning text (only for models built with prompts; empty allowed there)
   bool use_cache = true;      ///< sequential generation with the key/value cache (true) or re-encoding each prefix
@@ -232,6 +278,12 @@ class CalmFlow {
   /// Picard is exact after at most N - 1 sweeps (T is strictly causal).
   CalmFlowParallelReport sample_parallel(const distributions::SampleSet& x0, const CalmFlowSampleOptions& s = {},
                                          const CalmFlowParallelOptions& p = {}) const;
+
+  /// How much the final state depends on the head's noise: sample twice from the same x0 with the
+  /// noise of seeds s.seed and s.seed + 1 and return sqrt(mean over rows of ||x_a - x_b||^2 / 2), the
+  /// root-mean-square spread of x(t_{N-1}) given x0 (0 for a head that ignores its noise). For a model
+  /// trained on independently paired x_0, x_1 it should approach sqrt(trace Cov(target)).
+  double noise_spread(const distributions::SampleSet& x0, const CalmFlowSampleOptions& s = {}) const;
 
   /// The training loss on one minibatch of `sequences` sequences drawn from `data` with `seed`
   /// (model unchanged), with its breakdown by token position.
