@@ -163,18 +163,15 @@ SystemResult baseline(CountedVelocity& v, std::span<const double> z0, std::size_
     const auto s = sol.state(k);
     r.records.emplace_back(s.begin(), s.end());
   }
-  if (sol.usable() && reached == times.size()) {
-    const auto s = sol.state(reached - 1);
-    r.end.assign(s.begin(), s.end());
-  } else if (reached > 0) {
-    const auto s = sol.state(reached - 1);
-    r.end.assign(s.begin(), s.end());
-    if (r.status == Status::converged) {
-      r.status = Status::diverged;
-      r.message = "The integrator stopped before t = 1.";
-    }
-  } else {
+  if (reached == 0) {
     r.end.assign(z0.begin(), z0.end());
+    return r;
+  }
+  const auto end = sol.state(reached - 1);
+  r.end.assign(end.begin(), end.end());
+  if (r.status == Status::converged && !(sol.usable() && reached == times.size())) {
+    r.status = Status::diverged;
+    r.message = "The integrator stopped before t = 1.";
   }
   return r;
 }

@@ -26,8 +26,14 @@ std::string text_of(const Record& record, const std::string& field) {
   return it->dump();
 }
 
-Column Column::text(std::string header, std::string field) {
-  return {std::move(header), [field = std::move(field)](const Record& r) { return text_of(r, field); }, Align::left};
+std::vector<double> numbers_of(const Record& array) {
+  std::vector<double> out;
+  for (const auto& v : array) out.push_back(v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN());
+  return out;
+}
+
+Column Column::text(std::string header, std::string field, Align align) {
+  return {std::move(header), [field = std::move(field)](const Record& r) { return text_of(r, field); }, align};
 }
 
 Column Column::number(std::string header, std::string field, std::function<std::string(double)> format) {

@@ -1,13 +1,12 @@
 // The flow studies: one cell per trained model (CaLMFlow, I-CFM or OT-CFM on one pair and seed) or per
 // sample drawn from a shared trained model (the ablation's temperatures, the conditional prompts), one
-// flat record each: exact W2, RBF MMD and energy distance against a fresh target sample, the floor of
-// two independent target samples, the parallel-in-time sweeps; the reports are tables of mean ± std
-// over seeds, scatter plots and sweeps drawn from the records.
+// flat record each; the reports are tables of mean ± std over seeds, scatter plots and sweeps.
 #include "iterop/experiments/studies/flow.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -48,7 +47,6 @@ std::string model_colour(const std::string& model) {
   return it == c.end() ? "#7f7f7f" : it->second;
 }
 
-
 std::string slug(const std::string& s) {
   std::string out;
   for (char c : s)
@@ -57,15 +55,6 @@ std::string slug(const std::string& s) {
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
 }
-
-op::CalmFlowSampleOptions sample_options(double temperature, std::uint64_t seed, const std::string& prompt = "") {
-  op::CalmFlowSampleOptions s;
-  s.temperature = temperature;
-  s.seed = seed;
-  s.prompt = prompt;
-  return s;
-}
-
 
 /// The first two coordinates of up to 1000 rows, flattened (for scatter plots).
 Record plot_points(const dist::SampleSet& s) {
@@ -77,26 +66,8 @@ Record plot_points(const dist::SampleSet& s) {
   return a;
 }
 
-Series line(std::string label, std::string color, int dash_type = 1) {
-  Series s;
-  s.label = std::move(label);
-  s.color = std::move(color);
-  s.dash_type = dash_type;
-  return s;
-}
-
-Panel axes(std::string title, std::string x_label, std::string y_label, bool log_y) {
-  Panel p;
-  p.title = std::move(title);
-  p.x_label = std::move(x_label);
-  p.y_label = std::move(y_label);
-  p.log_y = log_y;
-  return p;
-}
-
 Series scatter(const Record& points, const std::string& label, const std::string& color) {
-  Series s = line(label, color);
-  s.points_only = true;
+  Series s{.label = label, .color = color, .points_only = true};
   for (std::size_t i = 0; i + 1 < points.size(); i += 2) {
     s.x.push_back(points[i].get<double>());
     s.y.push_back(points[i + 1].get<double>());
@@ -108,7 +79,7 @@ json calmflow_options_json(const op::CalmFlowOptions& o) {
   return {{"dim", o.dim},         {"time_points", o.time_points}, {"spatial_tokens", o.spatial_tokens},
           {"trajectories", o.trajectories}, {"width", o.width}, {"layers", o.layers},
           {"heads", o.heads},     {"feedforward", o.feedforward}, {"position", o.position},
-          {"variational", o.variational}, {"beta", o.beta}, {"lr", o.lr},
+          {"variational", o.head == "variational"}, {"beta", o.beta}, {"lr", o.lr},
           {"batch", o.batch},     {"steps", o.steps},           {"seed", o.seed},
           {"device", o.device},   {"max_prompt_tokens", o.max_prompt_tokens}};
 }
@@ -197,6 +168,17 @@ TrainedCalmFlow train_calmflow(const ExperimentContext& context, const std::stri
 /// Trained models shared by the cells that sample them (cells computed in one run), by key.
 using ModelShelf = std::map<std::string, TrainedCalmFlow>;
 
+/// The shelf's model of `key`, trained by `train` when missing; the cells of one model are consecutive,
+/// so the shelf keeps one model at a time.
+const TrainedCalmFlow& shelved(ModelShelf& shelf, const std::string& key, const std::function<TrainedCalmFlow()>& train) {
+  auto it = shelf.find(key);
+  if (it == shelf.end()) {
+    shelf.clear();
+    it = shelf.emplace(key, train()).first;
+  }
+  return it->second;
+}
+
 void put_parallel(Record& r, const op::CalmFlowParallelReport& p, std::size_t rows) {
   r["parallel_rows"] = rows;
   r["sequential_passes"] = p.sequential_passes;
@@ -228,7 +210,7 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
     auto trained = train_calmflow(context, what, calmflow, {data.source_pool, data.target_pool, {}});
     r.update(trained.fields);
     const auto t0 = std::chrono::steady_clock::now();
-    const dist::SampleSet gen = trained.model.sample(data.x0, sample_options(study.eval.temperature, seed));
+    const dist::SampleSet gen = trained.model.sample(data.x0, {.temperature = study.eval.temperature, .seed = seed});
     const double seconds = seconds_since(t0);
     put_quality(r, dist::sample_quality(gen, data.reference, study.eval.gamma));
     r.update(Record{{"temperature", study.eval.temperature}, {"forward_passes", calmflow.time_points - 1},
@@ -238,9 +220,8 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
       dist::SampleSet x0(rows, data.x0.dim,
                          std::vector<double>(data.x0.values.begin(),
                                              data.x0.values.begin() + static_cast<std::ptrdiff_t>(rows * data.x0.dim)));
-      op::CalmFlowParallelOptions p;
-      p.tol = study.parallel_tol;
-      const auto pr = trained.model.sample_parallel(x0, sample_options(study.eval.temperature, seed), p);
+      const op::CalmFlowParallelOptions p{.tol = study.parallel_tol};
+      const auto pr = trained.model.sample_parallel(x0, {.temperature = study.eval.temperature, .seed = seed}, p);
       put_parallel(r, pr, rows);
       context.report(fmt::format("    parallel in time ({} rows): N - 1 = {} sequential passes; Picard {} sweeps, "
                                  "Anderson {} sweeps to {}",
@@ -341,11 +322,6 @@ void common_axes(Figure& fig) {
   fig.height = 420;
 }
 
-/// A right-aligned column of `field` as it is (counts, integers).
-Column right(const std::string& header, const std::string& field) {
-  return {header, [field](const Record& r) { return text_of(r, field); }};
-}
-
 Column seconds_column(const std::string& header, const std::string& field) {
   return {header, [field](const Record& r) {
             const double s = number_of(r, field);
@@ -377,7 +353,7 @@ std::string sample_quality_section(const Records& summary, const Records& record
                         return text_of(s, "model") == "floor" ? "floor: two target samples" : text_of(s, "model");
                       },
                       Align::left},
-                     right("parameters", "parameters"), right("steps", "steps"),
+                     Column::text("parameters", "parameters", Align::right), Column::text("steps", "steps", Align::right),
                      seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
                      pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"), pm_column("energy distance", "energy"),
                      {"sampler", sampler, Align::left}})
@@ -396,28 +372,25 @@ std::string parallel_section(const Records& records, const FlowStudy& study, Stu
       "x_sequential| <= {}. -1: not reached.\n\n",
       study.parallel_rows, num(study.parallel_tol));
   md += parallel
-            .table({Column::text("pair", "pair"), right("seed", "seed"), right("rows", "parallel_rows"),
-                    right("sequential passes (N - 1)", "sequential_passes"),
-                    right("Picard sweeps to tol", "picard_sweeps_to_tol"),
-                    right("Anderson sweeps to tol", "anderson_sweeps_to_tol"),
-                    right("Picard evaluations", "picard_evaluations"),
-                    right("Anderson evaluations", "anderson_evaluations")})
+            .table({Column::text("pair", "pair"), Column::text("seed", "seed", Align::right), Column::text("rows", "parallel_rows", Align::right),
+                    Column::text("sequential passes (N - 1)", "sequential_passes", Align::right),
+                    Column::text("Picard sweeps to tol", "picard_sweeps_to_tol", Align::right),
+                    Column::text("Anderson sweeps to tol", "anderson_sweeps_to_tol", Align::right),
+                    Column::text("Picard evaluations", "picard_evaluations", Align::right),
+                    Column::text("Anderson evaluations", "anderson_evaluations", Align::right)})
             .to_markdown() +
         "\n";
-  Panel panel = axes("Parallel-in-time CaLMFlow: max |x_k - x_sequential| after k sweeps (first seed)",
-                     "sweep k (one forward pass over the whole trajectory)",
-                     "max error against sequential generation", true);
+  Panel panel{.title = "Parallel-in-time CaLMFlow: max |x_k - x_sequential| after k sweeps (first seed)",
+              .x_label = "sweep k (one forward pass over the whole trajectory)",
+              .y_label = "max error against sequential generation"};
   const auto pairs = records.distinct("pair");
   for (const auto& r : parallel.where("seed", std::to_string(report.context().seed))) {
     const auto at = static_cast<std::size_t>(std::find(pairs.begin(), pairs.end(), text_of(r, "pair")) - pairs.begin());
     for (const std::string which : {"picard", "anderson"}) {
-      Series s = line(text_of(r, "pair") + (which == "picard" ? ", Picard" : ", Anderson"), palette_colour(at),
-                      which == "picard" ? 1 : 2);
-      const Record& h = r.at(which + "_error_history");
-      for (std::size_t k = 0; k < h.size(); ++k) {
-        s.x.push_back(static_cast<double>(k));
-        s.y.push_back(h[k].is_number() ? h[k].get<double>() : std::nan(""));
-      }
+      Series s{.label = text_of(r, "pair") + (which == "picard" ? ", Picard" : ", Anderson"),
+               .y = numbers_of(r.at(which + "_error_history")), .color = palette_colour(at),
+               .dash_type = which == "picard" ? 1 : 2};
+      for (std::size_t k = 0; k < s.y.size(); ++k) s.x.push_back(static_cast<double>(k));
       panel.series.push_back(std::move(s));
     }
   }
@@ -435,7 +408,8 @@ std::string flow_plots(const Records& records, const Records& summary, const Flo
   for (const auto& pair : study.pairs) {
     const Records mine = records.where("pair", pair.label()).where("seed", first);
     Figure fig;
-    const Panel target = axes("target: " + pair.target + (pair.dim > 2 ? " (coordinates 1, 2)" : ""), "x1", "x2", false);
+    const Panel target{.title = "target: " + pair.target + (pair.dim > 2 ? " (coordinates 1, 2)" : ""),
+                       .x_label = "x1", .y_label = "x2", .log_y = false};
     for (const auto& r : mine) {
       Panel p = target;
       const std::string model = text_of(r, "model");
@@ -458,12 +432,12 @@ std::string flow_plots(const Records& records, const Records& summary, const Flo
     const Records models = summary.where([](const Record& s) { return text_of(s, "model") != "floor"; });
     for (const auto& [metric, title] : {std::pair<std::string, std::string>{"w2", "exact W2"},
                                         {"mmd2", "MMD² (γ = " + gamma_text + ")"}, {"energy", "energy distance"}}) {
-      Panel p = axes(title + " against D (mean over seeds)", "dimension D", metric, true);
-      p.log_x = true;
+      Panel p{.title = title + " against D (mean over seeds)", .x_label = "dimension D", .y_label = metric, .log_x = true};
       std::size_t at = 0;
       for (const auto& [name, rows] : models.group_by({"source", "target", "model"})) {
-        Series s = line(text_of(rows[0], "source") + " -> " + text_of(rows[0], "target") + ", " + text_of(rows[0], "model"),
-                        palette_colour(at++));
+        Series s{.label = text_of(rows[0], "source") + " -> " + text_of(rows[0], "target") + ", " +
+                          text_of(rows[0], "model"),
+                 .color = palette_colour(at++)};
         for (const auto& row : rows) {
           s.x.push_back(number_of(row, "dim"));
           s.y.push_back(number_of(row, metric + "_mean"));
@@ -500,9 +474,9 @@ std::vector<Variant> ablation_variants(const FlowAblationStudy& study) {
   add("N", study.time_points, &op::CalmFlowOptions::time_points);
   add("M", study.trajectories, &op::CalmFlowOptions::trajectories);
   add("K", study.spatial_tokens, &op::CalmFlowOptions::spatial_tokens);
-  if (study.deterministic_head && base.variational) {
+  if (study.deterministic_head && base.head == "variational") {
     variants.push_back({"head", "deterministic", base});
-    variants.back().options.variational = false;
+    variants.back().options.head = "deterministic";
   }
   return variants;
 }
@@ -640,22 +614,16 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
   study.title = fmt::format("Experiment {}: {} on {} pair{}", settings.name, model_names, settings.pairs.size(),
                             settings.pairs.size() == 1 ? "" : "s");
   study.description = fmt::format(
-      "Each model is trained from the same pools ({} source and {} target points per seed) for the same number of "
-      "steps ({}) and minibatch ({} trajectories / pairs), then generates n = {} points from fresh source points; "
-      "the distances are to a fresh target sample of the same size. W2 is the exact 2-Wasserstein distance of the "
-      "empirical measures (optimal assignment), MMD² the biased RBF estimate with γ = {}, the energy distance a "
-      "V-statistic. Seeds: {} from {} (mean ± sample std when several). The floor row compares two independent "
-      "target samples of size n: no model can be expected below it.\n\n"
-      "CaLMFlow: N = {} time points, M = {} trajectories per sequence, K = {} spatial tokens, width {}, {} layers, {} "
-      "heads, feed-forward {}, {} positions, {} head (β = {}), Adam lr {}; sampled sequentially with the key/value "
-      "cache at temperature τ = {}. CFM: MLP depth {}, width {} (chosen so that the parameter count is closest to "
-      "CaLMFlow's{}), {}, Adam lr {}; sampled with {}.",
+      "Each model is trained from the same pools ({} source and {} target points per seed) for {} steps of {} "
+      "trajectories / pairs, then generates n = {} points from fresh source points, compared with a fresh target "
+      "sample: exact W2 (optimal assignment), biased RBF MMD² (γ = {}), energy distance (V-statistic). Seeds: {} from "
+      "{} (mean ± sample std when several). The floor row compares two independent target samples of size n.\n\n"
+      "CaLMFlow: N = {}, M = {}, K = {}, width {}, {} layers, {} heads, {} head, sampled sequentially at τ = {}. CFM: "
+      "MLP depth {}, width {} (parameter count closest to CaLMFlow's{}), {}, sampled with {}. Every option: config.json.",
       e.pool, e.pool, c.steps, c.batch, e.samples, gamma_text, e.seeds, context.seed, c.time_points, c.trajectories,
-      c.spatial_tokens, c.width, c.layers, c.heads, c.feedforward, c.position,
-      c.variational ? "variational" : "deterministic", format_exact(c.beta), format_exact(c.lr),
+      c.spatial_tokens, c.width, c.layers, c.heads, c.head,
       format_exact(e.temperature), settings.cfm.depth, cfm_of_pair.front().width,
-      settings.pairs.size() > 1 ? ", per pair; see config.json" : "", settings.cfm.activation,
-      format_exact(settings.cfm.lr), e.ode.describe());
+      settings.pairs.size() > 1 ? ", per pair" : "", settings.cfm.activation, e.ode.describe());
   study.config = {{"seed_rule", seed_rule}, {"pairs", pairs}, {"models", settings.models}, {"eval", eval_json(e)},
                   {"calmflow", calmflow_options_json(c)}, {"cfm", cfm_options_json(cfm_of_pair.front())},
                   {"match_parameters", settings.match_parameters}, {"parallel_in_time", settings.parallel_in_time},
@@ -723,11 +691,11 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
   study.title = "Experiment " + settings.name + ": CaLMFlow ablations on " + settings.pair.label();
   study.description = fmt::format(
       "One factor at a time around the base model (N = {}, M = {}, K = {}, width {}, {} layers, {} steps, batch {} "
-      "trajectories, variational head β = {}); the temperature rows sample the base model (no retraining), the other "
-      "rows train a model each and sample at τ = {}. The batch (trajectories per step) is the same for every M. n = {} "
+      "trajectories, {} head β = {}); the temperature rows sample the base model (no retraining), the other rows "
+      "train a model each and sample at τ = {}. The batch (trajectories per step) is the same for every M. n = {} "
       "samples against a fresh target sample; exact W2, MMD² with γ = {}, energy distance; seeds {} from {}.",
       base.time_points, base.trajectories, base.spatial_tokens, base.width, base.layers, base.steps, base.batch,
-      format_exact(base.beta), format_exact(e.temperature), e.samples, gamma_text, e.seeds, context.seed);
+      base.head, format_exact(base.beta), format_exact(e.temperature), e.samples, gamma_text, e.seeds, context.seed);
   study.config = {{"seed_rule", seed_rule}, {"pair", settings.pair.label()}, {"eval", eval_json(e)},
                   {"base", calmflow_options_json(base)}, {"temperatures", settings.temperatures},
                   {"time_points", settings.time_points}, {"trajectories", settings.trajectories},
@@ -760,19 +728,16 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
     op::CalmFlowOptions o = v.options;
     o.seed = j.seed;
     const PairData data = make_pair_data(settings.pair, settings.eval, j.seed);
-    const std::string key = fmt::format("{} {}", j.variant, j.seed);
-    auto it = shelf->find(key);
-    if (it == shelf->end()) {
-      shelf->clear();  // the cells of one model are consecutive: keep one model at a time
+    const TrainedCalmFlow& m = shelved(*shelf, fmt::format("{} {}", j.variant, j.seed), [&] {
       const std::string what = fmt::format("CaLMFlow {} = {} on {}, seed {}", v.factor, v.value, settings.pair.label(), j.seed);
-      it = shelf->emplace(key, train_calmflow(context, what, o, {data.source_pool, data.target_pool, {}})).first;
-    }
+      return train_calmflow(context, what, o, {data.source_pool, data.target_pool, {}});
+    });
     Record r = pair_record(settings.pair);
     r.update(Record{{"factor", v.factor}, {"value", v.factor == "base" ? "base, τ = " + format_exact(j.temperature) : v.value},
                     {"temperature", j.temperature}, {"seed", j.seed}});
-    r.update(it->second.fields);
+    r.update(m.fields);
     const auto t0 = std::chrono::steady_clock::now();
-    const dist::SampleSet gen = it->second.model.sample(data.x0, sample_options(j.temperature, j.seed));
+    const dist::SampleSet gen = m.model.sample(data.x0, {.temperature = j.temperature, .seed = j.seed});
     const double seconds = seconds_since(t0);
     put_quality(r, dist::sample_quality(gen, data.reference, settings.eval.gamma));
     r["forward_passes"] = o.time_points - 1;
@@ -791,7 +756,7 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
                                   },
                                   Align::left},
                                  Column::text("value", "value"),
-                                 right("τ", "temperature"), right("parameters", "parameters"),
+                                 Column::text("τ", "temperature", Align::right), Column::text("parameters", "parameters", Align::right),
                                  seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
                                  pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
                                  pm_column("energy distance", "energy")})
@@ -809,12 +774,12 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
       if (factor != "τ" && at_base != nullptr && std::isfinite(number_of(*at_base, "w2_mean")))
         points.emplace_back(number_of(*at_base, field), number_of(*at_base, "w2_mean"));
       std::sort(points.begin(), points.end());
-      Series s = line("W2", palette_colour(0));
+      Series s{.label = "W2", .color = palette_colour(0)};
       for (auto [x, y] : points) {
         s.x.push_back(x);
         s.y.push_back(y);
       }
-      fig.panels.push_back(axes("W2 against " + factor, factor, "exact W2", false));
+      fig.panels.push_back({.title = "W2 against " + factor, .x_label = factor, .y_label = "exact W2", .log_y = false});
       fig.panels.back().series = {s};
     }
     fig.width = 420 * static_cast<int>(std::max<std::size_t>(1, fig.panels.size()));
@@ -880,33 +845,30 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
   study.compute = [context, settings, all, jobs, shelf](std::size_t i) {
     const auto [k, seed] = jobs[i];
     const auto& eval = settings.eval;
-    const std::string key = std::to_string(seed);
-    auto it = shelf->find(key);
-    if (it == shelf->end()) {
-      shelf->clear();
+    const TrainedCalmFlow& m = shelved(*shelf, std::to_string(seed), [&] {
       op::CalmFlowOptions o = settings.calmflow;
       o.dim = 2;
       o.seed = seed;
       const auto train = make_conditional_training_set(settings.task, settings.per_prompt, derived_seed(seed, 31));
       const auto source_pool = dist::sample_dataset(settings.source, eval.pool, 2, derived_seed(seed, 32));
-      it = shelf->emplace(key, train_calmflow(context, fmt::format("conditional CaLMFlow, seed {}", seed), o,
-                                              {source_pool, train.target, train.prompts}, train.prompts))
-               .first;
-      it->second.fields["vocabulary"] = it->second.model.vocabulary();
-    }
+      TrainedCalmFlow t = train_calmflow(context, fmt::format("conditional CaLMFlow, seed {}", seed), o,
+                                         {source_pool, train.target, train.prompts}, train.prompts);
+      t.fields["vocabulary"] = t.model.vocabulary();
+      return t;
+    });
     auto target = [&](std::size_t j, std::uint64_t stream) {
       return sample_conditional_target(settings.task, all[j], eval.samples, derived_seed(seed, stream + j));
     };
     const std::string prompt = conditional_prompt(all[k]);
     const dist::SampleSet own = target(k, 1000);
     const dist::SampleSet x0 = dist::sample_dataset(settings.source, eval.samples, 2, derived_seed(seed, 2000 + k));
-    const dist::SampleSet gen = it->second.model.sample(x0, sample_options(eval.temperature, seed, prompt));
+    const dist::SampleSet gen = m.model.sample(x0, {.temperature = eval.temperature, .seed = seed, .prompt = prompt});
     Record r = {{"prompt", prompt},
                 {"component", all[k].component},
                 {"direction", all[k].direction},
                 {"held_out", settings.task.is_held_out(all[k])},
                 {"seed", seed}};
-    r.update(it->second.fields);
+    r.update(m.fields);
     put_quality(r, dist::sample_quality(gen, own, eval.gamma));
     r["floor_w2"] = record_number(dist::wasserstein2(target(k, 3000), own));
     // The nearest other combination sharing a word: is the sample closer to its own target?
@@ -948,7 +910,7 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     const Column closer{"closer to its own target", [](const Record& r) {
                           return text_of(r, "closer_to_own_target") + "/" + text_of(r, "seeds");
                         }};
-    std::vector<Column> columns{split, right("prompts x seeds", "seeds")};
+    std::vector<Column> columns{split, Column::text("prompts x seeds", "seeds", Align::right)};
     columns.insert(columns.end(), distances.begin(), distances.end());
     columns.insert(columns.end(), {pm_column("W2 to the nearest other combination sharing a word", "nearest_other_w2"),
                                    closer});
@@ -966,12 +928,11 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     const double range = 6 + settings.task.shift;
     for (const auto& r : records.where("seed", std::to_string(report.context().seed)))
       if (r.value("held_out", false)) {
-        Panel p = axes(text_of(r, "prompt") + " (held out): W2 " + num(number_of(r, "w2")), "x1", "x2", false);
-        p.x_min = p.y_min = -range;
-        p.x_max = p.y_max = range;
-        p.series = {scatter(r.at("target_samples"), "target", "#aaaaaa"),
-                    scatter(r.at("samples"), "CaLMFlow", model_colour("calmflow"))};
-        fig.panels.push_back(std::move(p));
+        fig.panels.push_back({.title = text_of(r, "prompt") + " (held out): W2 " + num(number_of(r, "w2")),
+                              .x_label = "x1", .y_label = "x2", .log_y = false, .x_min = -range, .x_max = range,
+                              .y_min = -range, .y_max = range,
+                              .series = {scatter(r.at("target_samples"), "target", "#aaaaaa"),
+                                         scatter(r.at("samples"), "CaLMFlow", model_colour("calmflow"))}});
       }
     fig.height = 480 * static_cast<int>((fig.panels.size() + 2) / 3);
     md += "\n## Plots\n\n" + report.plot("held_out_samples", fig, "Held-out prompts: CaLMFlow samples over the target");
@@ -991,24 +952,11 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
 
 namespace {
 
-op::CalmFlowOptions calmflow_options(int width, int layers, int feedforward, int time_points, int trajectories,
-                                     int batch, int steps) {
-  op::CalmFlowOptions o;
-  o.width = width;
-  o.layers = layers;
-  o.heads = 2;
-  o.feedforward = feedforward;
-  o.time_points = time_points;
-  o.trajectories = trajectories;
-  o.spatial_tokens = 1;
-  o.batch = batch;
-  o.steps = steps;
-  return o;
-}
-
 /// The paper's 2-D model: 2 layers, 2 heads, d_model 64, feed-forward 256, N 16, M 8, K 1.
 op::CalmFlowOptions calmflow_2d(RunSize size) {
-  return size == RunSize::full ? calmflow_options(64, 2, 256, 16, 8, 256, 2000) : calmflow_options(64, 2, 256, 16, 8, 128, 300);
+  const bool full = size == RunSize::full;
+  return {.time_points = 16, .spatial_tokens = 1, .trajectories = 8, .width = 64, .layers = 2, .heads = 2,
+          .feedforward = 256, .batch = full ? 256 : 128, .steps = full ? 2000 : 300};
 }
 
 FlowEvaluation evaluation(RunSize size) {
@@ -1078,7 +1026,8 @@ FlowStudy flow_quick_study() {
   s.models = {"calmflow", "icfm"};
   s.eval.samples = 200;
   s.eval.pool = 4000;
-  s.calmflow = calmflow_options(32, 1, 64, 8, 4, 64, 120);
+  s.calmflow = {.time_points = 8, .spatial_tokens = 1, .trajectories = 4, .width = 32, .layers = 1, .heads = 2,
+                .feedforward = 64, .batch = 64, .steps = 120};
   s.parallel_rows = 16;
   return s;
 }

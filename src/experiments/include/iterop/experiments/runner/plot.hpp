@@ -15,29 +15,29 @@ namespace iterop::experiments {
 /// One line in a panel: points (x_i, y_i). Points that cannot be drawn (non-finite, or y <= 0 on a
 /// log axis) are left out.
 struct Series {
-  std::string label;
-  std::vector<double> x;
-  std::vector<double> y;
-  std::string color;   ///< gnuplot colour, e.g. "#1f77b4"; empty: gnuplot's cycle
+  std::string label{};
+  std::vector<double> x{};
+  std::vector<double> y{};
+  std::string color{};  ///< gnuplot colour, e.g. "#1f77b4"; empty: gnuplot's cycle
   int dash_type = 1;   ///< gnuplot dash type, 1 = solid
   bool points_only = false;  ///< markers only, no connecting lines (a scatter plot)
 };
 
 /// One set of axes.
 struct Panel {
-  std::string title;
-  std::string x_label;
-  std::string y_label;
+  std::string title{};
+  std::string x_label{};
+  std::string y_label{};
   bool log_y = true;   ///< logarithmic y axis
   bool log_x = false;  ///< logarithmic x axis
-  std::optional<double> x_min, x_max;  ///< x range; unset ends are chosen by gnuplot
-  std::optional<double> y_min, y_max;  ///< y range; unset ends are chosen by gnuplot (lines leaving it are clipped)
-  std::vector<Series> series;
+  std::optional<double> x_min{}, x_max{};  ///< x range; unset ends are chosen by gnuplot
+  std::optional<double> y_min{}, y_max{};  ///< y range; unset ends are chosen by gnuplot (lines leaving it are clipped)
+  std::vector<Series> series{};
 };
 
 /// A figure: panels laid out in one row (or `columns` per row), rendered at width x height pixels.
 struct Figure {
-  std::vector<Panel> panels;
+  std::vector<Panel> panels{};
   int width = 1600;
   int height = 700;
   int columns = 0;  ///< panels per row; 0: all in one row

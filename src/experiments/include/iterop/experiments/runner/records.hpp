@@ -25,6 +25,8 @@ Record record_number(double value);
 double number_of(const Record& record, const std::string& field);
 /// A record's field as text: strings as they are, numbers in their shortest exact form, "" when missing.
 std::string text_of(const Record& record, const std::string& field);
+/// The elements of a record's array (e.g. a residual history) as doubles, NaN for null or a non-number.
+std::vector<double> numbers_of(const Record& array);
 
 /// Mean and sample standard deviation (divisor n - 1, 0 for one value) of the finite values; n counts them.
 struct MeanStd {
@@ -39,8 +41,8 @@ struct Column {
   std::function<std::string(const Record&)> cell;
   Align align = Align::right;
 
-  /// A column showing `field` as text_of(record, field) (left-aligned).
-  static Column text(std::string header, std::string field);
+  /// A column showing `field` as text_of(record, field) (left-aligned unless told).
+  static Column text(std::string header, std::string field, Align align = Align::left);
   /// A column showing `field` by `format` (right-aligned), e.g. format_scientific.
   static Column number(std::string header, std::string field, std::function<std::string(double)> format);
 };
