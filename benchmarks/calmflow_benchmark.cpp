@@ -12,11 +12,27 @@
 //   sweeps (forward passes of the whole trajectory) until ||x_k - x_sequential||_max <= 10^-tol_exp,
 //   its evaluations until the residual test holds, and the error at the end.
 // - BM_CalmFlowTrain/batch: training steps per CPU second (counter steps/s).
+// - BM_CalmFlowTrainStep: one training step of the default model (flow head) at batch 256 after 5
+//   warm-up steps, process CPU time per step, one intra-op thread and a single-threaded BLAS.
+//   When it ran, the program ends by comparing it with the same model in PyTorch eager
+//   (benchmarks/reference/calmflow_eager.py, run with python3 where `import torch` works; skipped
+//   with a message otherwise): 3 rounds of C++ then eager, 30 timed steps each after 5 warm-up steps,
+//   and prints the medians and the C++ / eager CPU-time ratio per training step (issue 11: at most
+//   0.67). Environment: ITEROP_PYTHON (interpreter; default python3, then /usr/bin/python3),
+//   ITEROP_EAGER_HEADS (comma-separated heads to compare, default "flow"; "variational" is the
+//   paper's head), ITEROP_EAGER_REFERENCE=0 (skip the comparison).
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include <torch/utils.h>
 
@@ -27,6 +43,15 @@ namespace {
 
 using namespace iterop::operators;
 namespace dist = iterop::distributions;
+
+/// One intra-op torch thread, and one BLAS thread where the BLAS is OpenBLAS with its own pool
+/// (Debian's LibTorch; torch::set_num_threads does not reach it), so that process CPU time is the
+/// work of one thread rather than that plus a spinning BLAS worker.
+void single_thread() {
+  torch::set_num_threads(1);
+  using SetThreads = void (*)(int);
+  if (auto* f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(1);
+}
 
 CalmFlowOptions paper_2d(int batch = 256) {
   CalmFlowOptions o;
@@ -135,6 +160,150 @@ void BM_CalmFlowTrain(benchmark::State& state) {
 }
 BENCHMARK(BM_CalmFlowTrain)->ArgName("batch")->Arg(256)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
 
+// --- one training step, and the comparison with PyTorch eager ---------------------------------
+
+constexpr int kWarmupSteps = 5;
+constexpr int kTimedSteps = 30;
+bool g_train_step_ran = false;
+
+void BM_CalmFlowTrainStep(benchmark::State& state) {
+  single_thread();
+  auto o = paper_2d();
+  o.steps = kWarmupSteps;
+  CalmFlow m(o);
+  const auto data = moons_data();
+  (void)m.train(data);
+  for (auto _ : state) {
+    m.set_steps(m.step() + 1);
+    benchmark::DoNotOptimize(m.train(data));
+  }
+  state.counters["parameters"] = double(m.num_parameters());
+  g_train_step_ran = true;
+}
+BENCHMARK(BM_CalmFlowTrainStep)->Unit(benchmark::kMillisecond)->Iterations(kTimedSteps)->MeasureProcessCPUTime();
+
+struct StepTime {
+  double cpu_seconds = 0;  ///< per training step
+  long parameters = 0;
+};
+
+/// CPU time per training step of a fresh model with `head` after the warm-up steps.
+StepTime cpp_step_time(const std::string& head) {
+  single_thread();
+  auto o = paper_2d();
+  o.head = head;
+  o.steps = kWarmupSteps;
+  CalmFlow m(o);
+  const auto data = moons_data();
+  (void)m.train(data);
+  m.set_steps(kWarmupSteps + kTimedSteps);
+  const double t0 = cpu_seconds();
+  benchmark::DoNotOptimize(m.train(data));
+  return {(cpu_seconds() - t0) / kTimedSteps, m.num_parameters()};
+}
+
+/// Runs `command` and returns its standard output (empty on failure).
+std::string run_command(const std::string& command, int& status) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) {
+    status = -1;
+    return out;
+  }
+  std::array<char, 512> buf{};
+  while (std::fgets(buf.data(), int(buf.size()), p) != nullptr) out += buf.data();
+  status = pclose(p);
+  return out;
+}
+
+/// The value after `key=` in `text` (NaN if absent).
+double field(const std::string& text, const std::string& key) {
+  const auto at = text.find(key + "=");
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(text.c_str() + at + key.size() + 1, nullptr);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+/// A python3 with torch, or empty.
+std::string find_python() {
+  std::vector<std::string> candidates;
+  if (const char* e = std::getenv("ITEROP_PYTHON"); e != nullptr && *e != 0) candidates.emplace_back(e);
+  candidates.emplace_back("python3");
+  candidates.emplace_back("/usr/bin/python3");
+  for (const auto& py : candidates)
+    if (std::system(("'" + py + "' -c 'import torch' >/dev/null 2>&1").c_str()) == 0) return py;
+  return {};
+}
+
+void compare_with_eager() {
+  if (const char* e = std::getenv("ITEROP_EAGER_REFERENCE"); e != nullptr && std::string(e) == "0") {
+    std::printf("calmflow eager comparison: skipped (ITEROP_EAGER_REFERENCE=0).\n");
+    return;
+  }
+  const std::string script = ITEROP_CALMFLOW_EAGER_SCRIPT;
+  const std::string python = find_python();
+  if (python.empty()) {
+    std::printf("calmflow eager comparison: skipped: no python3 with torch (`python3 -c \"import torch\"` fails; "
+                "install python3-torch, or set ITEROP_PYTHON, to compare with %s).\n",
+                script.c_str());
+    return;
+  }
+  std::vector<std::string> heads;
+  {
+    const char* e = std::getenv("ITEROP_EAGER_HEADS");
+    std::stringstream in(e != nullptr && *e != 0 ? e : "flow");
+    for (std::string h; std::getline(in, h, ',');)
+      if (!h.empty()) heads.push_back(h);
+  }
+  constexpr int kRounds = 3;
+  std::printf("\ncalmflow training step, C++ against PyTorch eager (%s %s): batch 256, N 16, M 8, K 1, width 64, "
+              "2 layers, 2 heads, feed-forward 256, D 2, Adam; one thread; process CPU time per step over %d steps "
+              "after %d warm-up steps; %d rounds of C++ then eager.\n",
+              python.c_str(), script.c_str(), kTimedSteps, kWarmupSteps, kRounds);
+  for (const auto& head : heads) {
+    std::vector<double> cpp, eager;
+    for (int r = 0; r < kRounds; ++r) {
+      const auto c = cpp_step_time(head);
+      std::ostringstream cmd;
+      cmd << "'" << python << "' '" << script << "' --head " << head << " --steps " << kTimedSteps << " --warmup "
+          << kWarmupSteps << " --parameters " << c.parameters << " 2>&1";
+      int status = 0;
+      const auto out = run_command(cmd.str(), status);
+      const double e = field(out, "eager_cpu_seconds_per_step");
+      const double n = field(out, "parameters");
+      if (status != 0 || !std::isfinite(e)) {
+        std::printf("  head %s: the eager reference failed (status %d, C++ parameters %ld, eager %.0f):\n%s\n",
+                    head.c_str(), status, c.parameters, n, out.c_str());
+        break;
+      }
+      std::printf("  head %s round %d: C++ %.1f ms, eager %.1f ms CPU per step (parameters %ld = %.0f)\n",
+                  head.c_str(), r + 1, 1e3 * c.cpu_seconds, 1e3 * e, c.parameters, n);
+      std::fflush(stdout);
+      cpp.push_back(c.cpu_seconds);
+      eager.push_back(e);
+    }
+    if (cpp.empty() || cpp.size() != eager.size()) continue;
+    const double mc = median(cpp), me = median(eager);
+    std::printf("  head %s median: C++ %.1f ms, eager %.1f ms CPU per step; C++ / eager CPU-time ratio per training "
+                "step %.3f (issue 11: at most 0.67)\n",
+                head.c_str(), 1e3 * mc, 1e3 * me, mc / me);
+    std::printf("calmflow_train_step head=%s cpp_ms=%.2f eager_ms=%.2f ratio=%.3f\n", head.c_str(), 1e3 * mc, 1e3 * me,
+                mc / me);
+  }
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::fflush(stdout);
+  if (g_train_step_ran) compare_with_eager();
+  return 0;
+}
