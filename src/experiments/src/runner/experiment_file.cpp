@@ -28,6 +28,12 @@ namespace {
 
 int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
+  std::string s;
+  for (const auto& item : items) s += (s.empty() ? "" : separator) + item;
+  return s;
+}
+
 /// A value as the file spells it (strings in double quotes, lists in brackets, tables as {...}).
 std::string value_text(const toml::node& n) {
   if (const auto* s = n.as_string()) return "\"" + s->get() + "\"";
@@ -64,11 +70,9 @@ class Reader {
     for (auto&& [k, v] : t) {
       const std::string key(k.str());
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
       fail(static_cast<int>(k.source().begin.line),
            (path.empty() ? key : path + "." + key) + " = " + value_text(v) + ". Violated constraint: a known key of " +
-               where + " (unknown key; the keys are " + list + ").");
+               where + " (unknown key; the keys are " + join(allowed) + ").");
     }
   }
 
@@ -175,6 +179,18 @@ std::vector<const toml::table*> tables_of(const Reader& reader, const toml::tabl
   reader.bad(*n, key, "a table ([" + key + "] or [[" + key + "]])");
 }
 
+/// The one [key] table of `root` with its keys checked, or nullptr when there is none and `required` is empty
+/// (otherwise its absence is an error saying what is required).
+const toml::table* one_table(const Reader& reader, const toml::table& root, const std::string& key,
+                             const std::vector<std::string>& keys, const std::string& required = "") {
+  const auto tables = tables_of(reader, root, key, !required.empty(), required);
+  if (tables.empty()) return nullptr;
+  if (tables.size() > 1)
+    reader.fail(line_of(*tables[1]), "[[" + key + "]] appears twice. Violated constraint: one [" + key + "] table.");
+  reader.check_keys(*tables[0], key, "[" + key + "]", keys);
+  return tables[0];
+}
+
 /// Rethrows an iterop::invalid_option of a library check ("--memory = -1. Violated constraint: memory
 /// >= 0.") as a file error at the line of the key the option stands for.
 [[noreturn]] void rethrow_at(const Reader& reader, const invalid_option& e, const std::string& table,
@@ -205,16 +221,23 @@ std::vector<std::string> read_problem_restriction(const Reader& reader, const to
   if (n == nullptr) return {};
   const auto* a = n->as_array();
   if (a == nullptr || a->empty()) reader.bad(*n, "method.problems", "a non-empty list of problem labels or names");
-  std::string list;
-  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
   std::vector<std::string> out;
   for (const auto& e : *a) {
     const std::string name = reader.string(e, "method.problems");
     if (std::find(known.begin(), known.end(), name) == known.end())
-      reader.bad(e, "method.problems", "the label or name of a problem of this file (" + list + ")");
+      reader.bad(e, "method.problems", "the label or name of a problem of this file (" + join(known) + ")");
     out.push_back(name);
   }
   return out;
+}
+
+/// Refuses a [[method]] whose label another one (in `methods`) has.
+template <class Method>
+void check_new_label(const Reader& reader, const std::vector<Method>& methods, const Method& m) {
+  for (const auto& other : methods)
+    if (other.label == m.label)
+      reader.fail(m.line, "method.label = \"" + m.label + "\". Violated constraint: a method label that no other "
+                          "[[method]] has (give label = \"...\" to tell them apart, or remove the duplicate).");
 }
 
 /// Whether a method restricted to `only` (empty: all) applies to a problem known by `names`.
@@ -239,10 +262,8 @@ struct Header {
 };
 
 Header read_header(const Reader& reader, const toml::table& root, const std::filesystem::path& path) {
-  const auto tables = tables_of(reader, root, "experiment", true, "an [experiment] table with kind = \"fixed-point\" or \"volterra\"");
-  if (tables.size() != 1) reader.fail(line_of(*tables[1]), "[[experiment]] appears twice. Violated constraint: one [experiment] table.");
-  const toml::table& t = *tables[0];
-  reader.check_keys(t, "experiment", "[experiment]", {"name", "kind", "description", "seed"});
+  const toml::table& t = *one_table(reader, root, "experiment", {"name", "kind", "description", "seed"},
+                                    "an [experiment] table with kind = \"fixed-point\" or \"volterra\"");
   Header h;
   h.name = path.stem().string();
   if (const auto* n = t.get("name")) {
@@ -283,17 +304,14 @@ Header read_header(const Reader& reader, const toml::table& root, const std::fil
 }
 
 void read_output(const Reader& reader, const toml::table& root, ExperimentFile& file) {
-  const auto tables = tables_of(reader, root, "output", false, "");
-  if (tables.empty()) return;
-  if (tables.size() != 1) reader.fail(line_of(*tables[1]), "[[output]] appears twice. Violated constraint: one [output] table.");
-  const toml::table& t = *tables[0];
-  reader.check_keys(t, "output", "[output]", {"folder", "plots"});
-  if (const auto* n = t.get("folder")) {
+  const toml::table* t = one_table(reader, root, "output", {"folder", "plots"});
+  if (t == nullptr) return;
+  if (const auto* n = t->get("folder")) {
     const std::string f = reader.string(*n, "output.folder");
     if (f.empty()) reader.bad(*n, "output.folder", "a non-empty folder path");
     file.output_folder = std::filesystem::path(f);
   }
-  if (const auto* n = t.get("plots")) file.plots = reader.boolean(*n, "output.plots");
+  if (const auto* n = t->get("plots")) file.plots = reader.boolean(*n, "output.plots");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,8 +329,7 @@ struct ProblemInstance {
 
 std::vector<ProblemInstance> read_fixed_point_problems(const Reader& reader, const toml::table& root) {
   const auto& catalogue = default_problem_catalogue();
-  std::string names;
-  for (const auto& n : catalogue.names()) names += (names.empty() ? "" : ", ") + n;
+  const std::string names = join(catalogue.names());
   std::vector<ProblemInstance> out;
   for (const toml::table* t : tables_of(reader, root, "problem", true,
                                         "a [problem] table (or [[problem]] tables) with name = one of " + names)) {
@@ -442,10 +459,7 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
       if (m.spec.orth) add("orth", "orth=" + *m.spec.orth);
       if (m.spec.kinsol_test) add("kinsol_test", std::string("test=") + (*m.spec.kinsol_test == KinsolTest::kinsol ? "kinsol" : "iterop"));
       m.label = l;
-      for (const auto& other : out)
-        if (other.label == m.label)
-          reader.fail(m.line, "method.label = \"" + m.label + "\". Violated constraint: a method label that no other "
-                              "[[method]] has (give label = \"...\" to tell them apart, or remove the duplicate).");
+      check_new_label(reader, out, m);
       out.push_back(std::move(m));
     }
   }
@@ -463,13 +477,10 @@ struct StopChoice {
 };
 
 std::vector<StopChoice> read_stop(const Reader& reader, const toml::table& root) {
-  const auto tables = tables_of(reader, root, "stop", false, "");
-  if (tables.empty()) return {StopChoice{}};
-  if (tables.size() != 1) reader.fail(line_of(*tables[1]), "[[stop]] appears twice. Violated constraint: one [stop] table.");
-  const toml::table& t = *tables[0];
-  reader.check_keys(t, "stop", "[stop]", {"tol", "atol", "rtol", "max_iterations"});
+  const toml::table* t = one_table(reader, root, "stop", {"tol", "atol", "rtol", "max_iterations"});
+  if (t == nullptr) return {StopChoice{}};
   std::vector<StopChoice> out;
-  for (const auto& c : expand(reader, t, "stop")) {
+  for (const auto& c : expand(reader, *t, "stop")) {
     StopChoice s;
     auto tolerance = [&](const char* key) -> std::optional<double> {
       const toml::node* n = find(c, key);
@@ -573,8 +584,7 @@ const std::map<std::string, std::string>& expression_option_keys() {
 }
 
 std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, const toml::table& root) {
-  std::string ids;
-  for (const auto& id : reference_ids()) ids += (ids.empty() ? "" : ", ") + id;
+  const std::string ids = join(reference_ids());
   std::vector<VolterraProblemChoice> out;
   const std::vector<std::string> expression_keys = {"kind", "f", "kernel", "T", "y0", "singular_exponent", "exact"};
   for (const toml::table* t : tables_of(reader, root, "problem", true,
@@ -703,10 +713,7 @@ std::vector<VolterraMethodChoice> read_volterra_methods(const Reader& reader, co
       }
       m.label = (label.empty() ? to_string(m.method) : label + (swept(c, "method") ? " " + to_string(m.method) : "")) +
                 (m.grading == 1 ? std::string() : " (graded r=" + short_number(m.grading) + ")");
-      for (const auto& other : out)
-        if (other.label == m.label)
-          reader.fail(m.line, "method.label = \"" + m.label + "\". Violated constraint: a method label that no other "
-                              "[[method]] has (give label = \"...\" to tell them apart, or remove the duplicate).");
+      check_new_label(reader, out, m);
       out.push_back(std::move(m));
     }
   }
@@ -717,13 +724,9 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
   reader.check_keys(root, "", "a volterra experiment file", {"experiment", "problem", "method", "study", "output"});
   std::vector<int> default_steps;
   const toml::node* default_steps_node = nullptr;
-  const auto study = tables_of(reader, root, "study", false, "");
-  if (study.size() > 1) reader.fail(line_of(*study[1]), "[[study]] appears twice. Violated constraint: one [study] table.");
-  if (!study.empty()) {
-    reader.check_keys(*study[0], "study", "[study]", {"steps"});
-    if ((default_steps_node = study[0]->get("steps")) != nullptr)
+  if (const toml::table* study = one_table(reader, root, "study", {"steps"}))
+    if ((default_steps_node = study->get("steps")) != nullptr)
       default_steps = read_steps(reader, *default_steps_node, "study.steps");
-  }
   auto problems = read_volterra_problems(reader, root);
   for (auto& p : problems)
     if (p.steps.empty()) {
@@ -806,13 +809,10 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
         file.volterra_cells.push_back(std::move(cell));
       }
   if (!left_out.empty()) {
-    std::string list;
-    for (const auto& [problem, ms] : left_out) {
-      list += (list.empty() ? "" : "; ") + problem + ": ";
-      for (std::size_t i = 0; i < ms.size(); ++i) list += (i ? ", " : "") + ms[i];
-    }
+    std::vector<std::string> list;
+    for (const auto& [problem, ms] : left_out) list.push_back(problem + ": " + join(ms));
     file.notes.push_back("Left out where the method does not fit the equation (kind, singular kernel or grid; reasons "
-                         "in config.json): " + list + ".");
+                         "in config.json): " + join(list, "; ") + ".");
   }
   for (std::size_t mi = 0; mi < methods.size(); ++mi)
     if (!method_used[mi]) {

@@ -33,9 +33,8 @@ struct Spec {
 constexpr const char* grey = "#7f7f7f";
 
 std::string f4(double v) { return fmt::format("{:.4f}", v); }
-std::string integer(double v) { return fmt::format("{}", v); }
 std::string sci(double v) { return format_scientific(v); }
-
+std::string sci2(double v) { return format_scientific(v, 2); }
 
 /// The first two coordinates of every point of s, as [[x, y], ...].
 Record points(const dist::SampleSet& s) {
@@ -168,17 +167,12 @@ Figure lines_per_cell(const Records& cells, const std::function<Records(const Re
   fig.width = 700 * static_cast<int>(cells.size());
   fig.height = 600;
   for (const auto& c : cells) {
-    Panel p;
-    p.title = text_of(c, "label") + ": " + title;
-    p.x_label = "denoising steps S";
-    p.y_label = y_label;
-    p.log_x = true;
+    Panel p{.title = text_of(c, "label") + ": " + title, .x_label = "denoising steps S", .y_label = y_label,
+            .log_x = true};
     const Records rs = rows(c);
     for (const auto& [name, group] : rs.group_by(by)) {
-      Series l;
-      l.label = name;
-      l.color = palette_colour(p.series.size());
-      l.dash_type = text_of(group[0], "sampler") == "ddim" ? 2 : 1;
+      Series l{.label = name, .color = palette_colour(p.series.size()),
+               .dash_type = text_of(group[0], "sampler") == "ddim" ? 2 : 1};
       for (const auto& r : group) {
         l.x.push_back(number_of(r, "steps"));
         l.y.push_back(number_of(r, y));
@@ -214,19 +208,10 @@ Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
         {"ddpm", "DDPM, S = " + std::to_string(s_max), palette_colour(0)},
         {"ddim", "DDIM, S = " + std::to_string(s_max), palette_colour(1)}};
     for (const auto& [key, label, color] : panels) {
-      Panel p;
-      p.title = text_of(c, "label") + ": " + label;
-      p.x_label = plane ? "x" : "x_1";
-      p.y_label = plane ? "y" : "x_2";
-      p.log_y = false;
-      p.x_min = x_lo - wx;
-      p.x_max = x_hi + wx;
-      p.y_min = y_lo - wy;
-      p.y_max = y_hi + wy;
-      Series pts;
-      pts.label = label;
-      pts.color = color;
-      pts.points_only = true;
+      Panel p{.title = text_of(c, "label") + ": " + label, .x_label = plane ? "x" : "x_1",
+              .y_label = plane ? "y" : "x_2", .log_y = false, .x_min = x_lo - wx, .x_max = x_hi + wx,
+              .y_min = y_lo - wy, .y_max = y_hi + wy};
+      Series pts{.label = label, .color = color, .points_only = true};
       for (const auto& pt : c["scatter_" + key]) {
         pts.x.push_back(pt[0].is_number() ? pt[0].get<double>() : std::nan(""));
         pts.y.push_back(pt[1].is_number() ? pt[1].get<double>() : std::nan(""));
@@ -259,8 +244,8 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
   std::string md = "## Training\n\nThe reference columns compare a fresh data sample with the target: the floor of the "
                    "metrics at this sample size.\n\n";
   md += cells
-            .table({Column::text("data", "label"), Column::number("parameters", "parameters", integer),
-                    Column::number("Adam steps", "train_steps", integer), Column::number("initial loss", "initial_loss", f4),
+            .table({Column::text("data", "label"), Column::text("parameters", "parameters", Align::right),
+                    Column::text("Adam steps", "train_steps", Align::right), Column::number("initial loss", "initial_loss", f4),
                     Column::number("final loss", "final_loss", f4), Column::text("status", "train_status"),
                     Column::number("seconds", "train_seconds", format_seconds),
                     Column::number("reference W2 (fresh data sample)", "reference_w2", f4),
@@ -274,8 +259,8 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
                     s.gamma_per_dim ? "gamma = " + format_exact(s.gamma) + " / D" : "gamma = " + format_exact(s.gamma));
   const Records quality = rows_of(cells, "quality");
   md += quality
-            .table({Column::text("data", "data"), Column::text("sampler", "sampler"), Column::number("S", "steps", integer),
-                    Column::number("n", "n", integer), Column::number("W2", "w2", f4), Column::number("MMD^2", "mmd2", sci),
+            .table({Column::text("data", "data"), Column::text("sampler", "sampler"), Column::text("S", "steps", Align::right),
+                    Column::text("n", "n", Align::right), Column::number("W2", "w2", f4), Column::number("MMD^2", "mmd2", sci),
                     Column::number("gamma", "gamma", format_exact), Column::number("energy distance", "energy", sci),
                     Column::number("seconds", "seconds", format_seconds)})
             .to_markdown() +
@@ -286,11 +271,11 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
                     format_exact(s.parallel_tolerance), s.step_form_max_steps);
   const Records parallel = rows_of(cells, "parallel");
   md += parallel
-            .table({Column::text("data", "data"), Column::text("sampler", "sampler"), Column::number("S", "steps", integer),
-                    Column::text("method", "method"), Column::number("sweeps", "sweeps", integer),
-                    ratio("sweeps / S", "sweeps", "steps"), Column::number("network evals", "network_evaluations", integer),
+            .table({Column::text("data", "data"), Column::text("sampler", "sampler"), Column::text("S", "steps", Align::right),
+                    Column::text("method", "method"), Column::text("sweeps", "sweeps", Align::right),
+                    ratio("sweeps / S", "sweeps", "steps"), Column::text("network evals", "network_evaluations", Align::right),
                     ratio("evals / S", "network_evaluations", "steps"),
-                    Column::number("max |x - x_seq|", "max_abs_diff", [](double v) { return format_scientific(v, 2); }),
+                    Column::number("max |x - x_seq|", "max_abs_diff", sci2),
                     Column::text("status", "status"), ratio("time / sequential", "seconds", "sequential_seconds")})
             .to_markdown() +
         "\n";
@@ -299,7 +284,7 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
     md += fmt::format("## Contraction diagnostics of the learned DDIM step (S = {}, trajectories: {})\n\n",
                       s.contraction_steps, s.contraction_trajectories);
     md += contraction
-              .table({Column::text("data", "data"), Column::number("step k", "k", integer), Column::number("t_k", "t", integer),
+              .table({Column::text("data", "data"), Column::text("step k", "k", Align::right), Column::text("t_k", "t", Align::right),
                       Column::number("a_k", "a", f4), Column::number("rho(J) mean", "radius_mean", f4),
                       Column::number("rho(J) max", "radius_max", f4), Column::number("||J||_2 mean", "norm_mean", f4),
                       Column::number("||J||_2 max", "norm_max", f4), Column::number("||J - I||_2 max", "shifted_norm_max", f4),
@@ -307,9 +292,8 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
                        [](const Record& r) {
                          return text_of(r, "radius_converged") + "/" + text_of(r, "contraction_trajectories");
                        }},
-                      Column::number("Picard sweeps to tol (bound k + 1)", "picard_sweeps", integer),
-                      Column::number("Picard error after k/2 + 1 sweeps", "picard_error_half",
-                                     [](double v) { return format_scientific(v, 2); })})
+                      Column::text("Picard sweeps to tol (bound k + 1)", "picard_sweeps", Align::right),
+                      Column::number("Picard error after k/2 + 1 sweeps", "picard_error_half", sci2)})
               .to_markdown() +
           "\n";
     for (const auto& c : cells.where([](const Record& r) { return r.contains("contraction"); })) {
@@ -317,7 +301,7 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
         return number_of(r, "radius_max") > 1;
       });
       std::vector<std::string> errors;
-      for (const auto& e : c["picard_error"]) errors.push_back(format_scientific(e.is_number() ? e.get<double>() : std::nan(""), 2));
+      for (double e : numbers_of(c["picard_error"])) errors.push_back(sci2(e));
       md += fmt::format("- {}: {} of {} steps have rho(J) > 1 at some probed point; step-form Picard error after sweeps "
                         "1..{}: {}.\n",
                         text_of(c, "label"), above.size(), c["contraction"].size(), errors.size(), fmt::join(errors, ", "));
@@ -331,17 +315,13 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
     return rows_of(Records(std::vector<Record>{c}), "parallel").where([](const Record& r) { return text_of(r, "method") != "picard-step"; });
   };
   const auto floor = [&s](const Record& c, const Records&) {
-    Series g;
-    g.label = "fresh data sample";
-    g.dash_type = 2;
-    g.x = {double(s.quality_steps.front()), double(s.quality_steps.back())};
-    g.y = {number_of(c, "reference_w2"), number_of(c, "reference_w2")};
-    return g;
+    return Series{.label = "fresh data sample",
+                  .x = {double(s.quality_steps.front()), double(s.quality_steps.back())},
+                  .y = {number_of(c, "reference_w2"), number_of(c, "reference_w2")},
+                  .dash_type = 2};
   };
   const auto sequential = [](const Record&, const Records& rows) {
-    Series g;
-    g.label = "sequential (S calls)";
-    g.dash_type = 3;
+    Series g{.label = "sequential (S calls)", .dash_type = 3};
     for (const auto& r : rows.where("sampler", "ddim").where("method", "picard")) {
       g.x.push_back(number_of(r, "steps"));
       g.y.push_back(number_of(r, "steps"));

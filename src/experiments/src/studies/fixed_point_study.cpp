@@ -25,7 +25,6 @@ std::string iterations_cell(const Record& r) {
   return s;
 }
 
-
 /// One panel per problem group; one colour per method label (in order of first appearance), one dash
 /// type per solver.
 Figure residual_figure(const Records& records) {
@@ -37,25 +36,16 @@ Figure residual_figure(const Records& records) {
   fig.width = 1200 * static_cast<int>(columns);
   fig.height = 650 * static_cast<int>((groups.size() + columns - 1) / columns);
   for (const auto& g : groups) {
-    Panel panel;
-    panel.title = g;
-    panel.x_label = "iteration";
-    panel.y_label = "||G(x) - x||_2 (as recorded by each solver)";
-    panel.x_min = 0;
+    Panel panel{.title = g, .x_label = "iteration", .y_label = "||G(x) - x||_2 (as recorded by each solver)", .x_min = 0};
     double top = 0;
     for (const auto& r : records.where("group", g)) {
       const auto& history = r.at("residual_history");
       if (history.empty()) continue;
-      Series s;
-      s.label = text_of(r, "label");
-      const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), s.label) - labels.begin());
-      s.color = palette_colour(at);
-      const std::string solver = text_of(r, "solver");
-      s.dash_type = solver == "iterop" ? 1 : solver == "kinsol" ? 2 : 4;
-      for (std::size_t k = 0; k < history.size(); ++k) {
-        s.x.push_back(static_cast<double>(k));
-        s.y.push_back(history[k].is_number() ? history[k].get<double>() : std::nan(""));
-      }
+      const std::string label = text_of(r, "label"), solver = text_of(r, "solver");
+      const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
+      Series s{.label = label, .y = numbers_of(history), .color = palette_colour(at),
+               .dash_type = solver == "iterop" ? 1 : solver == "kinsol" ? 2 : 4};
+      for (std::size_t k = 0; k < history.size(); ++k) s.x.push_back(static_cast<double>(k));
       if (std::isfinite(s.y.front())) top = std::max(top, s.y.front());
       panel.series.push_back(std::move(s));
     }

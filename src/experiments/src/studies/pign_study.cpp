@@ -24,8 +24,6 @@ using nlohmann::json;
 std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", 100 * v) : std::string("n/a"); }
 std::string g4(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : std::string("n/a"); }
 std::string f3(double v) { return fmt::format("{:.3f}", v); }
-std::string integer(double v) { return fmt::format("{}", v); }
-
 
 json pign_options_json(const op::PignOptions& o) {
   return {{"hidden", o.hidden}, {"iterations", o.iterations}, {"alpha", o.alpha}, {"alpha_schedule", o.alpha_schedule},
@@ -156,7 +154,7 @@ Table comparison_table(const Records& summary, std::vector<Column> extra) {
   std::vector<Column> columns = {Column::text("noise p", "noise")};
   columns.insert(columns.end(), extra.begin(), extra.end());
   columns.insert(columns.end(),
-                 {Column::number("seeds", "n", integer), {"GCN test % (mean ± std)", [](const Record& r) { return pm(r, "gcn"); }},
+                 {Column::text("seeds", "n", Align::right), {"GCN test % (mean ± std)", [](const Record& r) { return pm(r, "gcn"); }},
                   {"PIGN test % (mean ± std)", [](const Record& r) { return pm(r, "pign"); }},
                   {"PIGN - GCN (points)",
                    [](const Record& r) {
@@ -177,35 +175,19 @@ std::string summary_line(const Records& summary, const std::string& pign) {
 /// mean test accuracy as a dashed line of the same colour.
 Figure per_iteration_figure(const Records& summary, const std::string& field, const std::string& title,
                             const std::string& y_label, const std::string& x_label, bool gcn) {
-  Panel panel;
-  panel.title = title;
-  panel.x_label = x_label;
-  panel.y_label = y_label;
-  panel.log_y = false;
+  Panel panel{.title = title, .x_label = x_label, .y_label = y_label, .log_y = false};
   for (std::size_t i = 0; i < summary.size(); ++i) {
     const Record& s = summary[i];
-    Series line;
-    line.label = "PIGN, p = " + text_of(s, "noise");
-    line.color = palette_colour(i);
-    for (std::size_t k = 0; k < s[field].size(); ++k) {
-      line.x.push_back(double(k));
-      line.y.push_back(s[field][k].is_number() ? s[field][k].get<double>() : std::nan(""));
-    }
+    Series line{.label = "PIGN, p = " + text_of(s, "noise"), .y = numbers_of(s[field]), .color = palette_colour(i)};
+    for (std::size_t k = 0; k < line.y.size(); ++k) line.x.push_back(double(k));
     const double last = line.x.empty() ? 0 : line.x.back();
     panel.series.push_back(std::move(line));
-    if (!gcn) continue;
-    Series g;
-    g.label = "GCN, p = " + text_of(s, "noise");
-    g.color = palette_colour(i);
-    g.dash_type = 2;
-    g.x = {0.0, last};
-    g.y = {number_of(s, "gcn_test_acc_mean"), number_of(s, "gcn_test_acc_mean")};
-    panel.series.push_back(std::move(g));
+    if (gcn)
+      panel.series.push_back({.label = "GCN, p = " + text_of(s, "noise"), .x = {0.0, last},
+                              .y = {number_of(s, "gcn_test_acc_mean"), number_of(s, "gcn_test_acc_mean")},
+                              .color = palette_colour(i), .dash_type = 2});
   }
-  Figure fig;
-  fig.panels.push_back(std::move(panel));
-  fig.width = 1100;
-  return fig;
+  return Figure{.panels = {std::move(panel)}, .width = 1100};
 }
 
 /// One configuration of the search, with a one-line description.
@@ -347,9 +329,9 @@ Study pign_study(const PignStudy& settings, const ExperimentContext& context) {
     md += "## Per seed\n\n" +
           cells
               .table({Column::text("noise p", "noise"), Column::text("seed", "seed"), Column::number("GCN val %", "gcn_val_acc", pct),
-                      Column::number("GCN test %", "gcn_test_acc", pct), Column::number("GCN epoch", "gcn_best_epoch", integer),
+                      Column::number("GCN test %", "gcn_test_acc", pct), Column::text("GCN epoch", "gcn_best_epoch", Align::right),
                       Column::number("PIGN val %", "pign_val_acc", pct), Column::number("PIGN test %", "pign_test_acc", pct),
-                      Column::number("PIGN epoch", "pign_best_epoch", integer),
+                      Column::text("PIGN epoch", "pign_best_epoch", Align::right),
                       Column::number("PIGN test % at k = " + k_max, "pign_test_acc_last_iteration", pct),
                       Column::number("MAD k = 0", "pign_mad_first", f3), Column::number("MAD k = " + k_max, "pign_mad_last", f3),
                       Column::number("bound alpha + (1 - alpha) ||W||_2", "contraction_bound", g4),
@@ -472,7 +454,7 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
                      trials
                          .table({Column::text("noise p", "noise"), Column::text("trial", "trial"),
                                  Column::text("configuration", "configuration"), Column::number("val %", "val_acc", pct),
-                                 Column::number("best epoch", "best_epoch", integer),
+                                 Column::text("best epoch", "best_epoch", Align::right),
                                  Column::number("seconds", "seconds", [](double v) { return fmt::format("{:.1f}", v); })})
                          .to_markdown() +
                      "\n";

@@ -171,21 +171,14 @@ Records with_ratio_to_fastest(const Records& times) {
 }
 
 Figure work_figure(const std::string& id, const Records& runs, bool by_time) {
-  Figure fig;
-  fig.width = 1300;
-  fig.height = 850;
-  Panel panel;
-  panel.title = id + ": max error on the 65 output points against " +
-                (by_time ? std::string("wall time (log-log)") : std::string("evaluations (log-log)"));
-  panel.x_label = by_time ? "wall time / s" : "evaluations (kernel for VIE, rhs for ODE)";
-  panel.log_x = true;
-  panel.y_label = "max error";
+  Panel panel{.title = id + ": max error on the 65 output points against " +
+                        (by_time ? std::string("wall time (log-log)") : std::string("evaluations (log-log)")),
+              .x_label = by_time ? "wall time / s" : "evaluations (kernel for VIE, rhs for ODE)",
+              .y_label = "max error",
+              .log_x = true};
   std::size_t at = 0;
   for (const auto& [method, curve] : runs.group_by({"method"})) {
-    Series s;
-    s.label = method;
-    s.color = palette_colour(at++);
-    s.dash_type = text_of(curve[0], "family") == "vie" ? 1 : 2;
+    Series s{.label = method, .color = palette_colour(at++), .dash_type = text_of(curve[0], "family") == "vie" ? 1 : 2};
     for (const auto& r : curve) {
       const double x = number_of(r, by_time ? "seconds" : "evaluations");
       if (!usable(r) || !(x > 0)) continue;
@@ -194,8 +187,7 @@ Figure work_figure(const std::string& id, const Records& runs, bool by_time) {
     }
     panel.series.push_back(std::move(s));
   }
-  fig.panels.push_back(std::move(panel));
-  return fig;
+  return Figure{.panels = {std::move(panel)}, .width = 1300, .height = 850};
 }
 
 }  // namespace

@@ -31,18 +31,11 @@ Figure convergence_figure(const Records& records) {
   fig.width = 650 * static_cast<int>(columns);
   fig.height = 550 * static_cast<int>((groups.size() + columns - 1) / columns);
   for (const auto& g : groups) {
-    Panel panel;
-    panel.title = g + ": max error against h (log-log)";
-    panel.x_label = "h";
-    panel.log_x = true;
-    panel.y_label = "max error";
+    Panel panel{.title = g + ": max error against h (log-log)", .x_label = "h", .y_label = "max error", .log_x = true};
     std::map<int, bool> guide_done;
     for (const auto& [label, runs] : records.where("group", g).group_by({"label"})) {
-      Series s;
-      s.label = label;
       const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
-      s.color = palette_colour(at);
-      s.dash_type = number_of(runs[0], "grading") == 1 ? 1 : 4;
+      Series s{.label = label, .color = palette_colour(at), .dash_type = number_of(runs[0], "grading") == 1 ? 1 : 4};
       for (const auto& r : runs)
         if (usable_run(r)) {
           s.x.push_back(number_of(r, "h"));
@@ -50,19 +43,14 @@ Figure convergence_figure(const Records& records) {
         }
       const int order = static_cast<int>(number_of(runs[0], "stated_order"));
       const bool guide = !guide_done[order] && !s.x.empty();
-      Series g2;
+      Series g2{.label = "slope " + std::to_string(order), .x = s.x, .color = order == 2 ? "#7f7f7f" : "#bcbd22",
+                .dash_type = 2};
+      for (double x : s.x) g2.y.push_back(s.y.front() * std::pow(x / s.x.front(), order));
+      panel.series.push_back(std::move(s));
       if (guide) {
         guide_done[order] = true;
-        g2.label = "slope " + std::to_string(order);
-        g2.color = order == 2 ? "#7f7f7f" : "#bcbd22";
-        g2.dash_type = 2;
-        for (double x : s.x) {
-          g2.x.push_back(x);
-          g2.y.push_back(s.y.front() * std::pow(x / s.x.front(), order));
-        }
+        panel.series.push_back(std::move(g2));
       }
-      panel.series.push_back(std::move(s));
-      if (guide) panel.series.push_back(std::move(g2));
     }
     fig.panels.push_back(std::move(panel));
   }
