@@ -17,6 +17,7 @@
 
 #include "cli_support.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
+#include "iterop/distributions/points_csv.hpp"
 #include "iterop/distributions/sample_distances.hpp"
 #include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/atomic_file.hpp"
@@ -44,15 +45,51 @@ std::string dataset_list() {
   return s;
 }
 
-/// Checks a data set name and that it accepts dimension `dim`.
-void require_dataset(const char* option, const std::string& name, long long dim) {
+/// Checks a data set name and that it accepts dimension `dim`. `dim_from` says where the dimension
+/// came from when not from --dim ("the model's dimension", "the points of --source a.csv").
+void require_dataset(const char* option, const std::string& name, long long dim, const std::string& dim_from = "") {
   for (const auto& info : dist::dataset_catalogue()) {
     if (info.name != name) continue;
-    require_usage(info.any_dimension || dim == 2, "--dim", std::to_string(dim),
-                  "2 for the 2-D data set " + name + " (given by " + option + ")");
+    if (dim_from.empty())
+      require_usage(info.any_dimension || dim == 2, "--dim", std::to_string(dim),
+                    "2 for the 2-D data set " + name + " (given by " + option + ")");
+    else
+      require_usage(info.any_dimension || dim == 2, option, name,
+                    fmt::format("a data set of dimension {} ({}); {} is 2-D only", dim, dim_from, name));
     return;
   }
-  require_usage(false, option, name, "one of " + dataset_list());
+  require_usage(false, option, name, "one of " + dataset_list() + ", or a points file FILE.csv");
+}
+
+/// The rule for --source / --target values: a value ending in ".csv" is a points file, anything else
+/// names a built-in data set.
+bool is_points_file(std::string_view value) { return value.ends_with(".csv"); }
+
+/// CLI11 check of a --source / --target value: a built-in data set name or a points file FILE.csv
+/// (the file itself is read, with line-numbered errors, before any work).
+CLI::Validator dataset_or_points_file() {
+  return CLI::Validator(
+      [names = dist::dataset_names()](std::string& text) {
+        if (is_points_file(text) || std::find(names.begin(), names.end(), text) != names.end()) return std::string();
+        return "= " + text + ". Violated constraint: one of " + join(names) + ", or a points file FILE.csv.";
+      },
+      "", "dataset_or_points_file");
+}
+
+/// The points of the file given to `option`; a bad file is one usage error "<option> <file> line <n>: <reason>".
+dist::SampleSet read_points_option(const char* option, const std::string& file) {
+  try {
+    return dist::read_points_csv(file);
+  } catch (const dist::points_file_error& e) {
+    throw usage_error{std::string(option) + " " + e.what()};
+  }
+}
+
+/// Requires the points of a file to have dimension `dim`; `dim_from` says where `dim` came from.
+void require_points_dim(const char* option, const std::string& file, const dist::SampleSet& points, long long dim,
+                        const std::string& dim_from) {
+  require_usage(static_cast<long long>(points.dim) == dim, option, file,
+                fmt::format("points of dimension {} ({}); its rows have {} values", dim, dim_from, points.dim));
 }
 
 std::string description_path(const std::string& model) { return model + ".json"; }
@@ -67,7 +104,6 @@ std::string seconds_text(double s) {
 }  // namespace
 
 FlowCommand::FlowCommand(CLI::App& app) {
-  const std::vector<std::string> datasets = dist::dataset_names();
   const auto positive = [](double v) { return v > 0; };
   CLI::App* train = app.get_subcommand("train");
   train_flow_ = train->add_subcommand("flow", "Train CaLMFlow, I-CFM or OT-CFM to carry one data set to another, and save it");
@@ -76,12 +112,20 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->check(one_of({"calmflow", "icfm", "otcfm"}))
       ->type_name("KIND")
       ->capture_default_str();
-  t->add_option("--source", source_, "Source data set (built-in): " + dataset_list())
-      ->check(one_of(datasets))
-      ->type_name("NAME")
+  t->add_option("--source", source_,
+                "Source points: a built-in data set (" + dataset_list() +
+                    ") or a points file (a value ending in .csv: one point per row, see below)")
+      ->check(dataset_or_points_file())
+      ->type_name("NAME|FILE")
       ->capture_default_str();
-  t->add_option("--target", target_, "Target data set (built-in)")->check(one_of(datasets))->type_name("NAME")->capture_default_str();
-  t->add_option("--dim", dim_, "Dimension (the 2-D sets need 2)")->transform(integer_in("dim", 1, 100000))->type_name("D")->capture_default_str();
+  t->add_option("--target", target_, "Target points: a built-in data set or a points file FILE.csv")
+      ->check(dataset_or_points_file())
+      ->type_name("NAME|FILE")
+      ->capture_default_str();
+  t->add_option("--dim", dim_, "Dimension (the 2-D sets need 2; with a points file: the file's, which --dim must equal)")
+      ->transform(integer_in("dim", 1, 100000))
+      ->type_name("D")
+      ->capture_default_str();
   t->add_option("--steps", steps_, "Adam steps (optimizer steps)")
       ->transform(integer_in("steps", 0, 100000000))
       ->type_name("N")
@@ -98,7 +142,7 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->check(file_in_existing_folder())
       ->type_name("FILE")
       ->capture_default_str();
-  t->add_option("--pool", pool_, "Training pools: this many source and target points")
+  t->add_option("--pool", pool_, "Training pools: this many points of each built-in data set (a file's pool is its rows)")
       ->transform(integer_in("pool", 1, 100000000))
       ->type_name("N")
       ->capture_default_str();
@@ -175,7 +219,12 @@ FlowCommand::FlowCommand(CLI::App& app) {
   add_renamed_option(*t, "--out", "--model FILE (--out is a report folder)");
   t->footer(
       "Both kinds train from the same pools (seeded by --seed) for --steps steps of --batch trajectories (CaLMFlow:\n"
-      "straight paths on N time points, teacher forcing) or pairs (CFM: independent or exact minibatch OT pairing).\n"
+      "paths on N time points, teacher forcing) or pairs (CFM: independent or exact minibatch OT pairing).\n"
+      "Your own data: a --source or --target value ending in .csv is a points file: one point per row, D\n"
+      "comma-separated numbers, an optional header line (e.g. x1,x2 as iterop sample flow --csv writes), blank\n"
+      "lines ignored, every value finite. Its rows are the pool (--pool applies to a data set side only, and is\n"
+      "refused with two files); D is the file's (--dim, if given, must agree; source and target must agree). A\n"
+      "bad file is one line naming the file, the line and the reason (exit 2), before any training.\n"
       "Renamed: the kind of model is --arch (formerly --model KIND), the model file is --model FILE (formerly --out).\n"
       "Progress goes to stderr. A non-finite loss exits 3 (the last finite weights are saved).\n" +
       exit_status_text());
@@ -218,12 +267,14 @@ FlowCommand::FlowCommand(CLI::App& app) {
   s->add_option("--csv", s_csv_, "Write the points as CSV (header x1,...,xD) to FILE")
       ->check(file_in_existing_folder())
       ->type_name("FILE");
-  s->add_option("--target", s_target_, "Compare with n points of this data set: exact W2, MMD², energy distance")
-      ->check(one_of(datasets))
-      ->type_name("NAME");
-  s->add_option("--source", s_source_, "Source data set (default: the one the model was trained from)")
-      ->check(one_of(datasets))
-      ->type_name("NAME");
+  s->add_option("--target", s_target_,
+                "Compare with this data set or points file FILE.csv: exact W2, MMD², energy distance (see below)")
+      ->check(dataset_or_points_file())
+      ->type_name("NAME|FILE");
+  s->add_option("--source", s_source_,
+                "Source data set or points file FILE.csv (default: the model's training source)")
+      ->check(dataset_or_points_file())
+      ->type_name("NAME|FILE");
   s->add_option("--gamma", s_gamma_, "RBF MMD gamma")->check(number_where(positive, "gamma > 0"))->type_name("G")->capture_default_str();
   s->add_option("--prompt", s_prompt_, "Prompt of a prompt-conditioned CaLMFlow")->type_name("TEXT");
   add_format_option(*s, s_format_, {"table", "json"});
@@ -231,7 +282,11 @@ FlowCommand::FlowCommand(CLI::App& app) {
   add_renamed_option(*s, "--out", "--csv FILE (--out is a report folder)");
   s->footer(
       "Source points: sample_dataset(source, n, dim, 1000003 seed + 13); the target sample for the distances:\n"
-      "sample_dataset(target, n, dim, 1000003 seed + 14). Renamed: --ode-steps (formerly --steps), --csv FILE\n"
+      "sample_dataset(target, n, dim, 1000003 seed + 14). A source points file (FILE.csv given to --source, or\n"
+      "the file the model was trained from, read again from where it was then): n of its rows drawn uniformly\n"
+      "with replacement, seeded by --seed. A target points file: all its rows when it has at most n, else n\n"
+      "distinct rows drawn by --seed; the distances then compare the first m = min(n, rows) generated points\n"
+      "with those m rows (exact W2 needs equal sizes). Renamed: --ode-steps (formerly --steps), --csv FILE\n"
       "(formerly --out FILE). Exit 1: the sampler did not finish (picard/anderson: not within --tol of the\n"
       "sequential sample; ODE: t = 1 not reached; status printed, points and distances still written).\n" +
       exit_status_text());
@@ -245,19 +300,36 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   // CLI11 has checked each option; the combinations are checked here, before any work.
   const std::string& arch = arch_;
   const bool calm = arch_ == "calmflow";
-  const long long dim = dim_;
-  require_dataset("--source", source_, dim);
-  require_dataset("--target", target_, dim);
+  const auto t_count = [&](const char* name) { return train_flow_->count(name) > 0; };
+  const std::size_t pool = pool_;
+  // Points files: read (a bad one is a usage error naming the file and the line), then D is the file's.
+  const bool source_file = is_points_file(source_), target_file = is_points_file(target_);
+  const dist::SampleSet source_points = source_file ? read_points_option("--source", source_) : dist::SampleSet();
+  const dist::SampleSet target_points = target_file ? read_points_option("--target", target_) : dist::SampleSet();
+  long long dim = dim_;
+  std::string dim_from;  // where D came from, when from a file
+  if (source_file || target_file) {
+    const dist::SampleSet& first = source_file ? source_points : target_points;
+    dim_from = std::string("the points of ") + (source_file ? "--source " + source_ : "--target " + target_);
+    require_usage(!t_count("--dim") || dim_ == static_cast<long long>(first.dim), "--dim", std::to_string(dim_),
+                  fmt::format("{} ({}), or leave --dim out", first.dim, dim_from));
+    dim = static_cast<long long>(first.dim);
+    if (source_file && target_file) {
+      require_points_dim("--target", target_, target_points, dim, dim_from);
+      require_usage(!t_count("--pool"), "--pool", std::to_string(pool_),
+                    "not with two points files (the pools are the files' rows)");
+    }
+  }
+  if (!source_file) require_dataset("--source", source_, dim, dim_from);
+  if (!target_file) require_dataset("--target", target_, dim, dim_from);
   const int steps = steps_;
   require_usage(calm || steps >= 1, "--steps", std::to_string(steps), "steps >= 1 for --arch " + arch_);
   const std::uint64_t seed = seed_;
-  const std::size_t pool = pool_;
   const int batch = batch_;
   const double lr = lr_;
   const int width = width_option_->count() > 0 ? width_ : (calm ? 64 : 256);
   const int progress_every = progress_every_option_->count() > 0 ? progress_every_ : std::max(1, steps / 10);
   const std::string& model_file = model_file_;
-  const auto t_count = [&](const char* name) { return train_flow_->count(name) > 0; };
   if (!calm) {
     for (const auto& [flag, value, given] :
          {std::tuple<const char*, std::string, bool>{"--checkpoint", checkpoint_, !checkpoint_.empty()},
@@ -320,22 +392,35 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     fo.depth = depth_;
     fo.activation = activation_;
     fo.device = device_;
-    require_usage(static_cast<std::size_t>(batch) <= pool, "--batch", std::to_string(batch),
-                  "at most --pool (" + std::to_string(pool) + "): a CFM minibatch draws distinct pool rows");
+    for (const auto& [option, value, points] : {std::tuple<const char*, const std::string&, const dist::SampleSet&>{
+                                                     "--source", source_, source_points},
+                                                 {"--target", target_, target_points}})
+      require_usage(static_cast<std::size_t>(batch) <= (points.rows > 0 ? points.rows : pool), "--batch",
+                    std::to_string(batch),
+                    (points.rows > 0 ? fmt::format("at most the {} rows of {} {}", points.rows, option, value)
+                                     : fmt::format("at most --pool ({})", pool)) +
+                        ": a CFM minibatch draws distinct pool rows");
     fo.coupling = arch_ == "otcfm" ? op::CfmCoupling::optimal_transport : op::CfmCoupling::independent;
     fo.validate();
   }
 
-  // The same pools (and seeds) as the flow experiments.
+  // A points file's rows, or the same pools (and seeds) as the flow experiments.
   const auto d = static_cast<std::size_t>(dim);
-  const dist::SampleSet source_pool = dist::sample_dataset(source_, pool, d, 1000003ULL * seed + 11);
-  const dist::SampleSet target_pool = dist::sample_dataset(target_, pool, d, 1000003ULL * seed + 12);
+  const dist::SampleSet source_pool =
+      source_file ? source_points : dist::sample_dataset(source_, pool, d, 1000003ULL * seed + 11);
+  const dist::SampleSet target_pool =
+      target_file ? target_points : dist::sample_dataset(target_, pool, d, 1000003ULL * seed + 12);
+  const auto label = [](const std::string& value, bool file, const dist::SampleSet& points) {
+    return file ? fmt::format("{} ({} points)", value, points.rows) : value;
+  };
+  const std::string source_label = label(source_, source_file, source_pool);
+  const std::string target_label = label(target_, target_file, target_pool);
 
   json trained;
   long parameters = 0;
   bool finite = true;
-  progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", arch, source_,
-                          target_, dim, calm ? co.steps : steps, calm ? co.batch : batch, seed)
+  progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", arch, source_label,
+                          target_label, dim, calm ? co.steps : steps, calm ? co.batch : batch, seed)
            << std::endl;
   if (calm) {
     op::CalmFlow model(co);
@@ -396,16 +481,23 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                {"final_loss", experiments::json_number(r.final_loss(50))},
                {"assignment_seconds", r.assignment_seconds}};
   }
-  const json description = {{"format", description_format},
-                            {"model", arch},
-                            {"file", std::filesystem::path(model_file).filename().string()},
-                            {"source", source_},
-                            {"target", target_},
-                            {"dim", dim},
-                            {"seed", seed},
-                            {"pool", pool},
-                            {"parameters", parameters},
-                            {"training", trained}};
+  json description = {{"format", description_format},
+                      {"model", arch},
+                      {"file", std::filesystem::path(model_file).filename().string()},
+                      {"source", source_},
+                      {"source_kind", source_file ? "file" : "dataset"},
+                      {"source_rows", source_pool.rows},
+                      {"target", target_},
+                      {"target_kind", target_file ? "file" : "dataset"},
+                      {"target_rows", target_pool.rows},
+                      {"dim", dim},
+                      {"seed", seed},
+                      {"pool", source_file && target_file ? json(nullptr) : json(pool)},
+                      {"parameters", parameters},
+                      {"training", trained}};
+  // Where the files are, for `sample flow` run from another folder (the description keeps them as given).
+  if (source_file) description["source_file"] = std::filesystem::absolute(source_).lexically_normal().string();
+  if (target_file) description["target_file"] = std::filesystem::absolute(target_).lexically_normal().string();
   experiments::write_file_atomically(description_path(model_file), description.dump(2) + "\n");
 
   if (format_ == "json") {
@@ -413,7 +505,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   } else {
     out << fmt::format("Trained {} ({} parameters) on {} -> {} (D = {}): {} steps in {:.1f} s ({:.2f} steps/s), final "
                        "loss {}.\nSaved to {} (description: {}).\n",
-                       arch, parameters, source_, target_, dim, trained.value("steps", 0),
+                       arch, parameters, source_label, target_label, dim, trained.value("steps", 0),
                        trained.value("seconds", 0.0), trained.value("steps_per_second", 0.0),
                        trained["final_loss"].is_null() ? std::string("n/a")
                                                        : fmt::format("{:.5g}", trained["final_loss"].get<double>()),
@@ -466,14 +558,49 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     require_usage(s_prompt_.empty(), "--prompt", s_prompt_, "only for a prompt-conditioned CaLMFlow model");
   }
   const double tol = s_tol_;
-  const std::string source = s_source_.empty() ? desc.at("source").get<std::string>() : s_source_;
-  require_dataset("--source", source, dim);
-  if (!s_target_.empty()) require_dataset("--target", s_target_, dim);
+  // The source: --source NAME|FILE, else the model's training source (a file: read again from where
+  // it was at training time); a file's rows are drawn with replacement.
+  const std::string model_dim = fmt::format("the dimension of the model {}", s_model_);
+  std::string source = s_source_;
+  dist::SampleSet source_rows;
+  if (source.empty()) {
+    source = desc.at("source").get<std::string>();
+    if (desc.value("source_kind", "dataset") == "file") {
+      const std::string file = desc.value("source_file", source);
+      try {
+        source_rows = dist::read_points_csv(file);
+      } catch (const dist::points_file_error& e) {
+        throw usage_error{fmt::format("--model {}: its training source {} (the default --source): {}", s_model_,
+                                      source, e.what())};
+      }
+      require_usage(static_cast<long long>(source_rows.dim) == dim, "--model", s_model_,
+                    fmt::format("its training source {} still of dimension {} (its rows now have {} values); give "
+                                "--source NAME|FILE",
+                                file, dim, source_rows.dim));
+    } else {
+      require_dataset("--source", source, dim, model_dim);
+    }
+  } else if (is_points_file(source)) {
+    source_rows = read_points_option("--source", source);
+    require_points_dim("--source", source, source_rows, dim, model_dim);
+  } else {
+    require_dataset("--source", source, dim, model_dim);
+  }
+  dist::SampleSet target_rows;
+  if (is_points_file(s_target_)) {
+    target_rows = read_points_option("--target", s_target_);
+    require_points_dim("--target", s_target_, target_rows, dim, model_dim);
+  } else if (!s_target_.empty()) {
+    require_dataset("--target", s_target_, dim, model_dim);
+  }
   const double gamma = s_gamma_;
 
-  const dist::SampleSet x0 = dist::sample_dataset(source, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 13);
+  const dist::SampleSet x0 =
+      source_rows.rows > 0 ? dist::resample_rows(source_rows, n, 1000003ULL * seed + 13)
+                           : dist::sample_dataset(source, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 13);
   dist::SampleSet gen;
-  json info = {{"model", kind}, {"file", s_model_}, {"source", source}, {"n", n}, {"dim", dim}, {"seed", seed},
+  json info = {{"model", kind}, {"file", s_model_}, {"source", source},
+               {"source_kind", source_rows.rows > 0 ? "file" : "dataset"}, {"n", n}, {"dim", dim}, {"seed", seed},
                {"method", method}};
   bool ok = true;
   const auto t0 = std::chrono::steady_clock::now();
@@ -527,20 +654,25 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
   info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (!s_csv_.empty()) {
-    std::string csv;
-    for (long long j = 0; j < dim; ++j) csv += (j ? ",x" : "x") + std::to_string(j + 1);
-    csv += "\n";
-    for (std::size_t i = 0; i < gen.rows; ++i) {
-      for (std::size_t j = 0; j < gen.dim; ++j) csv += fmt::format("{}{:.9g}", j ? "," : "", gen(i, j));
-      csv += "\n";
-    }
-    experiments::write_file_atomically(s_csv_, csv);
+    experiments::write_file_atomically(s_csv_, dist::points_csv_text(gen));  // the one points format (header x1,...,xD)
     info["csv"] = s_csv_;
   }
+  std::size_t compared = n;  // points on each side of the distances
   if (!s_target_.empty()) {
-    const dist::SampleSet ref = dist::sample_dataset(s_target_, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 14);
-    const dist::SampleQuality q = dist::sample_quality(gen, ref, gamma);
+    // A target file: all its rows when it has at most n (against as many generated points), else n distinct rows.
+    const dist::SampleSet ref =
+        target_rows.rows > 0 ? dist::subsample_rows(target_rows, n, 1000003ULL * seed + 14)
+                             : dist::sample_dataset(s_target_, n, static_cast<std::size_t>(dim), 1000003ULL * seed + 14);
+    compared = ref.rows;
+    const dist::SampleSet generated =
+        compared == gen.rows
+            ? gen
+            : dist::SampleSet(compared, gen.dim,
+                              std::vector<double>(gen.values.begin(),
+                                                  gen.values.begin() + static_cast<std::ptrdiff_t>(compared * gen.dim)));
+    const dist::SampleQuality q = dist::sample_quality(generated, ref, gamma);
     info["target"] = s_target_;
+    info["target_kind"] = target_rows.rows > 0 ? "file" : "dataset";
     info["metrics"] = experiments::quality_json<json>(q);
   }
 
@@ -552,7 +684,9 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     if (info.contains("metrics")) {
       const json& m = info["metrics"];
       auto f = [](const json& v) { return v.is_null() ? std::string("n/a") : fmt::format("{:.4g}", v.get<double>()); };
-      out << fmt::format("Against {} points of {}: exact W2 {}, MMD² (gamma {}) {}, energy distance {}\n", n, s_target_,
+      out << fmt::format("Against {} points of {}: exact W2 {}, MMD² (gamma {}) {}, energy distance {}\n",
+                         compared == n ? fmt::format("{}", n) : fmt::format("all {}", compared),
+                         s_target_ + (compared == n ? "" : fmt::format(" (and the first {} generated)", compared)),
                          f(m["w2"]), gamma, f(m["mmd2"]), f(m["energy"]));
     }
   }

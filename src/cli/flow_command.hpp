@@ -1,5 +1,6 @@
-// `iterop train flow` (--arch CaLMFlow, I-CFM or OT-CFM between two data sets, saved to --model FILE) and
-// `iterop sample flow` (generate from a saved model, write --csv, print sample distances to a target).
+// `iterop train flow` (--arch CaLMFlow, I-CFM or OT-CFM between two built-in data sets or points files
+// FILE.csv, saved to --model FILE) and `iterop sample flow` (generate from a saved model, write --csv,
+// print sample distances to a target data set or points file).
 #pragma once
 
 #include <cstddef>

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -158,6 +160,165 @@ TEST(FlowCli, BadOptionsAreOneLineAndExitTwo) {
     EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
     EXPECT_EQ(count_lines(r.err), 1) << r.err;
   }
+}
+
+namespace {
+
+/// Writes `content` to dir/name and returns the path as text.
+std::string write_text(const std::filesystem::path& dir, const std::string& name, const std::string& content) {
+  std::ofstream(dir / name, std::ios::binary) << content;
+  return (dir / name).string();
+}
+
+/// `rows` points in dimension `dim` as CSV (a header when `header`): a ring of radius `radius`
+/// in the first two coordinates, small values in the others.
+std::string points_csv(int rows, int dim, double radius, bool header) {
+  std::string text;
+  for (int j = 0; header && j < dim; ++j) {
+    text += j ? ",x" : "x";
+    text += std::to_string(j + 1);
+    text += j + 1 == dim ? "\n" : "";
+  }
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < dim; ++j) {
+      const double v = j == 0 ? radius * std::cos(0.7 * i) : j == 1 ? radius * std::sin(0.7 * i) : 0.01 * ((i + j) % 7);
+      text += j ? "," : "";
+      text += std::to_string(v);
+    }
+    text += i % 10 == 9 ? "\n\n" : "\n";  // blank lines are ignored
+  }
+  return text;
+}
+
+}  // namespace
+
+// Your own data: --source / --target FILE.csv (one point per row); D from the file; sample flow draws
+// the training file's rows as its default source and compares with a target file's rows.
+TEST(FlowCli, TrainsAndSamplesFromPointsFiles) {
+  ScratchFolder dir;
+  const std::string source = write_text(dir.path(), "source.csv", points_csv(60, 2, 1.0, true));
+  const std::string target = write_text(dir.path(), "target.csv", points_csv(40, 2, 3.0, false));
+
+  // I-CFM between two files (batch 16 <= 40 rows).
+  const auto icfm = dir.path() / "icfm.model";
+  auto r = run_iterop({"train", "flow", "--arch", "icfm", "--source", source, "--target", target, "--steps", "5",
+                       "--width", "16", "--batch", "16", "--model", icfm.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(source + " (60 points) -> " + target + " (40 points)"), std::string::npos) << r.out;
+  auto desc = nlohmann::json::parse(read_file(icfm.string() + ".json"));
+  EXPECT_EQ(desc["source"], source);
+  EXPECT_EQ(desc["source_kind"], "file");
+  EXPECT_EQ(desc["source_rows"], 60);
+  EXPECT_EQ(desc["target_kind"], "file");
+  EXPECT_EQ(desc["target_rows"], 40);
+  EXPECT_EQ(desc["dim"], 2);
+  EXPECT_TRUE(desc["pool"].is_null());
+
+  // CaLMFlow between the same files; sampling draws the source file's rows, writes CSV, compares with
+  // all 40 target rows when --n is larger (against the first 40 generated points).
+  const auto calm = dir.path() / "calm.model";
+  auto args = tiny_calmflow(calm);
+  args[5] = source;
+  args[7] = target;
+  args.erase(args.end() - 6, args.end() - 2);  // no --pool with two files (and keep --model FILE)
+  r = run_iterop(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  desc = nlohmann::json::parse(read_file(calm.string() + ".json"));
+  EXPECT_EQ(desc["model"], "calmflow");
+  EXPECT_EQ(desc["source_kind"], "file");
+  const auto csv = dir.path() / "samples.csv";
+  r = run_iterop({"sample", "flow", "--model", calm.string(), "--n", "50", "--seed", "4", "--target", target, "--csv",
+                  csv.string(), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["source"], source);
+  EXPECT_EQ(j["source_kind"], "file");
+  EXPECT_EQ(j["target_kind"], "file");
+  EXPECT_EQ(j["metrics"]["n"], 40);
+  EXPECT_TRUE(j["metrics"]["w2"].is_number());
+  const std::string text = read_file(csv);
+  EXPECT_EQ(count_lines(text), 51);  // header + 50 points
+  EXPECT_EQ(text.substr(0, 6), "x1,x2\n");
+  // The written CSV is itself a points file: train from it (one file and one data set: --pool for the set).
+  r = run_iterop({"train", "flow", "--arch", "otcfm", "--source", csv.string(), "--target", "8gaussians", "--steps",
+                  "3", "--width", "16", "--batch", "16", "--pool", "100", "--model", (dir.path() / "o.model").string(),
+                  "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["source_rows"], 50);
+  EXPECT_EQ(j["target_kind"], "dataset");
+  EXPECT_EQ(j["target_rows"], 100);
+  EXPECT_EQ(j["pool"], 100);
+  // Fewer points than the target file: n distinct rows of it; the text names the file.
+  r = run_iterop({"sample", "flow", "--model", icfm.string(), "--n", "20", "--ode-steps", "4", "--target", target});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Against 20 points of " + target), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model from " + source), std::string::npos) << r.out;
+
+  // D comes from the file: 3-D points to a data set of any dimension.
+  const std::string source3 = write_text(dir.path(), "three.csv", points_csv(30, 3, 1.0, true));
+  r = run_iterop({"train", "flow", "--arch", "icfm", "--source", source3, "--target", "2gaussians", "--steps", "3",
+                  "--width", "16", "--batch", "16", "--pool", "50", "--model", (dir.path() / "d3.model").string(),
+                  "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["dim"], 3);
+}
+
+// A bad points file, or a points file that does not fit the other options: one line, exit 2, before
+// any training (no model written). (Every reason of the reader: tests/distributions/points_csv_test.cpp.)
+TEST(FlowCli, BadPointsFilesAreOneLineNamingFileAndLine) {
+  ScratchFolder dir;
+  const std::string good = write_text(dir.path(), "good.csv", points_csv(20, 2, 1.0, true));
+  const std::string good3 = write_text(dir.path(), "good3.csv", points_csv(20, 3, 1.0, false));
+  const std::string ragged = write_text(dir.path(), "ragged.csv", "x1,x2\n1,2\n\n3,4,5\n");
+  const std::string word = write_text(dir.path(), "word.csv", "1,2\n3,abc\n");
+  const std::string missing = (dir.path() / "missing.csv").string();
+  const std::string model = (dir.path() / "m.model").string();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> train_cases = {
+      {{"--source", ragged}, "--source " + ragged + " line 4: 3 values, expected 2 (the header has 2)"},
+      {{"--target", word}, "--target " + word + " line 2: 'abc' is not a number"},
+      {{"--source", missing}, "--source " + missing + ": cannot open (No such file or directory)"},
+      {{"--source", good, "--target", good3}, "--target = " + good3 + ". Violated constraint: points of dimension 2"},
+      {{"--source", good, "--dim", "3"}, "--dim = 3. Violated constraint: 2 (the points of --source " + good},
+      {{"--source", good3, "--target", "moons"}, "--target = moons. Violated constraint: a data set of dimension 3"},
+      {{"--source", good, "--target", good, "--pool", "100"}, "--pool = 100. Violated constraint: not with two points files"},
+      {{"--arch", "icfm", "--source", good, "--batch", "32"},
+       "--batch = 32. Violated constraint: at most the 20 rows of --source " + good},
+  };
+  for (const auto& [extra, expected] : train_cases) {
+    std::vector<std::string> args = {"train", "flow", "--steps", "2", "--model", model};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_iterop(args);
+    EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.err;
+    EXPECT_NE(r.err.find("iterop: error: " + expected), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(model)) << expected;
+  }
+
+  // sample flow: the target and source files are checked the same way, against the model's dimension.
+  auto args = tiny_calmflow(model);
+  std::replace(args.begin(), args.end(), std::string("12"), std::string("2"));
+  args[5] = good;
+  ASSERT_EQ(run_iterop(args).exit_code, 0);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> sample_cases = {
+      {{"--target", ragged}, "--target " + ragged + " line 4: 3 values, expected 2 (the header has 2)"},
+      {{"--source", good3}, "--source = " + good3 + ". Violated constraint: points of dimension 2 (the dimension of the model"},
+  };
+  for (const auto& [extra, expected] : sample_cases) {
+    std::vector<std::string> a = {"sample", "flow", "--model", model, "--n", "10"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const auto r = run_iterop(a);
+    EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.err;
+    EXPECT_NE(r.err.find("iterop: error: " + expected), std::string::npos) << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+  // The training source file is gone: sampling names it and says how to go on.
+  std::filesystem::remove(good);
+  const auto r = run_iterop({"sample", "flow", "--model", model, "--n", "10"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("its training source " + good), std::string::npos) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_EQ(run_iterop({"sample", "flow", "--model", model, "--n", "10", "--source", "8gaussians"}).exit_code, 0);
 }
 
 // A non-finite training loss exits 3 for both kinds (the last finite weights are still saved).
