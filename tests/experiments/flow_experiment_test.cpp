@@ -188,18 +188,19 @@ TEST(FlowExperiment, StudyWritesRecordsAndResumesFromCells) {
   EXPECT_EQ(res["experiment"], "flow-test");
   EXPECT_EQ(res["samples"], 48);
   EXPECT_EQ(res["gamma"], 2.0);
-  // One record per model and one for the floor, in cell order.
+  // One record per model, the floor and the moment-matched Gaussian, in cell order.
   const auto& records = res["results"];
-  ASSERT_EQ(records.size(), 4u);
-  const std::vector<std::string> models{"calmflow", "icfm", "otcfm", "floor"};
-  for (std::size_t i = 0; i < 4; ++i) {
+  ASSERT_EQ(records.size(), 5u);
+  const std::vector<std::string> models{"calmflow", "icfm", "otcfm", "floor", "gaussian"};
+  for (std::size_t i = 0; i < 5; ++i) {
     const auto& r = records[i];
     EXPECT_EQ(r["model"], models[i]);
     EXPECT_EQ(r["seed"], 4);
     EXPECT_EQ(r["pair"], "8gaussians -> moons");
     EXPECT_EQ(r["n"], 48);
     EXPECT_EQ(r["samples"].size(), 96u);  // 48 points, x and y
-    for (const char* key : {"w2", "mmd2", "energy"}) EXPECT_GT(r[key].get<double>(), 0.0) << models[i] << " " << key;
+    for (const char* key : {"w2", "mmd2", "energy", "mean_gap", "covariance_gap", "trace_ratio"})
+      EXPECT_GT(r[key].get<double>(), 0.0) << models[i] << " " << key;
     EXPECT_EQ(r["cached"], false);
     if (i < 3) {
       EXPECT_EQ(r["steps"], 15);
@@ -209,21 +210,27 @@ TEST(FlowExperiment, StudyWritesRecordsAndResumesFromCells) {
   // CaLMFlow's parameter count is matched by the CFM width.
   EXPECT_LT(std::abs(records[1]["parameters"].get<long>() - records[0]["parameters"].get<long>()), 200);
   EXPECT_EQ(records[2]["coupling"], "otcfm");
+  // The Gaussian baseline has the target's moments: its mean gap is that of a second target sample, up to noise.
+  EXPECT_LT(records[4]["mean_gap"].get<double>(), 1.0);
+  EXPECT_NEAR(records[4]["trace_ratio"].get<double>(), 1.0, 0.5);
+  // CaLMFlow's noise spread and the target's spread are recorded (the head uses its noise: spread > 0).
+  EXPECT_GT(records[0]["noise_spread"].get<double>(), 0.0);
+  EXPECT_GT(records[0]["target_spread"].get<double>(), 1.0);
   // Picard on a strictly causal operator reaches the sequential sample within N - 1 sweeps.
   EXPECT_EQ(records[0]["sequential_passes"], 3);
   EXPECT_EQ(records[0]["parallel_rows"], 8);
   EXPECT_GE(records[0]["picard_sweeps_to_tol"].get<int>(), 0);
   EXPECT_LE(records[0]["picard_sweeps_to_tol"].get<int>(), 3);
   EXPECT_EQ(records[0]["picard_error_history"].size(), records[0]["picard_evaluations"].get<std::size_t>());
-  // The derived means over seeds: one row per model and the floor, equal to the one seed's values.
-  ASSERT_EQ(res["derived"].size(), 4u);
-  for (std::size_t i = 0; i < 4; ++i) {
+  // The derived means over seeds: one row per model and baseline, equal to the one seed's values.
+  ASSERT_EQ(res["derived"].size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(res["derived"][i]["model"], models[i]);
     EXPECT_EQ(res["derived"][i]["w2_mean"], records[i]["w2"]);
     EXPECT_EQ(res["derived"][i]["seeds"], 1);
   }
   const std::string csv = read_file(ctx.output_folder / "results.csv");
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);  // header and four records; samples stay out
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header and five records; samples stay out
   EXPECT_EQ(csv.find("samples"), std::string::npos);
   const auto cfg = nlohmann::json::parse(read_file(ctx.output_folder / "config.json"));
   EXPECT_EQ(cfg["seed"], 4);
@@ -233,7 +240,7 @@ TEST(FlowExperiment, StudyWritesRecordsAndResumesFromCells) {
   // A rerun into the same folder reads every cell back and reports the same numbers.
   ex::run_study(ex::make_study(s, ctx), ctx);
   const auto res2 = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
-  for (std::size_t i = 0; i < 4; ++i) {
+  for (std::size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(res2["results"][i]["cached"], true);
     EXPECT_EQ(res2["results"][i]["w2"], records[i]["w2"]);
   }
@@ -256,10 +263,10 @@ TEST(FlowExperiment, InterruptedRunResumesFromItsFinishedCells) {
   ctx.stop_after_cells.reset();
   ex::run_study(ex::make_study(s, ctx), ctx);
   const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
-  ASSERT_EQ(res["results"].size(), 3u);  // icfm, otcfm, floor
+  ASSERT_EQ(res["results"].size(), 4u);  // icfm, otcfm, floor, gaussian
   EXPECT_EQ(res["results"][0]["cached"], true);  // the I-CFM cell finished before the interruption
   EXPECT_EQ(res["results"][1]["cached"], false);
-  EXPECT_EQ(res["derived"].size(), 3u);
+  EXPECT_EQ(res["derived"].size(), 4u);
 }
 
 TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
@@ -274,7 +281,9 @@ TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
     a.time_points = {3};
     a.trajectories = {1};
     a.spatial_tokens = {2};
-    a.deterministic_head = true;
+    a.heads = {"deterministic"};
+    a.paths = {};
+    a.paper_preset = false;
     ctx.output_folder = dir.path() / "ablation";
     ex::run_study(ex::make_study(a, ctx), ctx);
     const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));

@@ -1,13 +1,18 @@
-// The regression net of the flow studies: flow-quick, run by the study runner at the suite's size and
-// seed 1, gives the numbers of the code before it (golden/old-flow-quick.results.json, that code's own
-// results.json) to the last digit. The same cells compute the same things in the same order from the
-// same seeds, and torch on the CPU repeats itself bit for bit for a build and seed (the old code, rerun
-// here, reproduced its golden file exactly), so no tolerance is needed. Timings are left out.
+// The regression net of the flow studies: the flow-quick study of the code before the study runner
+// (golden/old-flow-quick.results.json, that code's own results.json), rebuilt with that code's settings
+// (its sizes; CaLMFlow with the paper's variational head on straight, noise-free paths, no increment,
+// squared error and KL summed over dimensions, τ = 0.5) and run by the study runner at seed 1, gives
+// the same numbers. Since the heads of issue 11 the loss is summed in another order (the KL over the
+// trained positions only), so CaLMFlow and the CFM matched to its parameter count agree to float
+// rounding, not bit for bit: relative 1e-4 (plus 1e-5
+// absolute for the parallel-in-time errors, which sit at float32 resolution). Integers and strings agree exactly. Timings are left out.
+// (flow-quick itself now runs the default head and larger sizes, so its numbers are new.)
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "iterop/experiments/studies/flow.hpp"
 #include "test_support.hpp"
 
 #if defined(ITEROP_HAVE_OPERATORS)
@@ -29,7 +34,20 @@ json find(const json& records, const json& match) {
   return nullptr;
 }
 
-/// Every old value equals the new record's field of the mapped name (exactly: json compares numbers by value).
+/// Equal, or for two floating-point numbers within relative 1e-4 plus absolute 1e-5 (float rounding of a
+/// reordered sum; 1e-5 is the float32 resolution of the states, which the parallel-in-time errors sit at).
+void expect_same(const json& old, const json& now, const std::string& what) {
+  if (old.is_number_float() && now.is_number()) {
+    const double a = old.get<double>(), b = now.get<double>();
+    EXPECT_LE(std::abs(a - b), 1e-4 * std::abs(a) + 1e-5) << what << ": " << a << " vs " << b;
+  } else if (old.is_array() && now.is_array() && old.size() == now.size()) {
+    for (std::size_t i = 0; i < old.size(); ++i) expect_same(old[i], now[i], what + "[" + std::to_string(i) + "]");
+  } else {
+    EXPECT_EQ(old, now) << what;
+  }
+}
+
+/// Every old value equals the new record's field of the mapped name (see expect_same).
 void expect_fields(const json& old, const json& now, const std::string& prefix, const std::string& what) {
   for (const auto& [k, v] : old.items()) {
     if (k == "seconds" || k == "steps_per_second" || k == "sample_seconds" || k == "assignment_seconds" ||
@@ -44,17 +62,47 @@ void expect_fields(const json& old, const json& now, const std::string& prefix, 
       continue;
     }
     ASSERT_TRUE(now.contains(field)) << what << ": no field " << field << " for " << prefix << k;
-    EXPECT_EQ(v, now[field]) << what << ": " << field;
+    expect_same(v, now[field], what + ": " + field);
   }
 }
 
 }  // namespace
 
-TEST(RegressionFlow, FlowQuickMatchesTheOldExperimentToTheLastDigit) {
+TEST(RegressionFlow, FlowQuickWithTheOldSettingsMatchesTheOldExperiment) {
   ScratchFolder dir;
-  const auto run = run_iterop({"run", "flow-quick", "--out", (dir.path() / "fq").string(), "--seed", "1"});
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json now = json::parse(read_file(dir.path() / "fq" / "results.json"));
+  namespace ex = iterop::experiments;
+  ex::FlowStudy s = ex::flow_quick_study();
+  s.pairs = {{"8gaussians", "moons", 2}};
+  s.models = {"calmflow", "icfm"};
+  s.eval.samples = 200;
+  s.eval.pool = 4000;
+  s.eval.seeds = 1;
+  s.eval.temperature = 0.5;
+  s.parallel_rows = 16;
+  s.calmflow = iterop::operators::CalmFlowOptions{};
+  s.calmflow.width = 32;
+  s.calmflow.layers = 1;
+  s.calmflow.feedforward = 64;
+  s.calmflow.time_points = 8;
+  s.calmflow.trajectories = 4;
+  s.calmflow.batch = 64;
+  s.calmflow.steps = 120;
+  s.calmflow.head = "variational";
+  s.calmflow.paths = "straight";
+  s.calmflow.increment = false;
+  s.calmflow.normalise_loss = false;
+  ex::ExperimentContext ctx;
+  ctx.seed = 1;
+  ctx.output_folder = dir.path() / "fq";
+  ex::run_study(ex::make_study(s, ctx), ctx);
+  json now = json::parse(read_file(dir.path() / "fq" / "results.json"));
+  // The moment-matched Gaussian baseline is new: set aside.
+  for (const char* part : {"results", "derived"}) {
+    json kept = json::array();
+    for (const auto& r : now[part])
+      if (r["model"] != "gaussian") kept.push_back(r);
+    now[part] = kept;
+  }
   const json old = json::parse(read_file(std::filesystem::path(ITEROP_GOLDEN_DIR) / "old-flow-quick.results.json"));
   EXPECT_EQ(now["experiment"], old["experiment"]);
   EXPECT_EQ(now["seed"], old["first_seed"]);

@@ -18,6 +18,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
+#include "iterop/distributions/sample_moments.hpp"
 #include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/run_time.hpp"
 
@@ -42,7 +43,7 @@ std::string pm(const Record& s, const std::string& field) {
 /// One colour per model, the target in grey.
 std::string model_colour(const std::string& model) {
   static const std::map<std::string, std::string> c = {
-      {"calmflow", "#d62728"}, {"icfm", "#2ca02c"}, {"otcfm", "#9467bd"}, {"target", "#555555"}};
+      {"calmflow", "#d62728"}, {"icfm", "#2ca02c"}, {"otcfm", "#9467bd"}, {"gaussian", "#1f77b4"}, {"target", "#555555"}};
   const auto it = c.find(model);
   return it == c.end() ? "#7f7f7f" : it->second;
 }
@@ -79,7 +80,8 @@ json calmflow_options_json(const op::CalmFlowOptions& o) {
   return {{"dim", o.dim},         {"time_points", o.time_points}, {"spatial_tokens", o.spatial_tokens},
           {"trajectories", o.trajectories}, {"width", o.width}, {"layers", o.layers},
           {"heads", o.heads},     {"feedforward", o.feedforward}, {"position", o.position},
-          {"variational", o.head == "variational"}, {"beta", o.beta}, {"lr", o.lr},
+          {"variational", o.head == "variational"}, {"head", o.head}, {"paths", o.paths},
+          {"path_sigma", o.path_sigma}, {"increment", o.increment}, {"beta", o.beta}, {"lr", o.lr},
           {"batch", o.batch},     {"steps", o.steps},           {"seed", o.seed},
           {"device", o.device},   {"max_prompt_tokens", o.max_prompt_tokens}};
 }
@@ -107,6 +109,19 @@ Record pair_record(const FlowPair& p) {
   return {{"pair", p.label()}, {"source", p.source}, {"target", p.target}, {"dim", p.dim}};
 }
 
+/// The sample's quality against the reference and how its moments differ from the reference's.
+void put_sample(Record& r, const dist::SampleSet& gen, const dist::SampleSet& reference, double gamma) {
+  put_quality(r, dist::sample_quality(gen, reference, gamma));
+  const dist::MomentGap g = dist::moment_gap(gen, reference);
+  r.update(Record{{"mean_gap", record_number(g.mean_distance)}, {"covariance_gap", record_number(g.covariance_relative)},
+                  {"trace_ratio", record_number(g.trace_ratio)}});
+}
+
+/// The temperature a CaLMFlow samples at: the evaluation's, or the head's default when negative.
+double sampling_temperature(double requested, const op::CalmFlowOptions& o) {
+  return requested >= 0 ? requested : (o.head == "variational" ? 0.5 : 1.0);
+}
+
 /// Source pool, target pool, generation start points and two independent target samples of one pair and seed.
 struct PairData {
   dist::SampleSet source_pool, target_pool, x0, reference, reference2;
@@ -124,7 +139,8 @@ PairData make_pair_data(const FlowPair& p, const FlowEvaluation& e, std::uint64_
 const char* seed_rule =
     "cell seed s: model initialisation and minibatches s; source pool 1000003 s + 11, target pool 1000003 s + 12, "
     "generation start points 1000003 s + 13, target sample compared with 1000003 s + 14, second target sample "
-    "(the floor) 1000003 s + 15; CaLMFlow sampling noise seed s";
+    "(the floor) 1000003 s + 15, moment-matched Gaussian 1000003 s + 16 (mean and covariance of the target pool); "
+    "CaLMFlow sampling noise seed s";
 
 /// Training progress lines: about every fifth of the steps.
 template <class P>
@@ -204,24 +220,31 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
   r["seed"] = seed;
   const std::string what = fmt::format("{} on {}, seed {}", model, pair.label(), seed);
   if (model == "floor") {
-    put_quality(r, dist::sample_quality(data.reference2, data.reference, study.eval.gamma));
+    put_sample(r, data.reference2, data.reference, study.eval.gamma);
     r["samples"] = plot_points(data.reference);  // the target sample every model of this seed is compared with
+  } else if (model == "gaussian") {
+    const dist::SampleSet g = dist::moment_matched_gaussian(data.target_pool, study.eval.samples, derived_seed(seed, 16));
+    put_sample(r, g, data.reference, study.eval.gamma);
+    r["samples"] = plot_points(g);
   } else if (model == "calmflow") {
     auto trained = train_calmflow(context, what, calmflow, {data.source_pool, data.target_pool, {}});
     r.update(trained.fields);
+    const double tau = sampling_temperature(study.eval.temperature, calmflow);
     const auto t0 = std::chrono::steady_clock::now();
-    const dist::SampleSet gen = trained.model.sample(data.x0, {.temperature = study.eval.temperature, .seed = seed});
+    const dist::SampleSet gen = trained.model.sample(data.x0, {.temperature = tau, .seed = seed});
     const double seconds = seconds_since(t0);
-    put_quality(r, dist::sample_quality(gen, data.reference, study.eval.gamma));
-    r.update(Record{{"temperature", study.eval.temperature}, {"forward_passes", calmflow.time_points - 1},
-                    {"sample_seconds", seconds}});
+    put_sample(r, gen, data.reference, study.eval.gamma);
+    const std::size_t rows = std::min(study.parallel_rows, data.x0.rows);
+    dist::SampleSet x0(rows, data.x0.dim,
+                       std::vector<double>(data.x0.values.begin(),
+                                           data.x0.values.begin() + static_cast<std::ptrdiff_t>(rows * data.x0.dim)));
+    // How much the final state depends on the head's noise, against the target's own spread.
+    r.update(Record{{"temperature", tau}, {"forward_passes", calmflow.time_points - 1}, {"sample_seconds", seconds},
+                    {"noise_spread", record_number(trained.model.noise_spread(x0, {.temperature = tau, .seed = seed}))},
+                    {"target_spread", record_number(std::sqrt(dist::sample_moments(data.reference).trace()))}});
     if (study.parallel_in_time) {
-      const std::size_t rows = std::min(study.parallel_rows, data.x0.rows);
-      dist::SampleSet x0(rows, data.x0.dim,
-                         std::vector<double>(data.x0.values.begin(),
-                                             data.x0.values.begin() + static_cast<std::ptrdiff_t>(rows * data.x0.dim)));
       const op::CalmFlowParallelOptions p{.tol = study.parallel_tol};
-      const auto pr = trained.model.sample_parallel(x0, {.temperature = study.eval.temperature, .seed = seed}, p);
+      const auto pr = trained.model.sample_parallel(x0, {.temperature = tau, .seed = seed}, p);
       put_parallel(r, pr, rows);
       context.report(fmt::format("    parallel in time ({} rows): N - 1 = {} sequential passes; Picard {} sweeps, "
                                  "Anderson {} sweeps to {}",
@@ -247,7 +270,7 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
       net.velocity(x, n, time, out);
     };
     const FlowSampleReport s = sample_flow_ode(v, data.x0, study.eval.ode);
-    put_quality(r, dist::sample_quality(s.samples, data.reference, study.eval.gamma));
+    put_sample(r, s.samples, data.reference, study.eval.gamma);
     r.update(Record{{"sample_seconds", s.seconds}, {"sampler", s.method},
                     {"sampler_status", std::string(to_string(s.status))},
                     {"batch_evaluations", s.batch_evaluations}, {"sample_evaluations", s.sample_evaluations},
@@ -336,10 +359,23 @@ Column pm_column(const std::string& header, const std::string& field) {
 // ---------------------------------------------------------------------------------------------
 // flow-2d, flow-highdim, flow-quick: the report
 
+/// CaLMFlow's dependence on its head's noise (noise_spread) against the target's spread.
+std::string noise_section(const Records& summary) {
+  const Records calm = summary.where("model", "calmflow");
+  if (calm.empty()) return "";
+  return "### Does CaLMFlow use its noise?\n\nNoise spread: the RMS distance of two samples from the same source points "
+         "with independent head noise, over √2 (0 for a head that ignores its noise); against the target's spread "
+         "√trace(Cov) (what independent pairing asks of it).\n\n" +
+         calm.table({Column::text("pair", "pair"), pm_column("noise spread", "noise_spread"),
+                     pm_column("target spread", "target_spread")})
+             .to_markdown() +
+         "\n";
+}
+
 std::string sample_quality_section(const Records& summary, const Records& records, const std::string& gamma_text) {
   auto sampler = [&](const Record& s) -> std::string {
     const Record* r = records.find({{"pair", text_of(s, "pair")}, {"model", text_of(s, "model")}});
-    if (r == nullptr || text_of(*r, "model") == "floor") return "";
+    if (r == nullptr || text_of(*r, "model") == "floor" || text_of(*r, "model") == "gaussian") return "";
     if (text_of(*r, "model") == "calmflow")
       return fmt::format("sequential, KV cache, τ = {}, {} passes", text_of(*r, "temperature"),
                          text_of(*r, "forward_passes"));
@@ -350,15 +386,19 @@ std::string sample_quality_section(const Records& summary, const Records& record
              .table({Column::text("pair", "pair"),
                      {"model",
                       [](const Record& s) {
-                        return text_of(s, "model") == "floor" ? "floor: two target samples" : text_of(s, "model");
+                        const std::string m = text_of(s, "model");
+                        return m == "floor" ? "floor: two target samples" : m == "gaussian" ? "moment-matched Gaussian" : m;
                       },
                       Align::left},
                      Column::text("parameters", "parameters", Align::right), Column::text("steps", "steps", Align::right),
                      seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
                      pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"), pm_column("energy distance", "energy"),
+                     pm_column("‖mean − target mean‖", "mean_gap"), pm_column("trace ratio", "trace_ratio"),
                      {"sampler", sampler, Align::left}})
              .to_markdown() +
-         "\n";
+         "\nThe moment-matched Gaussian has the target pool's mean and covariance: a model that does not beat it "
+         "has not learned the target's shape. Trace ratio: the sample covariance's trace over the target sample's "
+         "(1: the same total variance; below 1: under-dispersed, collapsed).\n\n" + noise_section(summary);
 }
 
 std::string parallel_section(const Records& records, const FlowStudy& study, StudyReport& report) {
@@ -474,9 +514,26 @@ std::vector<Variant> ablation_variants(const FlowAblationStudy& study) {
   add("N", study.time_points, &op::CalmFlowOptions::time_points);
   add("M", study.trajectories, &op::CalmFlowOptions::trajectories);
   add("K", study.spatial_tokens, &op::CalmFlowOptions::spatial_tokens);
-  if (study.deterministic_head && base.head == "variational") {
-    variants.push_back({"head", "deterministic", base});
-    variants.back().options.head = "deterministic";
+  for (const auto& head : study.heads)
+    if (head != base.head) {
+      variants.push_back({"head", head, base});
+      variants.back().options.head = head;
+    }
+  for (const auto& paths : study.paths)
+    if (paths != base.paths) {
+      variants.push_back({"paths", paths, base});
+      variants.back().options.paths = paths;
+    }
+  if (study.paper_preset) {
+    op::CalmFlowOptions paper = op::calmflow_preset("paper-2d");
+    for (auto field : {&op::CalmFlowOptions::dim, &op::CalmFlowOptions::time_points, &op::CalmFlowOptions::trajectories,
+                       &op::CalmFlowOptions::spatial_tokens, &op::CalmFlowOptions::width, &op::CalmFlowOptions::layers,
+                       &op::CalmFlowOptions::heads, &op::CalmFlowOptions::feedforward, &op::CalmFlowOptions::batch,
+                       &op::CalmFlowOptions::steps})
+      paper.*field = base.*field;
+    paper.head_width = base.width;
+    paper.lr = base.lr;
+    variants.push_back({"preset", "paper-2d", paper});
   }
   return variants;
 }
@@ -505,8 +562,8 @@ void FlowEvaluation::validate() const {
   require(pool >= 1, "FlowEvaluation::pool", pool, "pool >= 1");
   require(seeds >= 1, "FlowEvaluation::seeds", seeds, "seeds >= 1");
   require(std::isfinite(gamma) && gamma > 0, "FlowEvaluation::gamma", gamma, "0 < gamma < infinity");
-  require(std::isfinite(temperature) && temperature >= 0, "FlowEvaluation::temperature", temperature,
-          "0 <= temperature < infinity");
+  require(std::isfinite(temperature), "FlowEvaluation::temperature", temperature,
+          "finite (>= 0, or negative for the head's default)");
   ode.validate();
 }
 
@@ -617,12 +674,13 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
       "Each model is trained from the same pools ({} source and {} target points per seed) for {} steps of {} "
       "trajectories / pairs, then generates n = {} points from fresh source points, compared with a fresh target "
       "sample: exact W2 (optimal assignment), biased RBF MMD² (γ = {}), energy distance (V-statistic). Seeds: {} from "
-      "{} (mean ± sample std when several). The floor row compares two independent target samples of size n.\n\n"
+      "{} (mean ± sample std when several). The floor row compares two independent target samples of size n; the "
+      "moment-matched Gaussian row draws n points from a Gaussian with the target pool's mean and covariance.\n\n"
       "CaLMFlow: N = {}, M = {}, K = {}, width {}, {} layers, {} heads, {} head, sampled sequentially at τ = {}. CFM: "
       "MLP depth {}, width {} (parameter count closest to CaLMFlow's{}), {}, sampled with {}. Every option: config.json.",
       e.pool, e.pool, c.steps, c.batch, e.samples, gamma_text, e.seeds, context.seed, c.time_points, c.trajectories,
       c.spatial_tokens, c.width, c.layers, c.heads, c.head,
-      format_exact(e.temperature), settings.cfm.depth, cfm_of_pair.front().width,
+      format_exact(sampling_temperature(e.temperature, c)), settings.cfm.depth, cfm_of_pair.front().width,
       settings.pairs.size() > 1 ? ", per pair" : "", settings.cfm.activation, e.ode.describe());
   study.config = {{"seed_rule", seed_rule}, {"pairs", pairs}, {"models", settings.models}, {"eval", eval_json(e)},
                   {"calmflow", calmflow_options_json(c)}, {"cfm", cfm_options_json(cfm_of_pair.front())},
@@ -639,6 +697,7 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
   std::vector<Job> jobs;
   std::vector<std::string> models = settings.models;
   models.push_back("floor");
+  models.push_back("gaussian");
   for (std::size_t pi = 0; pi < settings.pairs.size(); ++pi)
     for (int s = 0; s < e.seeds; ++s)
       for (const auto& m : models) {
@@ -649,10 +708,13 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
         const bool parallel = settings.parallel_in_time && m == "calmflow";
         study.cells.push_back(
             {{{"pair", pair_json(settings.pairs[pi])}, {"model", m},
-              {"options", m == "calmflow" ? calmflow_options_json(j.calmflow) : m == "floor" ? json() : cfm_options_json(j.cfm)},
+              {"options", m == "calmflow"                      ? calmflow_options_json(j.calmflow)
+                          : m == "floor" || m == "gaussian" ? json()
+                                                            : cfm_options_json(j.cfm)},
               {"eval", eval_json(e)}, {"seed", j.cfm.seed},
               {"parallel", parallel ? json{{"rows", settings.parallel_rows}, {"tol", settings.parallel_tol}} : json()}},
-             fmt::format("{} on {}, seed {}", m == "floor" ? "floor (two target samples)" : m,
+             fmt::format("{} on {}, seed {}",
+                         m == "floor" ? "floor (two target samples)" : m == "gaussian" ? "moment-matched Gaussian" : m,
                          settings.pairs[pi].label(), j.cfm.seed)});
         jobs.push_back(std::move(j));
       }
@@ -663,7 +725,8 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
   study.progress = model_progress;
   study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
     const Records summary =
-        over_seeds(records, {"pair", "source", "target", "dim", "model"}, {"w2", "mmd2", "energy", "train_seconds"},
+        over_seeds(records, {"pair", "source", "target", "dim", "model"},
+                   {"w2", "mmd2", "energy", "train_seconds", "mean_gap", "trace_ratio", "noise_spread", "target_spread"},
                    {"parameters", "steps", "gamma"});
     std::string md = sample_quality_section(summary, records, gamma_text);
     md += parallel_section(records, settings, report);
@@ -671,7 +734,8 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
     std::vector<std::string> parts;
     for (const auto& s : summary)
       if (text_of(s, "model") != "floor")
-        parts.push_back(fmt::format("{} {}: W2 {}", text_of(s, "pair"), text_of(s, "model"), num(number_of(s, "w2_mean"))));
+        parts.push_back(fmt::format("{} {}: W2 {}, energy {}", text_of(s, "pair"), text_of(s, "model"),
+                                    num(number_of(s, "w2_mean")), num(number_of(s, "energy_mean"))));
     return ReportText{md, fmt::format("{}", fmt::join(parts, "; ")), summary};
   };
   return study;
@@ -692,14 +756,16 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
   study.description = fmt::format(
       "One factor at a time around the base model (N = {}, M = {}, K = {}, width {}, {} layers, {} steps, batch {} "
       "trajectories, {} head β = {}); the temperature rows sample the base model (no retraining), the other rows "
-      "train a model each and sample at τ = {}. The batch (trajectories per step) is the same for every M. n = {} "
+      "train a model each and sample at their head's default τ (0.5 for the paper's variational head, 1 otherwise; "
+      "here {}). The batch (trajectories per step) is the same for every M. n = {} "
       "samples against a fresh target sample; exact W2, MMD² with γ = {}, energy distance; seeds {} from {}.",
       base.time_points, base.trajectories, base.spatial_tokens, base.width, base.layers, base.steps, base.batch,
-      base.head, format_exact(base.beta), format_exact(e.temperature), e.samples, gamma_text, e.seeds, context.seed);
+      base.head, format_exact(base.beta), e.temperature >= 0 ? format_exact(e.temperature) : "the default", e.samples, gamma_text, e.seeds, context.seed);
   study.config = {{"seed_rule", seed_rule}, {"pair", settings.pair.label()}, {"eval", eval_json(e)},
                   {"base", calmflow_options_json(base)}, {"temperatures", settings.temperatures},
                   {"time_points", settings.time_points}, {"trajectories", settings.trajectories},
-                  {"spatial_tokens", settings.spatial_tokens}, {"deterministic_head", settings.deterministic_head}};
+                  {"spatial_tokens", settings.spatial_tokens}, {"heads", settings.heads}, {"paths", settings.paths},
+                  {"paper_preset", settings.paper_preset}};
   study.results_header = {{"pair", settings.pair.label()}, {"samples", e.samples}, {"seeds", e.seeds},
                           {"gamma", e.gamma}};
   struct Job {
@@ -713,7 +779,7 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
       const std::uint64_t seed = context.seed + static_cast<std::uint64_t>(s);
       op::CalmFlowOptions o = variants[vi].options;
       o.seed = seed;
-      for (double tau : vi == 0 ? settings.temperatures : std::vector<double>{e.temperature}) {
+      for (double tau : vi == 0 ? settings.temperatures : std::vector<double>{sampling_temperature(e.temperature, o)}) {
         jobs.push_back({vi, tau, seed});
         study.cells.push_back({{{"pair", pair_json(settings.pair)}, {"options", calmflow_options_json(o)},
                                 {"temperature", tau}, {"eval", eval_json(e)}, {"seed", seed}},
@@ -739,7 +805,7 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
     const auto t0 = std::chrono::steady_clock::now();
     const dist::SampleSet gen = m.model.sample(data.x0, {.temperature = j.temperature, .seed = j.seed});
     const double seconds = seconds_since(t0);
-    put_quality(r, dist::sample_quality(gen, data.reference, settings.eval.gamma));
+    put_sample(r, gen, data.reference, settings.eval.gamma);
     r["forward_passes"] = o.time_points - 1;
     r["sample_seconds"] = seconds;
     return r;
@@ -763,7 +829,8 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
                          .to_markdown() +
                      "\n## Plots\n\n";
     // W2 against each factor; the base model (at the evaluation temperature) is a point of every curve.
-    const Record* at_base = rows.find({{"factor", "base"}, {"temperature", format_exact(settings.eval.temperature)}});
+    const Record* at_base =
+        rows.find({{"factor", "base"}, {"temperature", format_exact(sampling_temperature(settings.eval.temperature, base))}});
     Figure fig;
     for (const auto& [factor, field] : {std::pair<std::string, std::string>{"τ", "temperature"},
                                         {"N", "time_points"}, {"M", "trajectories"}, {"K", "spatial_tokens"}}) {
@@ -816,7 +883,7 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
       "same direction): a sample closer to its own target than to all of those has composed both words. Seeds {} "
       "from {}.\n\nCaLMFlow: N = {}, M = {}, K = {}, width {}, {} layers, {} heads, {} steps, batch {}.",
       format_exact(task.blob_std), format_exact(task.shift), held.size(), all.size(), held.dump(), settings.per_prompt,
-      settings.source, e.samples, format_exact(e.temperature), gamma_text, e.seeds, context.seed, c.time_points,
+      settings.source, e.samples, format_exact(sampling_temperature(e.temperature, c)), gamma_text, e.seeds, context.seed, c.time_points,
       c.trajectories, c.spatial_tokens, c.width, c.layers, c.heads, c.steps, c.batch);
   const json task_json = {{"components", task.components}, {"directions", task.directions}, {"shift", task.shift},
                           {"blob_std", task.blob_std}, {"held_out", held}};
@@ -862,7 +929,9 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     const std::string prompt = conditional_prompt(all[k]);
     const dist::SampleSet own = target(k, 1000);
     const dist::SampleSet x0 = dist::sample_dataset(settings.source, eval.samples, 2, derived_seed(seed, 2000 + k));
-    const dist::SampleSet gen = m.model.sample(x0, {.temperature = eval.temperature, .seed = seed, .prompt = prompt});
+    const dist::SampleSet gen =
+        m.model.sample(x0, {.temperature = sampling_temperature(eval.temperature, settings.calmflow), .seed = seed,
+                            .prompt = prompt});
     Record r = {{"prompt", prompt},
                 {"component", all[k].component},
                 {"direction", all[k].direction},

@@ -32,15 +32,16 @@ struct FlowEvaluation {
   std::size_t pool = 10000;       ///< training pools: pool source and pool target points per seed (>= 1)
   int seeds = 1;                  ///< seeds context.seed, context.seed + 1, ... (>= 1)
   double gamma = 2.0;             ///< RBF MMD kernel exp(-gamma ||x - y||^2) (> 0)
-  double temperature = 0.5;       ///< CaLMFlow sampling temperature (>= 0)
+  double temperature = -1;        ///< CaLMFlow sampling temperature (>= 0; negative: the head's default)
   FlowOdeOptions ode{};           ///< how CFM models are sampled (default Euler, 100 steps)
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
   void validate() const;
 };
 
-/// flow-2d / flow-highdim / flow-quick: every pair x seed x model (and the floor: two target samples),
-/// one trained model per cell.
+/// flow-2d / flow-highdim / flow-quick: every pair x seed x model, one trained model per cell, and two
+/// baselines per pair and seed: the floor (two target samples) and the moment-matched Gaussian (the
+/// target pool's mean and covariance), which a model must beat to have learned the shape.
 struct FlowStudy {
   std::string name = "flow-2d";
   std::vector<FlowPair> pairs{FlowPair{}};  ///< dim >= 1; 2-D sets need dim 2
@@ -68,7 +69,11 @@ struct FlowAblationStudy {
   std::vector<int> time_points{4, 8, 16};                ///< N
   std::vector<int> trajectories{1, 2, 4, 8};             ///< M (batch kept: trajectories per step)
   std::vector<int> spatial_tokens{1, 2, 4};              ///< K
-  bool deterministic_head = true;                        ///< also the variational = false ablation
+  /// Heads and paths tried around the base (those equal to the base's are the base itself).
+  std::vector<std::string> heads{"flow", "gaussian", "variational", "deterministic"};
+  std::vector<std::string> paths{"straight", "bridge"};
+  /// Also the authors' settings (calmflow_preset("paper-2d")) at the base's sizes, steps and batch.
+  bool paper_preset = true;
 
   void validate() const;
 };
