@@ -146,7 +146,7 @@ std::string options_text(const CalmFlowOptions& o) {
     << "\ntrajectories=" << o.trajectories << "\nwidth=" << o.width << "\nlayers=" << o.layers
     << "\nheads=" << o.heads << "\nfeedforward=" << o.feedforward << "\nposition=" << o.position
     << "\nhead=" << o.head << "\nincrement=" << (o.increment ? 1 : 0) << "\nhead_width=" << o.head_width
-    << "\nhead_steps=" << o.head_steps << "\nmlp=" << o.mlp << "\ndropout=" << format_value(o.dropout)
+    << "\nhead_steps=" << o.head_steps << "\ntime_input=" << (o.time_input ? 1 : 0) << "\nmlp=" << o.mlp << "\ndropout=" << format_value(o.dropout)
     << "\nrotary_fraction=" << format_value(o.rotary_fraction)
     << "\nparallel_residual=" << (o.parallel_residual ? 1 : 0) << "\npaths=" << o.paths
     << "\npath_sigma=" << format_value(o.path_sigma) << "\nsigma_min=" << format_value(o.sigma_min)
@@ -218,6 +218,8 @@ struct CalmFlowNetImpl : torch::nn::Module {
   int64_t dim, width, tokens_per_state;
   std::string kind;  // the head
   bool increment;
+  bool time_input;
+  int64_t time_points;
   int head_steps;
   Mlp enc{nullptr}, mu{nullptr}, s{nullptr}, dec{nullptr}, gauss{nullptr}, velocity{nullptr};
   torch::nn::Embedding words{nullptr};
@@ -225,10 +227,10 @@ struct CalmFlowNetImpl : torch::nn::Module {
 
   CalmFlowNetImpl(const CalmFlowOptions& o, int64_t vocabulary_size, int64_t max_positions)
       : dim(o.dim), width(o.width), tokens_per_state(o.spatial_tokens), kind(o.head), increment(o.increment),
-        head_steps(o.head_steps) {
+        time_input(o.time_input), time_points(o.time_points), head_steps(o.head_steps) {
     const int64_t w = o.width, k = o.spatial_tokens, hw = head_hidden(o);
     const int decoder_layers = o.mlp == "paper" ? 2 : 1;
-    enc = register_module("enc", Mlp(dim, k * w, k * w, 1, o));
+    enc = register_module("enc", Mlp(dim + (time_input ? 1 : 0), k * w, k * w, 1, o));
     if (vocabulary_size > 0) words = register_module("words", torch::nn::Embedding(vocabulary_size, w));
     detail::CausalTransformerOptions t{.width = w, .layers = o.layers, .heads = o.heads, .feedforward = o.feedforward,
                                        .rotary = o.position == "rotary", .max_positions = max_positions,
@@ -245,9 +247,15 @@ struct CalmFlowNetImpl : torch::nn::Module {
     }
   }
 
-  /// States [S, T, M, D] -> flow tokens [S, T M K, width].
-  torch::Tensor tokens(const torch::Tensor& x) {
-    return enc->forward(x).reshape({x.size(0), x.size(1) * x.size(2) * tokens_per_state, width});
+  /// States [S, T, M, D] at time indices first, first + 1, ... -> flow tokens [S, T M K, width]
+  /// (with time_input the encoder reads (z, t_i)).
+  torch::Tensor tokens(const torch::Tensor& x, int64_t first = 0) {
+    auto in = x;
+    if (time_input) {
+      auto t = (torch::arange(first, first + x.size(1), x.options()) / double(time_points - 1)).reshape({1, -1, 1, 1});
+      in = torch::cat({x, t.expand({x.size(0), x.size(1), x.size(2), 1})}, -1);
+    }
+    return enc->forward(in).reshape({x.size(0), x.size(1) * x.size(2) * tokens_per_state, width});
   }
   /// Hidden states [S, n, width] -> latent mean and variance sigma^2 = exp(f_s) + 1e-4 (variance
   /// undefined for the deterministic head).
@@ -326,6 +334,7 @@ CalmFlowOptions calmflow_preset(const std::string& name) {
   require(name == "paper-2d", "CaLMFlow preset", name, "one of: default, paper-2d");
   o.head = "variational";
   o.increment = false;
+  o.time_input = false;
   o.head_width = o.width;
   o.mlp = "paper";
   o.dropout = 0.1;
@@ -406,6 +415,7 @@ void read_file(const std::string& path, FileContents& f) {
   o.increment = parse_number<int>(kv, "increment", path) != 0;
   o.head_width = parse_number<int>(kv, "head_width", path);
   o.head_steps = parse_number<int>(kv, "head_steps", path);
+  o.time_input = parse_number<int>(kv, "time_input", path) != 0;
   o.mlp = text("mlp");
   o.dropout = parse_number<double>(kv, "dropout", path);
   o.rotary_fraction = parse_number<double>(kv, "rotary_fraction", path);
@@ -709,7 +719,7 @@ struct CalmFlow::Impl {
     for (int64_t i = 0; i + 1 < N(); ++i) {
       torch::Tensor h;
       if (use_cache) {
-        auto tok = net->tokens(states.back());
+        auto tok = net->tokens(states.back(), i);
         if (i == 0) {
           h = net->body->forward(embed(pr.ids, tok), 0, &cache);
         } else {

@@ -91,6 +91,7 @@ TEST(RegressionFlow, FlowQuickWithTheOldSettingsMatchesTheOldExperiment) {
   s.calmflow.paths = "straight";
   s.calmflow.increment = false;
   s.calmflow.normalise_loss = false;
+  s.calmflow.time_input = false;
   ex::ExperimentContext ctx;
   ctx.seed = 1;
   ctx.output_folder = dir.path() / "fq";

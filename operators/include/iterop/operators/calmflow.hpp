@@ -14,7 +14,7 @@ namespace iterop::operators {
 
 /// Options of a CaLMFlow model and of its training. The model reads trajectories
 /// z(t_0), ..., z(t_{N-1}) on t_i = i / (N - 1) and predicts the distribution of z(t_{i+1}) from z(t_0..t_i):
-///   tokens:   each state z(t_i) in R^D -> MLP(D -> K w -> K w) -> K tokens of width w; M trajectories share
+///   tokens:   each state z(t_i) in R^D (with t_i when time_input) -> MLP(-> K w -> K w) -> K tokens of width w; M trajectories share
 ///             one sequence, time-major, then trajectory, then spatial token (N M K flow tokens), after an
 ///             optional prompt window of max_prompt_tokens word tokens;
 ///   body:     `layers` causal transformer blocks (pre-LayerNorm; sequential x += Attn(LN(x)), x += FF(LN(x))
@@ -55,6 +55,9 @@ struct CalmFlowOptions {
   bool increment = true;            ///< the head models z(t_{i+1}) - z(t_i) (true) or z(t_{i+1}) (false)
   int head_width = 0;               ///< hidden width of the head / decoder MLPs (>= 0; 0: max(K w, D))
   int head_steps = 32;              ///< Euler steps of the flow head's sampler (>= 1)
+  /// The encoder reads (z(t_i), t_i) instead of z(t_i): time given explicitly, not only through positions
+  /// (the authors' code: positions only).
+  bool time_input = true;
   std::string mlp = "gelu";         ///< MLP form of encoder, heads and decoder: "gelu" or "paper"
   double dropout = 0.0;             ///< dropout of the "paper" MLPs in training (0 <= dropout < 1)
   double rotary_fraction = 1.0;     ///< share of each head's dimensions rotated (0 < f <= 1; GPT-NeoX: 0.25)
@@ -84,7 +87,8 @@ struct CalmFlowOptions {
 };
 
 /// Named settings: "default" (CalmFlowOptions{}) or "paper-2d", the authors' public 2-D training script
-/// (variational head on variance-exploding paths sigma_min 1e-4, sigma_max 10; no increment; "paper" MLPs
+/// (variational head on variance-exploding paths sigma_min 1e-4, sigma_max 10; no increment, time by
+/// position only; "paper" MLPs
 /// of width w with dropout 0.1; rotary on 25 % of each head's dimensions, parallel residual blocks;
 /// width 64, 2 layers, 2 heads, feed-forward 256, N = 16, M = 8, K = 1; beta 0.1 with the KL and squared
 /// error summed over dimensions; Adam lr 1e-3, batch 256, 10,000 steps; sample at temperature 0.5).
