@@ -7,8 +7,8 @@ N = 16 time points, M = 8 trajectories per sequence, K = 1 token per state, widt
 2 heads, feed-forward 256, D = 2; Adam lr 1e-3; one torch thread; PyTorch eager (no torch.compile,
 no TorchScript).
 
-  tokens    encoder MLP D -> K w -> K w (Linear, GELU, Linear), states laid out time-major, then
-            trajectory (sequence length N M K = 128)
+  tokens    encoder MLP (D + 1) -> K w -> K w (Linear, GELU, Linear) on (z(t_i), t_i) (--time-input 0:
+            on z(t_i) alone), states laid out time-major, then trajectory (sequence length N M K = 128)
   body      2 pre-LayerNorm blocks x += Attn(LN1(x)); x += W2 GELU(W1 LN2(x)); fused qkv Linear,
             rotary positions on all of each head's dimensions (base 10000, pairs (j, j + r/2)),
             causal mask, then a final LayerNorm
@@ -123,7 +123,7 @@ class CalmFlowNet(nn.Module):
         w, k, d = a.width, a.spatial_tokens, a.dim
         hw = max(k * w, d)
         self.a = a
-        self.enc = Mlp(d, k * w, k * w, 1)
+        self.enc = Mlp(d + (1 if a.time_input else 0), k * w, k * w, 1)
         max_positions = a.time_points * a.trajectories * k
         self.blocks = nn.ModuleList(Block(w, a.heads, a.feedforward, max_positions) for _ in range(a.layers))
         self.ln_f = nn.LayerNorm(w)
@@ -137,6 +137,9 @@ class CalmFlowNet(nn.Module):
     def body(self, x):
         """States [S, N, M, D] -> hidden states [S, N M K, w]."""
         s, n, m, _ = x.shape
+        if self.a.time_input:  # the encoder reads (z(t_i), t_i)
+            t = (torch.arange(n, dtype=x.dtype) / (self.a.time_points - 1)).reshape(1, n, 1, 1)
+            x = torch.cat((x, t.expand(s, n, m, 1)), dim=-1)
         h = self.enc(x).reshape(s, n * m * self.a.spatial_tokens, self.a.width)
         for block in self.blocks:
             h = block(h)
@@ -223,6 +226,8 @@ def main():
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--feedforward", type=int, default=256)
     p.add_argument("--dim", type=int, default=2)
+    p.add_argument("--time-input", dest="time_input", type=int, choices=(0, 1), default=1,
+                   help="the encoder reads (z(t_i), t_i) (1, the C++ default) or z(t_i) (0)")
     p.add_argument("--path-sigma", dest="path_sigma", type=float, default=1.0)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=1e-3)

@@ -2,8 +2,14 @@
 // blocks, causal multi-head self-attention with a key/value cache, rotary or learned positions.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
+#include <c10/core/CPUAllocator.h>
+#include <c10/util/Exception.h>
 #include <torch/nn/functional/activation.h>
 
 #include "detail/causal_transformer.hpp"
@@ -11,19 +17,118 @@
 namespace iterop::operators::detail {
 namespace {
 
-/// Rotary embedding on [batch, heads, length, head_width], on the first r = 2 cos.size(-1)
-/// dimensions: pairs (x_j, x_{j + r/2}) rotated by the angle position * 10000^(-2j / r); the
-/// other dimensions pass unchanged (GPT-NeoX's partial rotary).
+/// Rotary embedding of queries and keys together, x = [batch, length, 2 heads, head_width] at
+/// positions offset .. offset + length - 1, on the first r = 2 cos.size(-1) dimensions of each head:
+/// pairs (x_j, x_{j + r/2}) rotated by the angle position * 10000^(-2j / r), the other dimensions
+/// unchanged (GPT-NeoX's partial rotary). Computed as x C + swap(x) S with C = [cos, cos, 1] and
+/// S = [-sin, sin, 0] per position (two full-size temporaries, the same numbers as the textbook
+/// x1 cos - x2 sin, x1 sin + x2 cos).
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
-  const int64_t half = cos.size(-1);
+  const int64_t half = cos.size(-1), width = x.size(-1), rest = width - 2 * half;
   auto x1 = x.narrow(-1, 0, half);
   auto x2 = x.narrow(-1, half, half);
-  auto rotated = torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
-  if (2 * half == x.size(-1)) return rotated;
-  return torch::cat({rotated, x.narrow(-1, 2 * half, x.size(-1) - 2 * half)}, -1);
+  std::vector<torch::Tensor> c{cos, cos}, s{-sin, sin}, swapped{x2, x1};
+  if (rest > 0) {
+    c.push_back(torch::ones({cos.size(0), rest}, cos.options()));
+    s.push_back(torch::zeros({sin.size(0), rest}, sin.options()));
+    swapped.push_back(x.narrow(-1, 2 * half, rest));
+  }
+  auto c_full = torch::cat(c, -1).unsqueeze(1);  // [length, 1, width], broadcast over batch and heads
+  auto s_full = torch::cat(s, -1).unsqueeze(1);
+  auto out = x * c_full;
+  out.addcmul_(torch::cat(swapped, -1), s_full);
+  return out;
 }
 
+/// The allocator behind CpuMemoryCache: 64-byte aligned blocks with a 64-byte header holding the
+/// block size; freed blocks are kept per size while the cache is in use.
+class CachingCpuAllocator final : public c10::Allocator {
+ public:
+  static constexpr std::size_t kHeader = 64, kAlignment = 64;
+  static constexpr std::size_t kMaxCachedBytes = std::size_t(1) << 30;
+
+  /// The process-wide instance (never destroyed: tensors may be freed during static destruction).
+  static CachingCpuAllocator& instance() {
+    static auto* a = new CachingCpuAllocator();
+    return *a;
+  }
+
+  c10::DataPtr allocate(std::size_t nbytes) const override {
+    const c10::Device cpu(c10::DeviceType::CPU);
+    if (nbytes == 0) return {nullptr, nullptr, &release, cpu};
+    const std::size_t size = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+    void* base = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (users_ > 0) {
+        auto it = free_.find(size);
+        if (it != free_.end() && !it->second.empty()) {
+          base = it->second.back();
+          it->second.pop_back();
+          cached_bytes_ -= size;
+        }
+      }
+    }
+    if (base == nullptr) {
+      TORCH_CHECK(posix_memalign(&base, kAlignment, size + kHeader) == 0 && base != nullptr,
+                  "CPU allocator: not enough memory: you tried to allocate ", nbytes, " bytes.");
+      *static_cast<std::size_t*>(base) = size;
+    }
+    void* data = static_cast<char*>(base) + kHeader;
+    return {data, data, &release, cpu};
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  static void release(void* data) {
+    if (data == nullptr) return;
+    void* base = static_cast<char*>(data) - kHeader;
+    const std::size_t size = *static_cast<std::size_t*>(base);
+    auto& a = instance();
+    {
+      std::lock_guard<std::mutex> lock(a.mutex_);
+      if (a.users_ > 0 && a.cached_bytes_ + size <= kMaxCachedBytes) {
+        a.free_[size].push_back(base);
+        a.cached_bytes_ += size;
+        return;
+      }
+    }
+    std::free(base);
+  }
+
+  void acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (users_++ > 0) return;
+    previous_ = c10::GetCPUAllocator();
+    c10::SetCPUAllocator(this, 0);  // a no-op if a higher-priority allocator is registered
+  }
+
+  void release_use() {
+    std::unordered_map<std::size_t, std::vector<void*>> blocks;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--users_ > 0) return;
+      if (c10::GetCPUAllocator() == this) c10::SetCPUAllocator(previous_, 0);
+      blocks.swap(free_);
+      cached_bytes_ = 0;
+    }
+    for (auto& [size, list] : blocks)
+      for (void* base : list) std::free(base);
+  }
+
+ private:
+  CachingCpuAllocator() = default;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<std::size_t, std::vector<void*>> free_;
+  mutable std::size_t cached_bytes_ = 0;
+  int users_ = 0;
+  c10::Allocator* previous_ = nullptr;
+};
+
 }  // namespace
+
+CpuMemoryCache::CpuMemoryCache() { CachingCpuAllocator::instance().acquire(); }
+CpuMemoryCache::~CpuMemoryCache() { CachingCpuAllocator::instance().release_use(); }
 
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(const CausalTransformerOptions& o)
     : width(o.width), heads(o.heads), head_width(o.width / o.heads), rotary(o.rotary) {
@@ -44,17 +149,13 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(const CausalTransformerOptions&
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, int64_t offset, torch::Tensor* cache_k,
                                                torch::Tensor* cache_v) {
   const int64_t b = x.size(0), len = x.size(1);
-  auto parts = qkv->forward(x).chunk(3, -1);
-  auto shape = [&](const torch::Tensor& t) { return t.reshape({b, len, heads, head_width}).transpose(1, 2); };
-  auto q = shape(parts[0]);
-  auto k = shape(parts[1]);
-  auto v = shape(parts[2]);
-  if (rotary) {
-    auto cos = cos_table.narrow(0, offset, len);
-    auto sin = sin_table.narrow(0, offset, len);
-    q = rotate(q, cos, sin);
-    k = rotate(k, cos, sin);
-  }
+  auto proj = qkv->forward(x);  // [b, len, 3 width]: queries, keys, values
+  // Queries and keys as [b, len, 2 heads, head_width] (a view), rotated together.
+  auto qk = proj.narrow(-1, 0, 2 * width).reshape({b, len, 2 * heads, head_width});
+  if (rotary) qk = rotate(qk, cos_table.narrow(0, offset, len), sin_table.narrow(0, offset, len));
+  auto q = qk.narrow(2, 0, heads).transpose(1, 2);  // [b, heads, len, head_width] (views)
+  auto k = qk.narrow(2, heads, heads).transpose(1, 2);
+  auto v = proj.narrow(-1, 2 * width, width).reshape({b, len, heads, head_width}).transpose(1, 2);
   if (cache_k != nullptr) {
     if (cache_k->defined()) {
       k = torch::cat({*cache_k, k}, 2);
@@ -64,14 +165,23 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, int64_t o
     *cache_v = v;
   }
   const int64_t keys = k.size(2);
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(head_width));
-  auto opts = torch::TensorOptions().dtype(torch::kLong).device(x.device());
-  auto key_pos = torch::arange(keys, opts).unsqueeze(0);
-  auto query_pos = (torch::arange(len, opts) + offset).unsqueeze(1);
-  scores = scores.masked_fill(key_pos > query_pos, -std::numeric_limits<double>::infinity());
-  auto att = torch::softmax(scores, -1);
-  auto y = torch::matmul(att, v).transpose(1, 2).reshape({b, len, width});
-  return out->forward(y);
+  // Batched over (b, heads): contiguous [b heads, positions, head_width] copies.
+  auto q3 = q.reshape({b * heads, len, head_width});
+  auto k3 = k.reshape({b * heads, keys, head_width});
+  auto v3 = v.reshape({b * heads, keys, head_width});
+  // Additive causal mask (-inf where key position > query position), fused with the 1 / sqrt(head_width)
+  // scale into the score product by baddbmm. One new query sees every cached key: no mask.
+  const double scale = 1.0 / std::sqrt(double(head_width));
+  torch::Tensor scores;
+  if (len > 1) {
+    auto mask = torch::full({len, keys}, -std::numeric_limits<float>::infinity(), x.options().requires_grad(false))
+                    .triu(offset + 1);
+    scores = torch::baddbmm(mask.unsqueeze(0).expand({b * heads, len, keys}), q3, k3.transpose(1, 2), 1.0, scale);
+  } else {
+    scores = torch::bmm(q3, k3.transpose(1, 2)).mul_(scale);
+  }
+  auto y = torch::bmm(torch::softmax(scores, -1), v3);  // [b heads, len, head_width]
+  return out->forward(y.reshape({b, heads, len, head_width}).transpose(1, 2).reshape({b, len, width}));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const CausalTransformerOptions& o) : parallel(o.parallel_residual) {
@@ -96,6 +206,12 @@ CausalTransformerImpl::CausalTransformerImpl(const CausalTransformerOptions& o)
   for (int64_t l = 0; l < o.layers; ++l) blocks->push_back(TransformerBlock(o));
   ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
   if (!rotary) position_table = register_parameter("position_table", torch::randn({max_positions, o.width}) * 0.02);
+}
+
+void CausalTransformerImpl::train(bool on) {
+  if (on && !memory_cache) memory_cache = std::make_unique<CpuMemoryCache>();
+  if (!on) memory_cache.reset();
+  torch::nn::Module::train(on);
 }
 
 torch::Tensor CausalTransformerImpl::forward(const torch::Tensor& x, int64_t offset, KvCache* cache) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -58,10 +59,29 @@ struct TransformerBlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(TransformerBlock);
 
+/// Scoped cache of CPU tensor memory for training loops. While at least one guard is alive (on any
+/// thread), LibTorch's CPU allocator is replaced by one that keeps freed blocks by size (up to
+/// 1 GiB in all) and hands them out again, so that a training step reuses the previous step's
+/// memory instead of returning it to the system and touching fresh pages again (glibc malloc trims
+/// and unmaps large blocks; page faults were most of a CaLMFlow training step's CPU time). The last
+/// guard to end restores the previous allocator and frees the cached blocks; blocks still in use
+/// are freed normally when their tensors go. Numbers are unchanged (only where memory comes from).
+/// Nothing is installed if another CPU allocator was registered with a higher priority.
+class CpuMemoryCache {
+ public:
+  CpuMemoryCache();
+  ~CpuMemoryCache();
+  CpuMemoryCache(const CpuMemoryCache&) = delete;
+  CpuMemoryCache& operator=(const CpuMemoryCache&) = delete;
+};
+
 /// Embedded tokens [batch, length, width] -> hidden states of the same shape (final LayerNorm
 /// applied). Positions: rotary inside the attention, or a learned table added to the input.
+/// In training mode (after train(true), until train(false) or destruction) it holds a CpuMemoryCache,
+/// so a training loop's steps reuse each other's CPU memory.
 struct CausalTransformerImpl : torch::nn::Module {
   explicit CausalTransformerImpl(const CausalTransformerOptions& o);
+  void train(bool on = true) override;
   /// Tokens at positions offset .. offset + length - 1. With a cache, offset must equal
   /// cache->length and the cache grows by length; without, offset must be 0.
   torch::Tensor forward(const torch::Tensor& x, int64_t offset = 0, KvCache* cache = nullptr);
@@ -71,7 +91,9 @@ struct CausalTransformerImpl : torch::nn::Module {
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm ln_f{nullptr};
   torch::Tensor position_table;  ///< learned positions [max_positions, width] (only when !rotary)
+  std::unique_ptr<CpuMemoryCache> memory_cache;  ///< held in training mode
 };
 TORCH_MODULE(CausalTransformer);
+
 
 }  // namespace iterop::operators::detail
