@@ -25,13 +25,13 @@ namespace {
 /// x1 cos - x2 sin, x1 sin + x2 cos).
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
   const int64_t half = cos.size(-1), width = x.size(-1), rest = width - 2 * half;
-  auto x1 = x.narrow(-1, 0, half);
-  auto x2 = x.narrow(-1, half, half);
-  std::vector<torch::Tensor> c{cos, cos}, s{-sin, sin}, swapped{x2, x1};
+  // split (not narrow): its backward assembles one gradient instead of zero-filled ones to add.
+  auto parts = rest > 0 ? x.split_with_sizes({half, half, rest}, -1) : x.split(half, -1);
+  std::vector<torch::Tensor> c{cos, cos}, s{-sin, sin}, swapped{parts[1], parts[0]};
   if (rest > 0) {
     c.push_back(torch::ones({cos.size(0), rest}, cos.options()));
     s.push_back(torch::zeros({sin.size(0), rest}, sin.options()));
-    swapped.push_back(x.narrow(-1, 2 * half, rest));
+    swapped.push_back(parts[2]);
   }
   auto c_full = torch::cat(c, -1).unsqueeze(1);  // [length, 1, width], broadcast over batch and heads
   auto s_full = torch::cat(s, -1).unsqueeze(1);
@@ -151,11 +151,14 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, int64_t o
   const int64_t b = x.size(0), len = x.size(1);
   auto proj = qkv->forward(x);  // [b, len, 3 width]: queries, keys, values
   // Queries and keys as [b, len, 2 heads, head_width] (a view), rotated together.
-  auto qk = proj.narrow(-1, 0, 2 * width).reshape({b, len, 2 * heads, head_width});
+  // split (not narrow) here and below: the backward then assembles one gradient tensor.
+  auto qkv_parts = proj.split_with_sizes({2 * width, width}, -1);
+  auto qk = qkv_parts[0].reshape({b, len, 2 * heads, head_width});
   if (rotary) qk = rotate(qk, cos_table.narrow(0, offset, len), sin_table.narrow(0, offset, len));
-  auto q = qk.narrow(2, 0, heads).transpose(1, 2);  // [b, heads, len, head_width] (views)
-  auto k = qk.narrow(2, heads, heads).transpose(1, 2);
-  auto v = proj.narrow(-1, 2 * width, width).reshape({b, len, heads, head_width}).transpose(1, 2);
+  auto qk_parts = qk.split(heads, 2);
+  auto q = qk_parts[0].transpose(1, 2);  // [b, heads, len, head_width] (views)
+  auto k = qk_parts[1].transpose(1, 2);
+  auto v = qkv_parts[1].reshape({b, len, heads, head_width}).transpose(1, 2);
   if (cache_k != nullptr) {
     if (cache_k->defined()) {
       k = torch::cat({*cache_k, k}, 2);
