@@ -152,7 +152,7 @@ std::string options_text(const CalmFlowOptions& o) {
     << "\npath_sigma=" << format_value(o.path_sigma) << "\nsigma_min=" << format_value(o.sigma_min)
     << "\nsigma_max=" << format_value(o.sigma_max) << "\nnormalise_loss=" << (o.normalise_loss ? 1 : 0)
     << "\nbeta=" << format_value(o.beta) << "\nlr=" << format_value(o.lr)
-    << "\nweight_decay=" << format_value(o.weight_decay) << "\nbatch=" << o.batch << "\nsteps=" << o.steps
+    << "\nweight_decay=" << format_value(o.weight_decay) << "\nlr_schedule=" << o.lr_schedule << "\nbatch=" << o.batch << "\nsteps=" << o.steps
     << "\nseed=" << o.seed << "\ndevice=" << o.device << "\nmax_prompt_tokens=" << o.max_prompt_tokens << "\n";
   return s.str();
 }
@@ -314,6 +314,8 @@ void CalmFlowOptions::validate() const {
   require(sigma_min > 0 && std::isfinite(sigma_min), "CalmFlowOptions::sigma_min", sigma_min, "sigma_min > 0 and finite");
   require(sigma_max >= sigma_min && std::isfinite(sigma_max), "CalmFlowOptions::sigma_max", sigma_max,
           "sigma_max >= sigma_min (" + format_value(sigma_min) + ") and finite");
+  require(lr_schedule == "constant" || lr_schedule == "cosine", "CalmFlowOptions::lr_schedule", lr_schedule,
+          "lr_schedule is \"constant\" or \"cosine\"");
   require(weight_decay >= 0 && std::isfinite(weight_decay), "CalmFlowOptions::weight_decay", weight_decay,
           "weight_decay >= 0 and finite");
   require(beta >= 0 && std::isfinite(beta), "CalmFlowOptions::beta", beta, "beta >= 0 and finite");
@@ -346,6 +348,7 @@ CalmFlowOptions calmflow_preset(const std::string& name) {
   o.normalise_loss = false;
   o.beta = 0.1;
   o.lr = 1e-3;
+  o.lr_schedule = "constant";
   o.batch = 256;
   o.steps = 10000;
   return o;
@@ -428,6 +431,7 @@ void read_file(const std::string& path, FileContents& f) {
   o.beta = parse_number<double>(kv, "beta", path);
   o.lr = parse_number<double>(kv, "lr", path);
   o.weight_decay = parse_number<double>(kv, "weight_decay", path);
+  o.lr_schedule = text("lr_schedule");
   o.batch = parse_number<int>(kv, "batch", path);
   o.steps = parse_number<int>(kv, "steps", path);
   o.seed = parse_number<std::uint64_t>(kv, "seed", path);
@@ -978,6 +982,10 @@ CalmFlowTrainReport CalmFlow::train(const CalmFlowData& data, const CalmFlowTrai
       for (const auto& p : m.net->parameters()) good.push_back(p.detach().clone());
       m.opt->zero_grad();
       l.total.backward();
+      if (m.o.lr_schedule == "cosine") {
+        const double lr = 0.5 * m.o.lr * (1.0 + std::cos(M_PI * double(m.step) / double(m.o.steps)));
+        for (auto& group : m.opt->param_groups()) group.options().set_lr(lr);
+      }
       m.opt->step();
       m.step += 1;
       rep.loss.push_back(loss);

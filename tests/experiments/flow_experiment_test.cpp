@@ -149,7 +149,9 @@ TEST(FlowExperiment, BuiltInSizesAndWidthMatching) {
   EXPECT_EQ(ex::flow_highdim_study(RunSize::full).pairs.size(), 6u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::standard).pairs.size(), 4u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::full).pairs.size(), 5u);
-  EXPECT_EQ(ex::flow_2d_study(RunSize::full).calmflow.steps, 2000);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::full).calmflow.steps, 10000);
+  EXPECT_EQ(ex::flow_2d_study(RunSize::standard).eval.seeds, 3);  // issue 11: three seeds, n = 1000, at the default size
+  EXPECT_EQ(ex::flow_2d_study(RunSize::standard).eval.samples, 1000u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::full).eval.samples, 1000u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::full).eval.seeds, 3);
   // depth 3, dim 2, width w: 3w + w + 2(w^2 + w) + 2w + 2 parameters; w = 100 gives 20802.

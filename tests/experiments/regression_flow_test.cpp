@@ -92,6 +92,7 @@ TEST(RegressionFlow, FlowQuickWithTheOldSettingsMatchesTheOldExperiment) {
   s.calmflow.increment = false;
   s.calmflow.normalise_loss = false;
   s.calmflow.time_input = false;
+  s.calmflow.lr_schedule = "constant";
   ex::ExperimentContext ctx;
   ctx.seed = 1;
   ctx.output_folder = dir.path() / "fq";

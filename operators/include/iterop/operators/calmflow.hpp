@@ -40,7 +40,8 @@ namespace iterop::operators {
 /// 0.5 ((y - m)^2 exp(-s) + s) averaged over D for gaussian; the velocity squared error averaged over D for
 /// flow. loss = mean data term + beta * (KL of the variational latents, summed over latent dimensions,
 /// averaged over the flow tokens of times i < N-1; divided by D when normalise_loss). The last time step's
-/// tokens and the prompt tokens take part in no term. Adam(lr), or AdamW when weight_decay > 0.
+/// tokens and the prompt tokens take part in no term. Adam(lr), or AdamW when weight_decay > 0; cosine or
+/// constant learning rate.
 struct CalmFlowOptions {
   int dim = 2;                      ///< D, dimension of a state (>= 1)
   int time_points = 16;             ///< N, time points t_0 = 0 < ... < t_{N-1} = 1 (>= 2)
@@ -51,7 +52,7 @@ struct CalmFlowOptions {
   int heads = 2;                    ///< attention heads (>= 1; width % heads == 0; head width even with rotary)
   int feedforward = 256;            ///< hidden width of the blocks' feed-forward MLP (>= 1)
   std::string position = "rotary";  ///< "rotary" (RoPE on queries and keys, base 10000) or "learned" (absolute table)
-  std::string head = "flow";        ///< "flow", "gaussian", "variational" (the paper's) or "deterministic"
+  std::string head = "gaussian";    ///< "gaussian", "flow", "variational" (the paper's) or "deterministic"
   bool increment = true;            ///< the head models z(t_{i+1}) - z(t_i) (true) or z(t_{i+1}) (false)
   int head_width = 0;               ///< hidden width of the head / decoder MLPs (>= 0; 0: max(K w, D))
   int head_steps = 32;              ///< Euler steps of the flow head's sampler (>= 1)
@@ -73,6 +74,9 @@ struct CalmFlowOptions {
   double beta = 0.1;                ///< weight of the KL term (>= 0, finite; used by the variational head only)
   double lr = 1e-3;                 ///< Adam learning rate (> 0, finite)
   double weight_decay = 0.0;        ///< decoupled weight decay (AdamW) when > 0 (>= 0, finite)
+  /// "cosine": the learning rate of step k (0-based) is lr (1 + cos(pi k / steps)) / 2 (so it depends on the
+  /// budget `steps`); "constant": lr throughout (the authors').
+  std::string lr_schedule = "cosine";
   int batch = 256;                  ///< trajectories per training step (>= trajectories, multiple of trajectories)
   int steps = 1000;                 ///< training steps (>= 0); train() runs until step == steps
   std::uint64_t seed = 0;           ///< initialisation (torch::manual_seed) and the minibatch / noise RNG

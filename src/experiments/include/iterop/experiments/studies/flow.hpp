@@ -105,7 +105,7 @@ FlowStudy flow_2d_study(RunSize size);
 FlowStudy flow_highdim_study(RunSize size);
 FlowAblationStudy flow_ablation_study(RunSize size);
 FlowConditionalStudy flow_conditional_study(RunSize size);
-/// A short flow-2d (8gaussians -> moons, small CaLMFlow vs I-CFM, 200 samples) for the default suite.
+/// A short flow-2d (8gaussians -> moons, small CaLMFlow vs I-CFM, 500 samples, 800 steps) for the default suite.
 FlowStudy flow_quick_study();
 
 /// Registry entries: flow-quick (in the default suite), flow-2d, flow-highdim, flow-ablation,
