@@ -12,7 +12,7 @@
 //   sweeps (forward passes of the whole trajectory) until ||x_k - x_sequential||_max <= 10^-tol_exp,
 //   its evaluations until the residual test holds, and the error at the end.
 // - BM_CalmFlowTrain/batch: training steps per CPU second (counter steps/s).
-// - BM_CalmFlowTrainStep: training steps of the default model (flow head) at batch 256: 30 steps in one
+// - BM_CalmFlowTrainStep: training steps of the default model (CalmFlowOptions' head) at batch 256: 30 steps in one
 //   train() call after 5 warm-up steps, counter cpu_ms_per_step (process CPU time per step), one
 //   intra-op thread and a single-threaded BLAS.
 //   When it ran, the program ends by comparing it with the same model in PyTorch eager
@@ -21,8 +21,8 @@
 //   and prints the medians and the C++ / eager CPU-time ratio per training step (issue 11: at most
 //   0.67), and also the ratio against eager run with glibc malloc keeping freed memory (GLIBC_TUNABLES),
 //   which the C++ training gets from its CPU memory cache: that one compares the computation alone. Environment: ITEROP_PYTHON (interpreter; default python3, then /usr/bin/python3),
-//   ITEROP_EAGER_HEADS (comma-separated heads to compare, default "flow"; "variational" is the
-//   paper's head), ITEROP_EAGER_REFERENCE=0 (skip the comparison).
+//   ITEROP_EAGER_HEADS (comma-separated heads to compare among gaussian, flow, variational; default
+//   the default head of CalmFlowOptions; "variational" is the paper's), ITEROP_EAGER_REFERENCE=0 (skip the comparison).
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
@@ -191,6 +191,7 @@ BENCHMARK(BM_CalmFlowTrainStep)->Unit(benchmark::kMillisecond)->Iterations(1)->M
 struct StepTime {
   double cpu_seconds = 0;  ///< per training step
   long parameters = 0;
+  CalmFlowOptions options;
 };
 
 /// CPU time per training step of a fresh model with `head` after the warm-up steps.
@@ -205,7 +206,7 @@ StepTime cpp_step_time(const std::string& head) {
   m.set_steps(kWarmupSteps + kTimedSteps);
   const double t0 = cpu_seconds();
   benchmark::DoNotOptimize(m.train(data));
-  return {(cpu_seconds() - t0) / kTimedSteps, m.num_parameters()};
+  return {(cpu_seconds() - t0) / kTimedSteps, m.num_parameters(), m.options()};
 }
 
 /// Runs `command` and returns its standard output (empty on failure).
@@ -261,7 +262,7 @@ void compare_with_eager() {
   std::vector<std::string> heads;
   {
     const char* e = std::getenv("ITEROP_EAGER_HEADS");
-    std::stringstream in(e != nullptr && *e != 0 ? e : "flow");
+    std::stringstream in(e != nullptr && *e != 0 ? e : CalmFlowOptions{}.head);
     for (std::string h; std::getline(in, h, ',');)
       if (!h.empty()) heads.push_back(h);
   }
@@ -284,6 +285,7 @@ void compare_with_eager() {
         std::ostringstream cmd;
         cmd << (variant == 1 ? kept_memory + " " : std::string()) << "'" << python << "' '" << script << "' --head "
             << head << " --steps " << kTimedSteps << " --warmup " << kWarmupSteps << " --parameters " << c.parameters
+            << " --time-input " << (c.options.time_input ? 1 : 0) << " --lr-schedule " << c.options.lr_schedule
             << " 2>&1";
         int status = 0;
         const auto out = run_command(cmd.str(), status);

@@ -4,7 +4,7 @@
 The same model and training step as the C++ default CaLMFlow (operators/src/calmflow.cpp,
 operators/src/calmflow_transformer.cpp) at the 2-D size of the paper: batch 256 trajectories,
 N = 16 time points, M = 8 trajectories per sequence, K = 1 token per state, width 64, 2 layers,
-2 heads, feed-forward 256, D = 2; Adam lr 1e-3; one torch thread; PyTorch eager (no torch.compile,
+2 heads, feed-forward 256, D = 2; Adam lr 1e-3 (cosine schedule); one torch thread; PyTorch eager (no torch.compile,
 no TorchScript).
 
   tokens    encoder MLP (D + 1) -> K w -> K w (Linear, GELU, Linear) on (z(t_i), t_i) (--time-input 0:
@@ -12,7 +12,10 @@ no TorchScript).
   body      2 pre-LayerNorm blocks x += Attn(LN1(x)); x += W2 GELU(W1 LN2(x)); fused qkv Linear,
             rotary positions on all of each head's dimensions (base 10000, pairs (j, j + r/2)),
             causal mask, then a final LayerNorm
-  head      --head flow (the C++ default): velocity MLP (D + 1 + K w) -> hw -> hw -> D, hw = max(K w, D),
+  head      --head gaussian (the C++ default): heteroscedastic Gaussian transition, MLP K w -> hw -> 2 D
+            gives mean m and log-variance s of y = x_{i+1} - x_i (increment), variance exp(s) + 1e-4,
+            loss the negative log-likelihood 0.5 ((y - m)^2 / var + log var) averaged over D
+            --head flow: velocity MLP (D + 1 + K w) -> hw -> hw -> D, hw = max(K w, D),
             trained on y_r = (1 - r) e + r y with target y - e, y = x_{i+1} - x_i (increment)
             --head variational (the paper's head): mu, s MLPs w -> w -> w, sigma^2 = exp(s) + 1e-4,
             z = mu + sigma eps, decoder K w -> hw -> D on the increment; loss = squared error / D
@@ -30,11 +33,17 @@ How to run the comparison (python3-torch is needed only here, never by CI):
     apt-get install -y python3-torch            # Debian 12: PyTorch 1.13, the LibTorch of the C++ build
     cmake --build build/release --target calmflow_benchmark
     build/release/benchmarks/calmflow_benchmark --benchmark_filter=CalmFlowTrainStep
-      # prints "calmflow train step: C++ ... ms CPU, eager ... ms CPU, ratio C++/eager ..." at the end;
-      # it runs this script with the C++ model's parameter count (--parameters) and the same sizes.
+      # ends with 3 rounds of (C++, eager, eager keeping freed memory), then per head
+      #   "head H median: C++ .. ms, eager .. ms CPU per step; C++ / eager CPU-time ratio per training step .."
+      #   calmflow_train_step head=H cpp_ms=.. eager_ms=.. ratio=.. eager_kept_memory_ms=.. ratio_kept_memory=..
+      # It runs this script with the C++ model's parameter count (--parameters), time input and schedule.
+      # "Keeping freed memory" runs eager with GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:
+      # glibc.malloc.trim_threshold=1073741824, which gives eager what the C++ training's CPU memory cache
+      # gives it (no page faults on re-used memory): that ratio compares the computation alone.
       # ITEROP_PYTHON=/path/to/python3 selects the interpreter (default: python3, then /usr/bin/python3);
+      # ITEROP_EAGER_HEADS=gaussian,flow,variational the heads (default: the C++ default head);
       # ITEROP_EAGER_REFERENCE=0 skips the comparison.
-    python3 benchmarks/reference/calmflow_eager.py [--head flow|variational] [--steps 30] [--warmup 5]
+    python3 benchmarks/reference/calmflow_eager.py [--head gaussian|flow|variational] [--steps 30] [--warmup 5]
 
 Output: one machine-readable line
     eager_cpu_seconds_per_step=<x> parameters=<n> head=<head> steps=<k>
@@ -129,6 +138,8 @@ class CalmFlowNet(nn.Module):
         self.ln_f = nn.LayerNorm(w)
         if a.head == "flow":
             self.velocity = Mlp(d + 1 + k * w, hw, d, 2)
+        elif a.head == "gaussian":
+            self.gauss = Mlp(k * w, hw, 2 * d, 1)
         else:
             self.mu = Mlp(w, w, w, 1)
             self.s = Mlp(w, w, w, 1)
@@ -153,6 +164,11 @@ class CalmFlowNet(nn.Module):
         hf = self.body(x)[:, :trained]
         prev, nxt = x[:, :-1], x[:, 1:]
         target = nxt - prev  # increment
+        if a.head == "gaussian":
+            out = self.gauss(hf.reshape(s, n - 1, m, k * w))
+            mean, var = out[..., :d], torch.exp(out[..., d:]) + 1e-4
+            data = (0.5 * ((target - mean).pow(2) / var + torch.log(var))).mean(-1)
+            return data.sum() / (s * (n - 1) * m)
         if a.head == "flow":
             yr = (1.0 - r) * eps + r * target
             v = self.velocity(torch.cat((yr, r, hf.reshape(s, n - 1, m, k * w)), dim=-1))
@@ -193,9 +209,11 @@ def draw(a, source, target, generator):
     if a.head == "flow":
         eps = torch.randn(s, n - 1, m, d, generator=generator)
         r = torch.rand(s, n - 1, m, 1, generator=generator)
-    else:
+    elif a.head == "variational":
         eps = torch.randn(s, (n - 1) * m * a.spatial_tokens, a.width, generator=generator)
         r = None
+    else:
+        eps, r = None, None
     return x, eps, r
 
 
@@ -216,7 +234,7 @@ def single_thread_blas():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--head", choices=("flow", "variational"), default="flow")
+    p.add_argument("--head", choices=("gaussian", "flow", "variational"), default="gaussian")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--time-points", dest="time_points", type=int, default=16)
     p.add_argument("--trajectories", type=int, default=8)
@@ -231,6 +249,8 @@ def main():
     p.add_argument("--path-sigma", dest="path_sigma", type=float, default=1.0)
     p.add_argument("--beta", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-schedule", dest="lr_schedule", choices=("cosine", "constant"), default="cosine",
+                   help="cosine: lr (1 + cos(pi k / steps)) / 2 at step k of warmup + steps (the C++ default)")
     p.add_argument("--steps", type=int, default=30, help="timed steps")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     p.add_argument("--threads", type=int, default=1)
@@ -254,7 +274,9 @@ def main():
     source, target = pools(4096, gen)
     net.train()
 
-    def step():
+    budget = a.warmup + a.steps
+
+    def step(k):
         x, eps, r = draw(a, source, target, gen)
         loss = net.loss(x, eps, r)
         value = loss.item()
@@ -262,14 +284,17 @@ def main():
             raise RuntimeError(f"non-finite loss {value}")
         opt.zero_grad()
         loss.backward()
+        if a.lr_schedule == "cosine":
+            for group in opt.param_groups:
+                group["lr"] = 0.5 * a.lr * (1.0 + math.cos(math.pi * k / budget))
         opt.step()
         return value
 
-    for _ in range(a.warmup):
-        step()
+    for k in range(a.warmup):
+        step(k)
     t0 = time.process_time()
-    for _ in range(a.steps):
-        step()
+    for k in range(a.warmup, budget):
+        step(k)
     per_step = (time.process_time() - t0) / max(a.steps, 1)
     print(f"eager_cpu_seconds_per_step={per_step:.6g} parameters={count} head={a.head} steps={a.steps}")
     return 0
