@@ -18,6 +18,7 @@
 #include <c10/util/Exception.h>
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/functional/normalization.h>
+#include <torch/linalg.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -127,6 +128,65 @@ torch::Device parse_device(const std::string& s) {
 }
 
 double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
+
+/// Anderson on the not-yet-exact suffix of a strictly causal operator T on trajectories [S, N, M, D]
+/// whose first state is fixed: at sweep k the states 0..k+1 of g = T(x_k) are exact and kept; the
+/// later states are g - dG gamma with gamma = argmin ||f - dF gamma|| over the last `memory`
+/// differences of f = T(x) - x and of g, restricted to those later states (float64 least squares).
+/// Stops when ||T(x) - x||_max <= tol or after max_sweeps evaluations; fills `out` (histories
+/// against `reference`, the sequential trajectory) and returns the last iterate.
+torch::Tensor anderson_on_suffix(const std::function<torch::Tensor(const torch::Tensor&)>& T, const torch::Tensor& guess,
+                                 const torch::Tensor& reference, double tol, int max_sweeps, int memory,
+                                 CalmFlowParallelSolve& out) {
+  const int64_t n = guess.size(1);
+  out.method = "Anderson on the suffix (m=" + std::to_string(memory) + ")";
+  torch::Tensor x = guess;
+  std::vector<torch::Tensor> fs, gs;  // the last memory + 1 residuals and images
+  out.converged = false;
+  for (int k = 0; k < max_sweeps; ++k) {
+    const torch::Tensor g = T(x);
+    const torch::Tensor f = g - x;
+    out.evaluations += 1;
+    out.error_history.push_back(max_abs(x - reference));
+    out.residual_history.push_back(max_abs(f));
+    if (out.residual_history.back() <= tol) {
+      out.converged = true;
+      break;
+    }
+    out.iterations += 1;
+    fs.push_back(f);
+    gs.push_back(g);
+    if (int(fs.size()) > memory + 1) {
+      fs.erase(fs.begin());
+      gs.erase(gs.begin());
+    }
+    const int64_t exact = std::min<int64_t>(k + 2, n);  // states 0..k+1 of g
+    if (exact == n || fs.size() < 2) {
+      x = g;
+      continue;
+    }
+    auto suffix = [&](const torch::Tensor& t) { return t.narrow(1, exact, n - exact).reshape({-1}).to(torch::kFloat64); };
+    std::vector<torch::Tensor> df, dg;
+    for (std::size_t j = 0; j + 1 < fs.size(); ++j) {
+      df.push_back(suffix(fs[j + 1]) - suffix(fs[j]));
+      dg.push_back(suffix(gs[j + 1]) - suffix(gs[j]));
+    }
+    const auto dF = torch::stack(df, 1), dG = torch::stack(dg, 1);
+    const auto gamma = std::get<0>(torch::linalg::lstsq(dF, suffix(f).unsqueeze(1), c10::nullopt, c10::nullopt));
+    const auto mixed = (suffix(g).unsqueeze(1) - torch::matmul(dG, gamma)).squeeze(1).to(g.scalar_type());
+    auto next = g.clone();
+    next.narrow(1, exact, n - exact).copy_(mixed.reshape(g.narrow(1, exact, n - exact).sizes()));
+    x = next;
+  }
+  out.status = out.converged ? "converged" : "max_iterations";
+  out.error = max_abs(x - reference);
+  for (std::size_t k = 0; k < out.error_history.size(); ++k)
+    if (out.error_history[k] <= tol) {
+      out.sweeps_to_tol = int(k);
+      break;
+    }
+  return x;
+}
 
 template <class F>
 auto translate_torch_errors(F&& f) {
@@ -1147,6 +1207,8 @@ CalmFlowParallelReport CalmFlow::sample_parallel(const SampleSet& x0, const Calm
     };
     run(iterop::Picard{}, rep.picard);
     run(iterop::Anderson{.memory = p.anderson_memory}, rep.anderson);
+    const auto x = anderson_on_suffix(op, guess, seq, p.tol, stop.max_iterations, p.anderson_memory, rep.anderson_suffix);
+    rep.anderson_suffix.sample = m.final_states(x, pr.rows);
     return rep;
   });
 }

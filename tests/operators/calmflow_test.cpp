@@ -393,6 +393,14 @@ TEST(CalmFlow, ParallelInTimePicardReachesTheSequentialSample) {
   EXPECT_LE(q.picard.sweeps_to_tol, n1);
   EXPECT_GT(q.picard.error_history.at(0), 1e-3);  // the guess x(t_i) = x0 is far from the sample
   EXPECT_GE(q.anderson.evaluations, 1);
+  // Anderson on the not-yet-exact suffix keeps the exact prefix, so it is exact within N - 1 sweeps too.
+  EXPECT_TRUE(r.anderson_suffix.converged) << r.anderson_suffix.status;
+  EXPECT_LE(r.anderson_suffix.iterations, n1);
+  EXPECT_LT(r.anderson_suffix.error, 1e-5);
+  EXPECT_LT(max_diff(r.anderson_suffix.sample, r.sequential), 1e-5);
+  ASSERT_GE(q.anderson_suffix.sweeps_to_tol, 1);
+  EXPECT_LE(q.anderson_suffix.sweeps_to_tol, n1);
+  EXPECT_EQ(q.anderson_suffix.error_history.size(), std::size_t(q.anderson_suffix.evaluations));
   // The fixed point of the operator is the sequential trajectory.
   const auto traj = m.sample_trajectory(x0, {.temperature = 0.5, .seed = 6, .use_cache = false});
   const auto image = m.apply_operator(traj, s);

@@ -206,7 +206,11 @@ struct CalmFlowParallelReport {
   int sequential_passes = 0;              ///< N - 1 forward passes of sequential generation
   distributions::SampleSet sequential;    ///< the sequential sample (cache-free), final states
   CalmFlowParallelSolve picard;           ///< Picard from the initial guess x(t_i) = x_0 for all i
-  CalmFlowParallelSolve anderson;         ///< Anderson(memory) from the same guess
+  CalmFlowParallelSolve anderson;         ///< Anderson(memory) from the same guess, mixing whole trajectories
+  /// Anderson on the not-yet-exact suffix: at sweep k the states t_0..t_{k+1} of T(x_k) are exact (T is
+  /// strictly causal) and taken as they are; Anderson (Type II, the same memory, least squares in float64)
+  /// mixes only the later states. Exact after at most N - 1 sweeps, like Picard.
+  CalmFlowParallelSolve anderson_suffix;
 };
 
 /// Role of one token position of the model's sequence.
