@@ -329,6 +329,9 @@ TEST(FlowExperiment, AblationAndConditionalShareTrainedModelsAcrossCells) {
     for (const auto& r : records) {
       held += r["held_out"].get<bool>() ? 1 : 0;
       EXPECT_EQ(r["train_seconds"], records[0]["train_seconds"]);
+      // The same model trained without prompts, scored against this prompt's target.
+      EXPECT_GT(r["unconditional_w2"].get<double>(), 0.0);
+      EXPECT_EQ(r["better_than_unconditional"], r["w2"].get<double>() < r["unconditional_w2"].get<double>());
       for (const char* key : {"w2", "mmd2", "energy", "floor_w2", "nearest_other_w2"})
         EXPECT_GT(r[key].get<double>(), 0.0) << key;
       EXPECT_EQ(r["closer_to_own_target"], r["w2"].get<double>() < r["nearest_other_w2"].get<double>());

@@ -879,7 +879,8 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
       "held out of training: {}. The model is trained on {} target points per seen prompt from a {} source, with the "
       "prompt's words prepended as tokens (vocabulary built from the training prompts). For every combination, n = {} "
       "points generated at τ = {} are compared with a fresh target sample of that combination (exact W2, MMD² with "
-      "γ = {}, energy distance); the floor compares two target samples; \"nearest other\" is the smallest W2 of the "
+      "γ = {}, energy distance); the floor compares two target samples; the model without prompts is the same "
+      "CaLMFlow trained on the same targets and source with no prompt, sampled from the same points; \"nearest other\" is the smallest W2 of the "
       "generated points to the target of another combination that shares a word with the prompt (same component or "
       "same direction): a sample closer to its own target than to all of those has composed both words. Seeds {} "
       "from {}.\n\nCaLMFlow: N = {}, M = {}, K = {}, width {}, {} layers, {} heads, {} steps, batch {}.",
@@ -905,24 +906,30 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
       study.cells.push_back({{{"task", task_json},
                               {"source", settings.source}, {"per_prompt", settings.per_prompt},
                               {"options", calmflow_options_json(o)}, {"eval", eval_json(e)},
-                              {"prompt", conditional_prompt(all[k])}, {"seed", seed}},
+                              {"prompt", conditional_prompt(all[k])}, {"seed", seed}, {"unconditional", true}},
                              fmt::format("conditional CaLMFlow, seed {}: {}", seed, conditional_prompt(all[k]))});
     }
   }
-  auto shelf = std::make_shared<ModelShelf>();
-  study.compute = [context, settings, all, jobs, shelf](std::size_t i) {
+  // One conditional model per seed, and beside it the same model trained on the same targets without
+  // prompts: what the prompts add.
+  auto shelf = std::make_shared<ModelShelf>(), unconditional_shelf = std::make_shared<ModelShelf>();
+  study.compute = [context, settings, all, jobs, shelf, unconditional_shelf](std::size_t i) {
     const auto [k, seed] = jobs[i];
     const auto& eval = settings.eval;
+    op::CalmFlowOptions o = settings.calmflow;
+    o.dim = 2;
+    o.seed = seed;
+    const auto train = make_conditional_training_set(settings.task, settings.per_prompt, derived_seed(seed, 31));
+    const auto source_pool = dist::sample_dataset(settings.source, eval.pool, 2, derived_seed(seed, 32));
     const TrainedCalmFlow& m = shelved(*shelf, std::to_string(seed), [&] {
-      op::CalmFlowOptions o = settings.calmflow;
-      o.dim = 2;
-      o.seed = seed;
-      const auto train = make_conditional_training_set(settings.task, settings.per_prompt, derived_seed(seed, 31));
-      const auto source_pool = dist::sample_dataset(settings.source, eval.pool, 2, derived_seed(seed, 32));
       TrainedCalmFlow t = train_calmflow(context, fmt::format("conditional CaLMFlow, seed {}", seed), o,
                                          {source_pool, train.target, train.prompts}, train.prompts);
       t.fields["vocabulary"] = t.model.vocabulary();
       return t;
+    });
+    const TrainedCalmFlow& u = shelved(*unconditional_shelf, std::to_string(seed), [&] {
+      return train_calmflow(context, fmt::format("unconditional CaLMFlow, seed {}", seed), o,
+                            {source_pool, train.target, {}});
     });
     auto target = [&](std::size_t j, std::uint64_t stream) {
       return sample_conditional_target(settings.task, all[j], eval.samples, derived_seed(seed, stream + j));
@@ -941,6 +948,10 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     r.update(m.fields);
     put_quality(r, dist::sample_quality(gen, own, eval.gamma));
     r["floor_w2"] = record_number(dist::wasserstein2(target(k, 3000), own));
+    const dist::SampleSet unprompted =
+        u.model.sample(x0, {.temperature = sampling_temperature(eval.temperature, settings.calmflow), .seed = seed});
+    r["unconditional_w2"] = record_number(dist::wasserstein2(unprompted, own));
+    r["better_than_unconditional"] = number_of(r, "w2") < number_of(r, "unconditional_w2");
     // The nearest other combination sharing a word: is the sample closer to its own target?
     double nearest = INFINITY;
     std::string nearest_prompt;
@@ -961,12 +972,13 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
   };
   study.progress = model_progress;
   study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
-    const std::vector<std::string> fields{"w2", "mmd2", "energy", "floor_w2", "nearest_other_w2"};
-    Records derived = over_seeds(records, {"prompt", "held_out"}, fields, {"nearest_other_prompt"}, {"closer_to_own_target"});
+    const std::vector<std::string> fields{"w2", "mmd2", "energy", "floor_w2", "unconditional_w2", "nearest_other_w2"};
+    const std::vector<std::string> flags{"closer_to_own_target", "better_than_unconditional"};
+    Records derived = over_seeds(records, {"prompt", "held_out"}, fields, {"nearest_other_prompt"}, flags);
     Records splits;  // seen, then held out
     for (const bool is_held : {false, true})
       for (const auto& s : over_seeds(records.where([is_held](const Record& r) { return r.value("held_out", false) == is_held; }),
-                                      {"held_out"}, fields, {}, {"closer_to_own_target"})) {
+                                      {"held_out"}, fields, {}, flags)) {
         Record split = {{"split", is_held ? "held_out" : "seen"}, {"count", s.at("seeds")}};
         split.update(s);
         splits.push_back(split);
@@ -976,13 +988,17 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
                        Align::left};
     const std::vector<Column> distances{pm_column("W2", "w2"), pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
                                         pm_column("energy distance", "energy"),
-                                        pm_column("floor W2 (two target samples)", "floor_w2")};
+                                        pm_column("floor W2 (two target samples)", "floor_w2"),
+                                        pm_column("W2 of the model without prompts", "unconditional_w2")};
     const Column closer{"closer to its own target", [](const Record& r) {
                           return text_of(r, "closer_to_own_target") + "/" + text_of(r, "seeds");
                         }};
     std::vector<Column> columns{split, Column::text("prompts x seeds", "seeds", Align::right)};
     columns.insert(columns.end(), distances.begin(), distances.end());
-    columns.insert(columns.end(), {pm_column("W2 to the nearest other combination sharing a word", "nearest_other_w2"),
+    const Column better{"better than without prompts", [](const Record& r) {
+                          return text_of(r, "better_than_unconditional") + "/" + text_of(r, "seeds");
+                        }};
+    columns.insert(columns.end(), {better, pm_column("W2 to the nearest other combination sharing a word", "nearest_other_w2"),
                                    closer});
     std::string md = "## Seen against held-out combinations\n\n" + splits.table(columns).to_markdown();
     columns[1] = Column::text("prompt", "prompt");
