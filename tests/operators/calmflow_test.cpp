@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <unistd.h>
@@ -269,17 +270,48 @@ TEST(CalmFlow, PaperPresetIsTheAuthorsScript) {
   auto t = tiny();
   t.head = "variational";
   EXPECT_NEAR(CalmFlow(t).noise_spread(SampleSet(4, 2), {.temperature = 0.0}), 0.0, 0.0);
-  t.paths = "brownian";
-  expect_invalid(t, "CalmFlowOptions::paths = brownian");
-  t = tiny();
-  t.head = "mixture";
-  expect_invalid(t, "CalmFlowOptions::head = mixture");
-  t = tiny();
-  t.rotary_fraction = 0;
-  expect_invalid(t, "CalmFlowOptions::rotary_fraction = 0");
-  t = tiny();
-  t.sigma_max = 1e-5;
-  expect_invalid(t, "CalmFlowOptions::sigma_max = 1e-05");
+  const std::vector<std::pair<std::function<void(CalmFlowOptions&)>, std::string>> bad{
+      {[](CalmFlowOptions& o) { o.paths = "brownian"; }, "CalmFlowOptions::paths = brownian"},
+      {[](CalmFlowOptions& o) { o.head = "mixture"; }, "CalmFlowOptions::head = mixture"},
+      {[](CalmFlowOptions& o) { o.rotary_fraction = 0; }, "CalmFlowOptions::rotary_fraction = 0"},
+      {[](CalmFlowOptions& o) { o.sigma_max = 1e-5; }, "CalmFlowOptions::sigma_max = 1e-05"},
+      {[](CalmFlowOptions& o) { o.head_width = -1; }, "CalmFlowOptions::head_width = -1"},
+      {[](CalmFlowOptions& o) { o.head_steps = 0; }, "CalmFlowOptions::head_steps = 0"},
+      {[](CalmFlowOptions& o) { o.mlp = "relu"; }, "CalmFlowOptions::mlp = relu"},
+      {[](CalmFlowOptions& o) { o.dropout = 1; }, "CalmFlowOptions::dropout = 1"},
+      {[](CalmFlowOptions& o) { o.path_sigma = -0.5; }, "CalmFlowOptions::path_sigma = -0.5"},
+      {[](CalmFlowOptions& o) { o.sigma_min = 0; }, "CalmFlowOptions::sigma_min = 0"},
+      {[](CalmFlowOptions& o) { o.weight_decay = -1; }, "CalmFlowOptions::weight_decay = -1"},
+      {[](CalmFlowOptions& o) { o.lr_schedule = "step"; }, "CalmFlowOptions::lr_schedule = step"}};
+  for (const auto& [change, message] : bad) {
+    t = tiny();
+    change(t);
+    expect_invalid(t, message);
+  }
+}
+
+// Paths: noise of scale 0 is the straight path (bit for bit: no noise is drawn), the authors'
+// variance-exploding paths are not; the learning-rate schedule changes training.
+TEST(CalmFlow, PathsAndScheduleAreWhatTheOptionsSay) {
+  const auto d = shifted_data(64);
+  auto loss_of = [&](const std::string& paths, double sigma) {
+    auto o = tiny();
+    o.paths = paths;
+    o.path_sigma = sigma;
+    return CalmFlow(o).loss_breakdown(d, 4, 9).loss;
+  };
+  const double straight = loss_of("straight", 1.0);
+  EXPECT_EQ(loss_of("bridge", 0.0), straight);
+  EXPECT_EQ(loss_of("noisy", 0.0), straight);
+  EXPECT_NE(loss_of("bridge", 1.0), straight);
+  EXPECT_NE(loss_of("noisy", 1.0), straight);
+  EXPECT_NE(loss_of("variance-exploding", 1.0), straight);
+  auto o = tiny();
+  o.lr_schedule = "constant";
+  CalmFlow constant(o), cosine(tiny());
+  const auto rc = constant.train(d), rs = cosine.train(d);
+  EXPECT_EQ(rc.loss.front(), rs.loss.front());  // the first step's lr is lr in both
+  EXPECT_NE(rc.loss.back(), rs.loss.back());
 }
 
 TEST(CalmFlow, SeededTrainingAndSamplingAreReproducible) {
@@ -315,40 +347,43 @@ TEST(CalmFlow, SaveLoadRoundTripSamplesIdentically) {
 }
 
 TEST(CalmFlow, ResumeFromCheckpointEqualsUninterruptedRun) {
-  const auto d = shifted_data();
-  auto o = tiny();
-  o.steps = 16;
-  CalmFlow whole(o);
-  const auto rw = whole.train(d);
-  // Interrupted: the callback stops at step 7 (checkpoint every 3 steps and at the stop).
-  const auto ckpt = scratch("resume.pt");
-  CalmFlow first(o);
-  CalmFlowTrainOptions t;
-  t.checkpoint_path = ckpt.string();
-  t.checkpoint_every = 3;
-  t.progress = [](const CalmFlowProgress& p) { return p.step < 7; };
-  const auto r1 = first.train(d, t);
-  EXPECT_EQ(r1.status, CalmFlowTrainStatus::stopped);
-  EXPECT_EQ(r1.last_step, 7);
-  EXPECT_EQ(r1.last_checkpoint_step, 7);
-  EXPECT_FALSE(fs::exists(ckpt.string() + ".tmp"));
-  // A fresh model resumes from the file and runs to 16.
-  CalmFlow second(o);
-  CalmFlowTrainOptions t2;
-  t2.resume_from = ckpt.string();
-  const auto r2 = second.train(d, t2);
-  ASSERT_EQ(r2.status, CalmFlowTrainStatus::completed) << r2.message;
-  EXPECT_EQ(r2.first_step, 7);
-  ASSERT_EQ(r2.loss.size(), 9u);
-  for (std::size_t i = 0; i < 9; ++i) EXPECT_EQ(r2.loss[i], rw.loss[7 + i]) << "step " << 8 + i;
-  for (std::size_t i = 0; i < 7; ++i) EXPECT_EQ(r1.loss[i], rw.loss[i]);
-  const auto x0 = iterop::distributions::sample_dataset("normal", 6, 2, 8);
-  EXPECT_EQ(max_diff(second.sample(x0), whole.sample(x0)), 0.0);
-  // A checkpoint of other options is refused.
-  auto other = o;
-  other.width = 8;
-  CalmFlow third(other);
-  EXPECT_THROW((void)third.train(d, t2), iterop::invalid_option);
+  for (const double weight_decay : {0.0, 0.05}) {  // Adam, then AdamW (its state is checkpointed too)
+    const auto d = shifted_data();
+    auto o = tiny();
+    o.steps = 16;
+    o.weight_decay = weight_decay;
+    CalmFlow whole(o);
+    const auto rw = whole.train(d);
+    // Interrupted: the callback stops at step 7 (checkpoint every 3 steps and at the stop).
+    const auto ckpt = scratch("resume.pt");
+    CalmFlow first(o);
+    CalmFlowTrainOptions t;
+    t.checkpoint_path = ckpt.string();
+    t.checkpoint_every = 3;
+    t.progress = [](const CalmFlowProgress& p) { return p.step < 7; };
+    const auto r1 = first.train(d, t);
+    EXPECT_EQ(r1.status, CalmFlowTrainStatus::stopped);
+    EXPECT_EQ(r1.last_step, 7);
+    EXPECT_EQ(r1.last_checkpoint_step, 7);
+    EXPECT_FALSE(fs::exists(ckpt.string() + ".tmp"));
+    // A fresh model resumes from the file and runs to 16.
+    CalmFlow second(o);
+    CalmFlowTrainOptions t2;
+    t2.resume_from = ckpt.string();
+    const auto r2 = second.train(d, t2);
+    ASSERT_EQ(r2.status, CalmFlowTrainStatus::completed) << r2.message;
+    EXPECT_EQ(r2.first_step, 7);
+    ASSERT_EQ(r2.loss.size(), 9u);
+    for (std::size_t i = 0; i < 9; ++i) EXPECT_EQ(r2.loss[i], rw.loss[7 + i]) << "step " << 8 + i;
+    for (std::size_t i = 0; i < 7; ++i) EXPECT_EQ(r1.loss[i], rw.loss[i]);
+    const auto x0 = iterop::distributions::sample_dataset("normal", 6, 2, 8);
+    EXPECT_EQ(max_diff(second.sample(x0), whole.sample(x0)), 0.0);
+    // A checkpoint of other options is refused.
+    auto other = o;
+    other.width = 8;
+    CalmFlow third(other);
+    EXPECT_THROW((void)third.train(d, t2), iterop::invalid_option);
+  }
 }
 
 TEST(CalmFlow, NonFiniteLossIsAStatusAndKeepsTheLastGoodCheckpoint) {

@@ -146,6 +146,8 @@ struct CalmFlowTrainOptions {
   /// Checkpoint to resume from (empty: continue from the model's current state). Resuming restores
   /// weights, Adam state, step and RNG, so the run continues exactly as the uninterrupted one would
   /// (on CPU). Its options must equal the model's, except `steps`, and its vocabulary must too.
+  /// Exception: with dropout > 0 (the paper-2d preset) the dropout masks come from LibTorch's global
+  /// generator, which the checkpoint does not hold, so a resumed run differs from the uninterrupted one.
   std::string resume_from{};
   int progress_every = 1;         ///< call `progress` every this many steps and after the last (>= 1)
   /// Called with the progress; return false to stop training (status stopped). May be empty.
