@@ -108,6 +108,12 @@ FlowCommand::FlowCommand(CLI::App& app) {
   CLI::App* train = app.get_subcommand("train");
   train_flow_ = train->add_subcommand("flow", "Train CaLMFlow, I-CFM or OT-CFM to carry one data set to another, and save it");
   auto* t = train_flow_;
+  // CaLMFlow's defaults are the library's (shown by --help), not a second copy.
+  const op::CalmFlowOptions calmflow_defaults;
+  head_ = calmflow_defaults.head;
+  paths_ = calmflow_defaults.paths;
+  path_sigma_ = calmflow_defaults.path_sigma;
+  increment_ = calmflow_defaults.increment;
   t->add_option("--arch", arch_, "Kind of model: calmflow, icfm or otcfm")
       ->check(one_of({"calmflow", "icfm", "otcfm"}))
       ->type_name("KIND")
@@ -195,7 +201,7 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->capture_default_str();
   t->add_flag("--increment,!--no-increment", increment_, "CaLMFlow head models the increment z(t_{i+1}) - z(t_i)")
       ->capture_default_str();
-  add_renamed_option(*t, "--deterministic", "--head deterministic");
+  add_renamed_option(*t, "--deterministic", "--head deterministic", true);
   t->add_option("--depth", depth_, "CFM hidden layers")->transform(integer_in("depth", 1, 1000))->type_name("D")->capture_default_str();
   t->add_option("--activation", activation_, "CFM activation: relu, selu, silu, gelu, tanh, elu")
       ->check(one_of({"relu", "selu", "silu", "gelu", "tanh", "elu"}))

@@ -46,9 +46,9 @@ class FlowCommand {
   std::uint64_t seed_ = 0;  // set to default_seed by add_seed_option
   double lr_ = 0.001, beta_ = 0.1;
   std::string activation_ = "selu", checkpoint_, resume_, device_ = "cpu", format_;
-  std::string preset_ = "default", head_ = "flow", paths_ = "bridge";
-  double path_sigma_ = 1.0;
-  bool increment_ = true;
+  std::string preset_ = "default", head_, paths_;  // head_, paths_, path_sigma_, increment_: CalmFlowOptions{}'s
+  double path_sigma_ = 0;
+  bool increment_ = false;
   CLI::Option *width_option_ = nullptr, *checkpoint_every_option_ = nullptr, *progress_every_option_ = nullptr;
 
   // sample flow

@@ -42,6 +42,21 @@ TEST(FlowCli, CalmFlowTrainSampleRoundTrip) {
   EXPECT_EQ(desc["model"], "calmflow");
   EXPECT_EQ(desc["source"], "8gaussians");
   EXPECT_EQ(desc["training"]["steps"], 12);
+  EXPECT_EQ(desc["training"]["head"], "gaussian");  // the default head and paths are recorded
+  EXPECT_EQ(desc["training"]["paths"], "bridge");
+
+  // The authors' preset: its settings, with the options given on the command line overriding it.
+  const auto paper = dir.path() / "paper.model";
+  auto paper_args = tiny_calmflow(paper);
+  paper_args.insert(paper_args.end(), {"--preset", "paper-2d"});
+  r = run_iterop(paper_args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto pd = nlohmann::json::parse(read_file(paper.string() + ".json"));
+  EXPECT_EQ(pd["training"]["preset"], "paper-2d");
+  EXPECT_EQ(pd["training"]["head"], "variational");
+  EXPECT_EQ(pd["training"]["paths"], "variance-exploding");
+  EXPECT_EQ(pd["training"]["increment"], false);
+  EXPECT_EQ(pd["training"]["steps"], 12);  // --steps 12 overrides the preset's 10,000
 
   const auto csv = dir.path() / "samples.csv";
   r = run_iterop({"sample", "flow", "--model", model.string(), "--n", "40", "--seed", "5", "--target", "moons", "--csv",
@@ -128,6 +143,12 @@ TEST(FlowCli, BadOptionsAreOneLineAndExitTwo) {
       // Old spellings name the new option.
       {{"--model", "otcfm"}, "--model = otcfm. Violated constraint: a model file; the kind of model is --arch otcfm"},
       {{"--out", "m.model"}, "--out = m.model. Violated constraint: renamed: --model FILE"},
+      {{"--deterministic"}, "renamed: --head deterministic"},
+      {{"--head", "mixture"}, "--head = mixture"},
+      {{"--paths", "brownian"}, "--paths = brownian"},
+      {{"--path-sigma", "-1"}, "--path-sigma = -1"},
+      {{"--preset", "paper-3d"}, "--preset = paper-3d"},
+      {{"--arch", "icfm", "--head", "flow"}, "--head = flow"},  // CaLMFlow options only with --arch calmflow
   };
   for (const auto& [extra, expected] : train_cases) {
     std::vector<std::string> args = {"train", "flow"};
