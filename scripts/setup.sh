@@ -11,6 +11,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libtomlplusplus-dev
   gnuplot-nox
   libopenblas0-pthread libtorch-dev
+  # MPI (iterop::mpi): OpenMPI; SUNDIALS' NVECTOR_PARALLEL comes with libsundials-dev (libsundials-nvecparallel-mpi6).
+  openmpi-bin libopenmpi-dev libsundials-nvecparallel-mpi6
 )
 
 missing=()
