@@ -67,11 +67,14 @@ int main(int argc, char** argv) {
   using iterop::baselines::KinsolAnderson;
   using iterop::baselines::KinsolOrthogonalization;
 
-  std::vector<Row> rows;
-  {  // iterop: solve() on distributed_vector, CGS2
-    Row row{"iterop Anderson (cgs2)"};
-    row.seconds_per_iteration = std::numeric_limits<double>::infinity();
-    for (int rep = 0; rep < repeats; ++rep) {
+  // The three methods take turns within each repeat (best of the repeats per method), so that a
+  // change of machine load between them does not decide the ratio.
+  const KinsolOrthogonalization kinsol_orth[] = {KinsolOrthogonalization::cgs2, KinsolOrthogonalization::dcgs2};
+  std::vector<Row> rows = {{"iterop Anderson (cgs2)"}, {"KINSOL Anderson (cgs2)"}, {"KINSOL Anderson (dcgs2)"}};
+  for (Row& row : rows) row.seconds_per_iteration = std::numeric_limits<double>::infinity();
+  for (int rep = 0; rep < repeats; ++rep) {
+    {  // iterop: solve() on distributed_vector, CGS2
+      Row& row = rows[0];
       MPI_Barrier(MPI_COMM_WORLD);
       comm->reset();
       const auto r = iterop::solve(bratu, bratu.initial_guess(),
@@ -83,14 +86,10 @@ int main(int argc, char** argv) {
       row.residual = r.residual;
       row.initial_residual = r.initial_residual;
     }
-    rows.push_back(row);
-  }
-  for (auto orth : {KinsolOrthogonalization::cgs2, KinsolOrthogonalization::dcgs2}) {
-    Row row{"KINSOL Anderson (" + iterop::baselines::to_string(orth) + ")"};
-    row.seconds_per_iteration = std::numeric_limits<double>::infinity();
-    for (int rep = 0; rep < repeats; ++rep) {
+    for (int o = 0; o < 2; ++o) {  // KINSOL alone (its own test, nothing measured per iteration)
+      Row& row = rows[static_cast<std::size_t>(o + 1)];
       MPI_Barrier(MPI_COMM_WORLD);
-      const KinsolAnderson aa{.memory = memory, .orthogonalization = orth, .test = KinsolAnderson::Test::kinsol};
+      const KinsolAnderson aa{.memory = memory, .orthogonalization = kinsol_orth[o], .test = KinsolAnderson::Test::kinsol};
       const auto r = iterop::mpi::kinsol_solve_parallel(op, bratu.initial_guess(), {.anderson = aa}, stop);
       row.iterations = r.iterations;
       row.reductions_per_iteration = counter(r, "kinsol_reductions") / r.iterations;
@@ -99,15 +98,36 @@ int main(int argc, char** argv) {
       row.residual = r.residual;
       row.initial_residual = r.initial_residual;
     }
-    rows.push_back(row);
   }
+
+  // What one communication costs here: an MPI_Allreduce of 1 and of 8 doubles, and a halo exchange
+  // (two MPI_Sendrecv of m doubles with each neighbour), mean over many repetitions, slowest rank.
+  auto mean_seconds = [&](int reps, auto&& body) {
+    for (int i = 0; i < 50; ++i) body();  // warm-up (connections, buffers)
+    MPI_Barrier(MPI_COMM_WORLD);
+    const double t0 = MPI_Wtime();
+    for (int i = 0; i < reps; ++i) body();
+    return slowest((MPI_Wtime() - t0) / reps, MPI_COMM_WORLD);
+  };
+  double buf[8] = {};
+  const double allreduce1 = mean_seconds(2000, [&] { MPI_Allreduce(MPI_IN_PLACE, buf, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD); });
+  const double allreduce8 = mean_seconds(2000, [&] { MPI_Allreduce(MPI_IN_PLACE, buf, 8, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD); });
+  std::vector<double> send(m, 1.0), recv(m);
+  const int me = comm->rank(), p = comm->size();
+  const int up = me > 0 ? me - 1 : MPI_PROC_NULL, down = me + 1 < p ? me + 1 : MPI_PROC_NULL;
+  const double halo = mean_seconds(500, [&] {
+    MPI_Sendrecv(send.data(), static_cast<int>(m), MPI_DOUBLE, up, 0, recv.data(), static_cast<int>(m), MPI_DOUBLE, down,
+                 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Sendrecv(send.data(), static_cast<int>(m), MPI_DOUBLE, down, 1, recv.data(), static_cast<int>(m), MPI_DOUBLE, up,
+                 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  });
 
   if (comm->rank() == 0) {
     std::ostringstream out;
     char line[512];
     std::snprintf(line, sizeof line,
                   "Bratu 2-D, m = %zu (N = %zu unknowns), lambda = %g, ranks = %d, Anderson depth %d, %d iterations, "
-                  "best of %d\n\n",
+                  "best of %d (methods interleaved)\n\n",
                   m, m * m, lambda, comm->size(), memory, iterations, repeats);
     out << line;
     out << "| method | iterations | reductions / iteration | ms / iteration | ratio to KINSOL cgs2 | final residual |\n"
@@ -122,6 +142,11 @@ int main(int argc, char** argv) {
     std::snprintf(line, sizeof line, "\niterop / KINSOL time per iteration: %.3f (cgs2), %.3f (dcgs2); initial residual %.3e\n",
                   rows[0].seconds_per_iteration / rows[1].seconds_per_iteration,
                   rows[0].seconds_per_iteration / rows[2].seconds_per_iteration, rows[0].initial_residual);
+    out << line;
+    std::snprintf(line, sizeof line,
+                  "communication here: MPI_Allreduce of 1 double %.2f us, of 8 doubles %.2f us; halo exchange (%zu doubles "
+                  "each way) %.2f us\n",
+                  1e6 * allreduce1, 1e6 * allreduce8, m, 1e6 * halo);
     out << line;
     std::fputs(out.str().c_str(), stdout);
     if (!report.empty()) std::ofstream(report, std::ios::app) << out.str() << "\n";
