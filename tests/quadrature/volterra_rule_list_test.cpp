@@ -71,7 +71,7 @@ TEST(RuleList, ToyRuleIsInTheNamesAndTheOrderTable) {
   EXPECT_EQ(row->equation, q::EquationKind::second_kind);
   EXPECT_EQ(row->summary, Rectangle::summary);
   EXPECT_EQ(q::rule_names_text<test_rules>(" or "),
-            "trapezoid, block_simpson, product_trapezoid, midpoint, ide_trapezoid or rectangle");
+            "trapezoid, block_simpson, product_trapezoid, midpoint, first_kind_trapezoid, ide_trapezoid or rectangle");
   // The library's list is unchanged, and does not know the toy rule.
   EXPECT_EQ(q::find_rule<q::volterra_rules>("rectangle"), nullptr);
   EXPECT_EQ(q::find_rule<q::volterra_rules>("block_simpson")->order, q::BlockBySimpson::order);
@@ -117,7 +117,7 @@ TEST(RuleList, DispatchByNameEqualsTheRuleAndRefusesWhatDoesNotFit) {
     FAIL();
   } catch (const iterop::invalid_option& e) {
     EXPECT_STREQ(e.what(), "method = rectangle. Violated constraint: one of trapezoid, block_simpson, "
-                           "product_trapezoid, midpoint, ide_trapezoid.");
+                           "product_trapezoid, midpoint, first_kind_trapezoid, ide_trapezoid.");
   }
   EXPECT_THROW((void)q::solve_by_name<test_rules>("rectangle", q::reference::F2(), grid), iterop::invalid_option);
   EXPECT_THROW((void)q::solve_by_name<test_rules>("ide_trapezoid", q::reference::L2(), grid), iterop::invalid_option);
@@ -131,7 +131,7 @@ TEST(RuleList, RulesStateTheirScopeAsData) {
   static_assert(table[1].name == "block_simpson" && table[1].grids == q::GridKind::uniform &&
                 table[1].nodes_per_step == 2 && table[1].order == 4);
   static_assert(table[2].weakly_singular && !table[0].weakly_singular);
-  EXPECT_EQ(table.size(), 5u);
+  EXPECT_EQ(table.size(), 6u);
 }
 
 }  // namespace

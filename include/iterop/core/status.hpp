@@ -15,6 +15,10 @@ enum class Status {
   diverged,             ///< the residual grew past Stop::divergence_factor times the initial residual
   non_finite,           ///< NaN or Inf in an iterate or in T(x)
   stopped_by_observer,  ///< the observer asked to stop
+  blow_up,              ///< the solution of an evolution problem (a Volterra march) grows without bound before its end
+  /// The method or backend declared success, but the true residual ||T(x) - x|| that iterop recomputed
+  /// at the returned x (one more evaluation of T) does not meet Stop's rule: never reported as converged.
+  verification_failed,
 };
 
 /// Lower-case name of a status ("converged", "max_iterations", ...).
@@ -28,6 +32,8 @@ constexpr std::string_view to_string(Status s) {
     case Status::diverged: return "diverged";
     case Status::non_finite: return "non_finite";
     case Status::stopped_by_observer: return "stopped_by_observer";
+    case Status::verification_failed: return "verification_failed";
+    case Status::blow_up: return "blow_up";
   }
   return "unknown";
 }

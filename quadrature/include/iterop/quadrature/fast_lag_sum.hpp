@@ -24,15 +24,19 @@ inline constexpr bool lag_sum_fft_available = false;
 #endif
 
 /// How a lag sum is evaluated: `direct` sums every term (O(N^2) for all n, always available);
-/// `fft` splits the lag triangle into dyadic blocks done by FFT (O(N log^2 N), needs FFTW).
-enum class LagSumMethod { direct, fft };
+/// `fft` splits the lag triangle into dyadic blocks done by FFT (O(N log^2 N), needs FFTW);
+/// `soe` carries it as the states of a sum-of-exponentials kernel (SoeHistory, O(N L)): the marching
+/// loop (march.hpp) uses it for kernels that give ConvolutionKernel::soe; LagSum itself refuses it.
+enum class LagSumMethod { direct, fft, soe };
 
 /// LagSumMethod::fft where FFTW is available, otherwise LagSumMethod::direct.
 inline constexpr LagSumMethod default_lag_sum_method =
     lag_sum_fft_available ? LagSumMethod::fft : LagSumMethod::direct;
 
-/// "direct" or "fft".
-inline std::string to_string(LagSumMethod m) { return m == LagSumMethod::fft ? "fft" : "direct"; }
+/// "direct", "fft" or "soe".
+inline std::string to_string(LagSumMethod m) {
+  return m == LagSumMethod::fft ? "fft" : m == LagSumMethod::soe ? "soe" : "direct";
+}
 
 /// Options of LagSum. Lags 1 <= l < fft_min_block are summed directly at every step; lags
 /// l >= fft_min_block in blocks of size b = fft_min_block, 2 fft_min_block, ... by FFT.
@@ -93,6 +97,8 @@ class LagSum {
       if (!std::isfinite(kernel[m]))  // the message is built only on failure
         require(false, "LagSum::kernel[" + std::to_string(m) + "]", kernel[m], "every k_m is finite");
     options_.validate();
+    require(options_.method != LagSumMethod::soe, "LagSum options.method", to_string(options_.method),
+            "direct or fft (soe is SoeHistory's, sum_of_exponentials.hpp, from the kernel's exponentials)");
     steps_ = kernel.size() - 1;
     require(steps_ <= (std::size_t{1} << 40) / dim_, "LagSum::kernel.size() * dimension", kernel.size() * dim_,
             "N d <= 2^40");

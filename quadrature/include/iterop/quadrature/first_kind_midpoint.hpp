@@ -39,6 +39,8 @@ struct FirstKindMidpoint {
 inline VolterraResult solve_volterra(const FirstKindProblem& p, const Grid& grid, const FirstKindMidpoint& m) {
   p.validate();
   m.validate();
+  require(p.singular_exponent == 0, p.id + ": singular exponent", p.singular_exponent,
+          "0 for the midpoint rule (use FirstKindTrapezoid for Abel kernels (t - s)^(-a) K)");
   const int N = grid.steps();
   const std::vector<double>& t = grid.t;
   std::vector<double> mid(static_cast<std::size_t>(N) + 1), diag(static_cast<std::size_t>(N) + 1);
@@ -51,6 +53,7 @@ inline VolterraResult solve_volterra(const FirstKindProblem& p, const Grid& grid
             t[n], "K(t, t) != 0 (a first-kind kernel vanishing on the diagonal makes the problem ill-posed for this rule)");
   }
   detail::SolveContext ctx(std::string(FirstKindMidpoint::name), FirstKindMidpoint::order, 1, m.blow_up_threshold);
+  ctx.set_end(grid.end());
   VolterraResult& r = ctx.result();
   r.kernel_evaluations += 2L * N;
   std::vector<double> ys(static_cast<std::size_t>(N) + 1);

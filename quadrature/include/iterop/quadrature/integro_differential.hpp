@@ -48,6 +48,7 @@ inline VolterraResult solve_volterra(const IntegroDifferentialProblem& p, const 
   const int N = grid.steps();
   const std::vector<double>& t = grid.t;
   detail::SolveContext ctx(std::string(IdeTrapezoid::name), IdeTrapezoid::order, d, m.blow_up_threshold);
+  ctx.set_end(grid.end());
   VolterraResult& r = ctx.result();
   std::vector<double> F_prev(d), Q_prev(d, 0.0), hist(d), k(d), guess(d), fq(d);
   if (!ctx.accept_node(0.0, p.y0)) return ctx.finish(p.exact);

@@ -3,6 +3,7 @@
 // equation with the StepSolver, records the nodes and statistics and detects blow-up.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <span>
 #include <string>
@@ -13,6 +14,7 @@
 #include "iterop/quadrature/fast_lag_sum.hpp"
 #include "iterop/quadrature/grid.hpp"
 #include "iterop/quadrature/step_solver.hpp"
+#include "iterop/quadrature/sum_of_exponentials.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
 #include "iterop/quadrature/volterra_result.hpp"
 #include "iterop/quadrature/volterra_rule.hpp"
@@ -74,6 +76,7 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
   const int N = grid.steps();
   const std::vector<double>& t = grid.t;
   detail::SolveContext ctx(std::string(R::name), R::order, d, m.blow_up_threshold);
+  ctx.set_end(grid.end());
   std::vector<double> y0(d), k(d), mid(d), guess(static_cast<std::size_t>(s) * d), c(guess.size());
   ctx.forcing(p.forcing, 0.0, y0);
   if (!ctx.accept_node(0.0, y0)) return ctx.finish(p.exact);
@@ -86,6 +89,7 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
   const double h = t[1] - t[0];
   std::vector<double> a, G, weighted(d), hist(d);
   std::vector<LagSum> lags;
+  std::vector<SoeHistory> soe_lags;  // LagSumMethod::soe: one SoeHistory per offset, same sums
   auto push_node = [&](int j) {
     if constexpr (R::convolution) {
       p.convolution.nonlinearity(yj(j), std::span<double>(&G[static_cast<std::size_t>(j) * d], d));
@@ -93,6 +97,7 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
       const double sigma = R::lag_weight(j);
       for (int cc = 0; cc < d; ++cc) weighted[cc] = sigma * G[static_cast<std::size_t>(j) * d + cc];
       for (auto& lag : lags) lag.push(weighted);
+      for (auto& lag : soe_lags) lag.push(weighted);
     }
   };
   if (lag_form) {
@@ -100,9 +105,20 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
       a.resize(static_cast<std::size_t>(N) + s);
       for (int i = 0; i < N + s; ++i) a[i] = p.convolution.lag_kernel(i * h);
       r.kernel_evaluations += N + s;
-      for (int o = 0; o < s; ++o)
-        lags.emplace_back(std::vector<double>(a.begin() + o, a.begin() + o + N + 1), static_cast<std::size_t>(d),
-                          m.lag_sums);
+      if (m.lag_sums.method == LagSumMethod::soe) {
+        // Offset o sums with a(tau + o h) = sum_l (c_l exp(-lambda_l o h)) exp(-lambda_l tau).
+        require(p.convolution.soe.size() > 0, p.id + ": LagSumOptions::method", std::string("soe"),
+                "a convolution kernel that gives its sum of exponentials (ConvolutionKernel::soe)");
+        for (int o = 0; o < s; ++o) {
+          SumOfExponentials shifted = p.convolution.soe;
+          for (std::size_t l = 0; l < shifted.size(); ++l) shifted.weights[l] *= std::exp(-shifted.rates[l] * o * h);
+          soe_lags.emplace_back(std::move(shifted), h, static_cast<std::size_t>(d));
+        }
+      } else {
+        for (int o = 0; o < s; ++o)
+          lags.emplace_back(std::vector<double>(a.begin() + o, a.begin() + o + N + 1), static_cast<std::size_t>(d),
+                            m.lag_sums);
+      }
     }
     G.resize((static_cast<std::size_t>(N) + 1) * d);
     push_node(0);
@@ -136,7 +152,10 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
               p.convolution.nonlinearity(yj(q.node), std::span<double>(&G[static_cast<std::size_t>(q.node) * d], d));
               ++r.kernel_evaluations;
             }
-        lags[e.node - known].history(hist);
+        if (soe_lags.empty())
+          lags[e.node - known].history(hist);
+        else
+          soe_lags[e.node - known].history(hist);
         for (int cc = 0; cc < d; ++cc) {
           double bracket = hist[cc];
           for (const LagTerm& q : e.inside) bracket -= q.factor * a[e.node - q.node] * Gj(q.node)[cc];

@@ -39,10 +39,12 @@ inline SecondKindProblem L2() {
 /// L3: y = 1 - lambda int_0^t exp(-mu (t - s)) y(s) ds on [0, 1]; stiff memory at (10, 1000).
 inline SecondKindProblem L3(double lambda = 10, double mu = 1000) {
   require(lambda + mu != 0, "L3 lambda + mu", lambda + mu, "lambda + mu != 0");
-  return detail::scalar_convolution(
+  SecondKindProblem p = detail::scalar_convolution(
       "L3", 1.0, [](double) { return 1.0; }, [lambda, mu](double tau) { return -lambda * std::exp(-mu * tau); },
       [](double y) { return y; },
       [lambda, mu](double t) { return (mu + lambda * std::exp(-(lambda + mu) * t)) / (lambda + mu); });
+  if (mu >= 0) p.convolution.soe = {.weights = {-lambda}, .rates = {mu}};  // a is one exponential: exact
+  return p;
 }
 
 /// N1: y = sin t + (sin^2 t - t^2) / 4 + int_0^t (t - s) y(s)^2 ds on [0, 1]; y = sin t.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/quadrature/sum_of_exponentials.hpp"
 
 namespace iterop::quadrature {
 
@@ -24,6 +25,10 @@ using Exact = std::function<void(double t, std::span<double> out)>;
 struct ConvolutionKernel {
   std::function<double(double lag)> lag_kernel;                                    ///< a(tau)
   std::function<void(std::span<const double> y, std::span<double> out)> nonlinearity;  ///< G(y)
+  /// Optional: a(tau) as a sum of exponentials sum_l c_l exp(-lambda_l tau) (exact, or fitted to a stated
+  /// tolerance, e.g. by fit_power_law). With LagSumMethod::soe the history is carried as L states per
+  /// node offset (SoeHistory): O(L) work per step, O(N L) in all, for any convolution rule.
+  SumOfExponentials soe{};
 };
 
 /// y(t) = f(t) + int_0^t (t - s)^(-singular_exponent) K(t, s, y(s)) ds, y in R^dimension, t in [0, T].
@@ -50,18 +55,22 @@ struct SecondKindProblem {
   }
 };
 
-/// int_0^t K(t, s) y(s) ds = g(t) (scalar, linear), t in [0, T]; needs K(t, t) != 0.
+/// int_0^t (t - s)^(-singular_exponent) K(t, s) y(s) ds = g(t) (scalar, linear), t in [0, T]; needs
+/// K(t, t) != 0. With 0 < a < 1 it is an Abel equation (FirstKindTrapezoid).
 struct FirstKindProblem {
   std::string id;
   double T = 1;
   std::function<double(double t, double s)> kernel;
   std::function<double(double t)> rhs;  ///< g(t), with g(0) = 0
   std::function<double(double t)> exact{};
+  double singular_exponent = 0;         ///< a in [0, 1): weakly singular factor (t - s)^(-a)
 
   void validate() const {
     require(T > 0 && std::isfinite(T), id + ": T", T, "0 < T < infinity");
     require(static_cast<bool>(kernel), id + ": kernel", std::string("empty"), "a function K(t, s) is given");
     require(static_cast<bool>(rhs), id + ": rhs", std::string("empty"), "a function g(t) is given");
+    require(singular_exponent >= 0 && singular_exponent < 1, id + ": singular exponent", singular_exponent,
+            "0 <= a < 1");
   }
 };
 

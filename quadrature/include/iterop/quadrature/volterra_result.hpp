@@ -26,7 +26,12 @@ struct VolterraResult {
   long nonlinear_iterations = 0;    ///< iterations of the implicit equations, all steps
   std::vector<int> step_iterations; ///< per step (or block)
   double max_error = std::numeric_limits<double>::quiet_NaN();  ///< max_i max_c |y_c(t_i) - exact|
-  double blow_up_time = std::numeric_limits<double>::quiet_NaN(); ///< where the solution escaped, if it did
+  double blow_up_time = std::numeric_limits<double>::quiet_NaN(); ///< where the solve stopped early, if it did
+  /// Status::blow_up only (blow_up.hpp): t* of the fit y ~ C (t* - t)^(-p), the exponent p, and the
+  /// last node the grid resolves (h g <= 0.1 for the growth rate g = d log|y| / dt); NaN otherwise.
+  double blow_up_estimate = std::numeric_limits<double>::quiet_NaN();
+  double blow_up_exponent = std::numeric_limits<double>::quiet_NaN();
+  double last_reliable_time = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;
 
   bool converged() const { return status == Status::converged; }

@@ -12,6 +12,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/quadrature/block_by_block.hpp"
 #include "iterop/quadrature/first_kind_midpoint.hpp"
+#include "iterop/quadrature/first_kind_trapezoid.hpp"
 #include "iterop/quadrature/grid.hpp"
 #include "iterop/quadrature/integro_differential.hpp"
 #include "iterop/quadrature/product_trapezoid.hpp"
@@ -33,7 +34,8 @@ struct rule_list {
 
 /// Every rule of iterop::quadrature, in the order of the command line's list. The first rule that
 /// fits an equation (kind, kernel) is its default, so keep the general ones first.
-using volterra_rules = rule_list<Trapezoid, BlockBySimpson, ProductTrapezoid, FirstKindMidpoint, IdeTrapezoid>;
+using volterra_rules = rule_list<Trapezoid, BlockBySimpson, ProductTrapezoid, FirstKindMidpoint, FirstKindTrapezoid,
+                                IdeTrapezoid>;
 
 /// A rule's data as a value (one row of the order table).
 struct RuleInfo {

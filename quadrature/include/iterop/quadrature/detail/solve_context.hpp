@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cmath>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/quadrature/blow_up.hpp"
 #include "iterop/quadrature/step_solver.hpp"
 #include "iterop/quadrature/volterra_problem.hpp"
 #include "iterop/quadrature/volterra_result.hpp"
@@ -26,6 +28,9 @@ class SolveContext {
   }
 
   int dimension() const { return d_; }
+  /// The end T of the interval: a solve that stops early is called a blow-up (Status::blow_up) only
+  /// when the fitted blow-up time lies in [last resolved node, T].
+  void set_end(double T) { end_ = T; }
   VolterraResult& result() { return res_; }
 
   void kernel(const Kernel& K, double t, double s, std::span<const double> y, std::span<double> out) {
@@ -75,6 +80,7 @@ class SolveContext {
 
   /// Sets the timing and, when an exact solution is known, the maximum error over the recorded nodes.
   VolterraResult finish(const Exact& exact) {
+    classify_blow_up();
     if (exact) {
       std::vector<double> e(static_cast<std::size_t>(d_));
       double err = 0;
@@ -91,7 +97,28 @@ class SolveContext {
   }
 
  private:
+  /// A solve that stopped early (threshold exceeded, non-finite values, or an implicit equation not
+  /// solved) on a solution whose growth fits a power-law blow-up ahead of its last resolved node, at or
+  /// before T, becomes Status::blow_up with the estimate; otherwise the status stays.
+  void classify_blow_up() {
+    const Status s = res_.status;
+    if (s == Status::converged || res_.t.size() < 3) return;
+    if (s != Status::diverged && s != Status::non_finite && s != Status::max_iterations && s != Status::stagnated &&
+        s != Status::small_step)
+      return;
+    const BlowUpEstimate b = estimate_blow_up(res_.t, res_.y, d_);
+    if (!b.found || !(b.time <= end_)) return;
+    res_.status = Status::blow_up;
+    res_.blow_up_estimate = b.time;
+    res_.blow_up_exponent = b.exponent;
+    res_.last_reliable_time = res_.t[static_cast<std::size_t>(b.last_reliable)];
+    res_.message = "The solution blows up: fitted y ~ C (t* - t)^(-p) with t* = " + format_value(b.time) +
+                   ", p = " + format_value(b.exponent) + " on the nodes up to t = " + format_value(res_.last_reliable_time) +
+                   " (the last one the grid resolves). " + res_.message;
+  }
+
   int d_;
+  double end_ = std::numeric_limits<double>::infinity();
   double threshold_;
   double scale_ = 1;
   std::chrono::steady_clock::time_point start_;
