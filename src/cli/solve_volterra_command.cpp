@@ -28,7 +28,8 @@ std::string footer() {
       "  --kind second (default)  y(t) = f(t) + int_0^t K(t, s, y(s)) ds;  --f in t, --kernel in t, s, y\n"
       "                           with --singular-exponent a in (0, 1): the kernel is (t - s)^(-a) K(t, s, y)\n"
       "  --kind first             int_0^t K(t, s) y(s) ds = g(t);        --f is g(t) (g(0) = 0), --kernel in t, s\n"
-      "                           (K(t, t) must not vanish)\n"
+      "                           (K(t, t) must not vanish); with --singular-exponent a in (0, 1) the kernel is\n"
+      "                           (t - s)^(-a) K(t, s): an Abel equation (first_kind_trapezoid)\n"
       "  --kind ide               y'(t) = F(t, y) + int_0^t K(t, s, y(s)) ds, y(0) = --y0 (required);\n"
       "                           --f is F in t, y; --kernel in t, s, y\n"
       "Expressions: muparser syntax: + - * / ^, sin cos tan asin acos atan sinh cosh tanh exp log (= ln) log2\n"
@@ -41,7 +42,8 @@ std::string footer() {
        "Output: for each N the status, the max error over the nodes against --exact, the kernel and expression\n"
        "  evaluations, iterations of the implicit equations and the time; with --exact the observed order, the\n"
        "  least-squares slope of log(max error) over log(h) over the converged runs. A solution that blows up is\n"
-       "  reported with its status and the time where the solve stopped (blow_up_time).\n"
+       "  reported with status blow_up, the time where the solve stopped (blow_up_time), the last node the grid\n"
+       "  resolves and the blow-up time t* fitted there, y ~ C (t* - t)^(-p) (blow_up_estimate, blow_up_exponent).\n"
        "  --format table or json (runs[].steps, max_error, status, evaluations, iterations, seconds;\n"
        "  observed_order, null without --exact).\n"
        "Exit 1: a solve stopped before T (blow-up, non-finite values, implicit equation not solved).\n"
@@ -59,6 +61,9 @@ std::string equation_text(const experiments::VolterraExpressionSpec& s) {
                s.f + ", K = " + s.kernel + ", " + interval;
       return "y(t) = f(t) + int_0^t K(t, s, y(s)) ds, f = " + s.f + ", K = " + s.kernel + ", " + interval;
     case VolterraKind::first:
+      if (s.singular_exponent)
+        return "int_0^t (t - s)^(-" + format_exact(*s.singular_exponent) + ") K(t, s) y(s) ds = g(t), g = " + s.f +
+               ", K = " + s.kernel + ", " + interval;
       return "int_0^t K(t, s) y(s) ds = g(t), g = " + s.f + ", K = " + s.kernel + ", " + interval;
     case VolterraKind::ide:
       return "y'(t) = F(t, y) + int_0^t K(t, s, y(s)) ds, F = " + s.f + ", K = " + s.kernel + ", y(0) = " +
@@ -90,16 +95,17 @@ SolveVolterraCommand::SolveVolterraCommand(CLI::App& solve) {
                 ->check(number_where([](double) { return true; }, "a finite number"))
                 ->type_name("V");
   singular_opt_ = app_->add_option("--singular-exponent", singular_exponent_,
-                                   "a in (0, 1): kernel (t - s)^(-a) K(t, s, y) (--kind second)")
+                                   "a in (0, 1): kernel (t - s)^(-a) K (--kind second or first)")
                       ->check(number_where([](double v) { return v > 0 && v < 1; }, "0 < a < 1"))
                       ->type_name("a");
   method_opt_ = app_->add_option("--method", method_,
-                                 "trapezoid, block_simpson, product_trapezoid, midpoint or ide_trapezoid (default: the "
-                                 "natural one for the kind)")
+                                 "trapezoid, block_simpson, product_trapezoid, midpoint, first_kind_trapezoid or "
+                                 "ide_trapezoid (default: the natural one for the kind)")
                     ->type_name("NAME");
-  app_->add_option("--intervals", intervals_, "grids: N1,N2,... intervals of [0, T] (integers >= 2, increasing)")
+  app_->add_option("--intervals", intervals_,
+                   "grids: N1,N2,... intervals of [0, T] (integers 2 .. 1048576, the experiment files' limit, increasing)")
       ->delimiter(',')
-      ->transform(integer_in("N", 2, 100000000))
+      ->transform(integer_in("N", 2, experiments::max_volterra_intervals))
       ->type_name("LIST")
       ->capture_default_str();
   exact_opt_ = app_->add_option("--exact", exact_, "the exact solution y(t): errors and observed order")->type_name("EXPR");
@@ -127,8 +133,9 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
   if (y0_opt_->count()) spec.y0 = y0_;
   if (singular_opt_->count()) {
     spec.singular_exponent = singular_exponent_;
-    require_usage(spec.kind == VolterraKind::second, "--singular-exponent", format_exact(singular_exponent_),
-                  "only with --kind second (the weakly singular factor (t - s)^(-a) of the second kind)");
+    require_usage(spec.kind != VolterraKind::ide, "--singular-exponent", format_exact(singular_exponent_),
+                  "only with --kind second or first (the weakly singular factor (t - s)^(-a) of an integral "
+                  "equation)");
   }
   if (exact_opt_->count()) spec.exact = exact_;
   const double a = spec.singular_exponent.value_or(0.0);
@@ -138,6 +145,7 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
   const experiments::VolterraExpressionProblem problem = experiments::make_expression_problem(spec);
   if (const auto* first = std::get_if<quadrature::FirstKindProblem>(&problem.problem))
     experiments::check_first_kind(*first, steps, grading, spec.kernel, spec.f);
+  experiments::check_expression_values(problem, method, steps, grading);
 
   std::vector<experiments::ConvergenceRun> runs;
   for (int n : steps) {
@@ -199,10 +207,15 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
           << (std::isfinite(order) ? fmt::format("{:.3f}", order) : std::string("not available (fewer than 2 usable runs)"))
           << "  (least-squares slope of log(max error) over log(h), converged runs; stated order "
           << experiments::stated_order(method) << ")\n";
-    for (const auto& r : runs)
-      if (!r.result.converged())
-        out << "N = " << r.steps << ": " << to_string(r.result.status) << " at t = "
-            << format_scientific(r.result.blow_up_time, 6) << ". " << r.result.message << "\n";
+    for (const auto& r : runs) {
+      if (r.result.converged()) continue;
+      out << "N = " << r.steps << ": " << to_string(r.result.status);
+      if (r.result.status == Status::blow_up)
+        out << ", estimated blow-up time t* = " << format_scientific(r.result.blow_up_estimate, 6)
+            << " (y ~ C (t* - t)^(-p), p = " << format_scientific(r.result.blow_up_exponent, 3)
+            << ", fitted up to the last resolved node t = " << format_scientific(r.result.last_reliable_time, 6) << ");";
+      out << " stopped at t = " << format_scientific(r.result.blow_up_time, 6) << ". " << r.result.message << "\n";
+    }
   }
   out.flush();
   return all_converged ? exit_ok : exit_not_converged;

@@ -129,7 +129,47 @@ TEST(CliSolveVolterra, BlowUpIsReportedWithItsTimeAndExitOne) {
 TEST(CliSolveVolterra, BlowUpInTheTableNamesStatusAndTime) {
   const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.5", "--intervals", "256"}));
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.out.find("N = 256: max_iterations at t = 9.96094e-01"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("N = 256: blow_up, estimated blow-up time t* = 9.98"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped at t = 9.96094e-01"), std::string::npos) << r.out;
+}
+
+TEST(CliSolveVolterra, BlowUpOnZeroToOnePointTwoEstimatesTStarWithinOnePercent) {
+  const auto r = run_iterop(volterra({"--f", "1", "--kernel", "y^2", "--T", "1.2", "--intervals", "256", "--format", "json"}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto run = nlohmann::json::parse(r.out)["runs"][0];
+  EXPECT_EQ(run["status"], "blow_up");
+  EXPECT_NEAR(run["blow_up_estimate"].get<double>(), 1.0, 1e-2);
+  EXPECT_LT(run["last_reliable_node"].get<double>(), run["blow_up_estimate"].get<double>());
+}
+
+TEST(CliSolveVolterra, AbelFirstKindReachesTheStatedOrders) {
+  // int_0^t (t - s)^(-1/2) y ds = g: y = t^2 with g = 16/15 t^(5/2); y = sqrt(t) with g = pi t / 2.
+  const auto smooth = solved({"--kind", "first", "--singular-exponent", "0.5", "--f", "16/15*t^2.5", "--kernel", "1",
+                              "--T", "1", "--intervals", "32,64,128,256", "--exact", "t^2", "--format", "json"});
+  EXPECT_EQ(smooth["method"], "first_kind_trapezoid");
+  EXPECT_NEAR(smooth["observed_order"].get<double>(), 2.0, 0.3);
+  const auto root = solved({"--kind", "first", "--singular-exponent", "0.5", "--f", "pi/2*t", "--kernel", "1", "--T", "1",
+                            "--intervals", "32,64,128,256", "--exact", "sqrt(t)", "--grading", "4", "--format", "json"});
+  EXPECT_NEAR(root["observed_order"].get<double>(), 2.0, 0.3);  // min(2, r beta) = min(2, 4 / 2)
+  const auto uniform = solved({"--kind", "first", "--singular-exponent", "0.5", "--f", "pi/2*t", "--kernel", "1", "--T",
+                               "1", "--intervals", "32,64,128,256", "--exact", "sqrt(t)", "--format", "json"});
+  EXPECT_NEAR(uniform["observed_order"].get<double>(), 0.5, 0.3);  // min(2, 1 / 2)
+}
+
+TEST(CliSolveVolterra, ProbeFindingsOfIssue13AreRefusedWithOneLine) {
+  // 4: an exact solution that is NaN at some nodes is refused, naming how many and where.
+  EXPECT_NE(usage_error({"--f", "1", "--kernel", "-y", "--T", "1", "--exact", "sqrt(t-0.5)"}).find("not finite at"),
+            std::string::npos);
+  // 5: a grading whose nodes collapse.
+  EXPECT_NE(usage_error({"--f", "1", "--kernel", "-y", "--T", "1", "--grading", "1000"}).find("the nodes collapse"),
+            std::string::npos);
+  // 9: one size limit, the experiment files' 1048576.
+  EXPECT_NE(usage_error({"--f", "1", "--kernel", "-y", "--T", "1", "--intervals", "100000000"}).find("1048576"),
+            std::string::npos);
+  // 13: overflowing numbers, f(0) not finite, assignments.
+  EXPECT_NE(usage_error({"--f", "1e999", "--kernel", "-y", "--T", "1"}).find("overflows a double"), std::string::npos);
+  EXPECT_NE(usage_error({"--f", "1/0", "--kernel", "-y", "--T", "1"}).find("f(0) finite"), std::string::npos);
+  EXPECT_NE(usage_error({"--f", "t=1", "--kernel", "-y", "--T", "1"}).find("not an assignment"), std::string::npos);
 }
 
 TEST(CliSolveVolterra, TableOutputShowsTheObservedOrder) {

@@ -59,6 +59,7 @@ constinit const VolterraMethod VolterraMethod::trapezoid{q::Trapezoid::name};
 constinit const VolterraMethod VolterraMethod::block_simpson{q::BlockBySimpson::name};
 constinit const VolterraMethod VolterraMethod::product_trapezoid{q::ProductTrapezoid::name};
 constinit const VolterraMethod VolterraMethod::midpoint{q::FirstKindMidpoint::name};
+constinit const VolterraMethod VolterraMethod::first_kind_trapezoid{q::FirstKindTrapezoid::name};
 constinit const VolterraMethod VolterraMethod::ide_trapezoid{q::IdeTrapezoid::name};
 
 std::vector<VolterraMethod> volterra_methods() {
@@ -102,7 +103,9 @@ std::string describe(VolterraMethod method) {
     case q::EquationKind::second_kind:
       s += r.weakly_singular ? "second kind, regular or weakly singular (t - s)^(-a) K" : "second kind, regular kernel";
       break;
-    case q::EquationKind::first_kind: s += "first kind"; break;
+    case q::EquationKind::first_kind:
+      s += r.weakly_singular ? "first kind, regular or Abel (t - s)^(-a) K" : "first kind";
+      break;
     case q::EquationKind::integro_differential: s += "integro-differential"; break;
   }
   s += r.grids == q::GridKind::uniform ? "; uniform grid" : "; any grid (--grading)";
@@ -112,7 +115,7 @@ std::string describe(VolterraMethod method) {
   const VolterraKind kind = kind_of(r.equation);
   if (default_volterra_method(kind, 0) == method)
     s += " (default for --kind " + to_string(kind) + ")";
-  else if (r.equation == q::EquationKind::second_kind && default_volterra_method(kind, 0.5) == method)
+  else if (r.equation != q::EquationKind::integro_differential && default_volterra_method(kind, 0.5) == method)
     s += " (default with --singular-exponent)";
   return s;
 }
@@ -135,6 +138,20 @@ void check_volterra_method(VolterraMethod method, VolterraKind kind, double sing
   }
   require(std::isfinite(grading) && grading >= 1, "--grading", grading, "r >= 1 (t_j = T (j/N)^r; 1 is uniform)");
   require(r.grids != q::GridKind::uniform || grading == 1, "--grading", grading, "1 (a uniform grid) for " + name);
+  if (grading != 1)
+    for (int n : steps) {
+      // Graded nodes (j/N)^r: with a large r the first ones underflow to 0 (or to each other).
+      double previous = 0;
+      for (int j = 1; j <= n; ++j) {
+        const double tj = std::pow(static_cast<double>(j) / n, grading);
+        if (!(tj > previous))
+          require(false, "--grading", grading,
+                  "a grading whose nodes stay distinct: t_j = T (j/N)^r gives t_" + std::to_string(j - 1) + " = t_" +
+                      std::to_string(j) + " = " + format_value(previous) + " T for N = " + std::to_string(n) +
+                      " (the nodes collapse; use a smaller r)");
+        previous = tj;
+      }
+    }
   if (r.nodes_per_step > 1)
     for (int n : steps)
       require(n % r.nodes_per_step == 0, "--intervals", n,
@@ -167,6 +184,45 @@ void check_first_kind(const q::FirstKindProblem& p, const std::vector<int>& step
             std::to_string(n_steps) + ").");
       }
     }
+  }
+}
+
+void check_expression_values(const VolterraExpressionProblem& problem, VolterraMethod method,
+                             const std::vector<int>& steps, double grading) {
+  const VolterraExpressionSpec& spec = problem.spec;
+  if (spec.kind == VolterraKind::second) {
+    const double f0 = (*problem.f)(0.0);
+    if (!std::isfinite(f0))
+      throw invalid_option("--f = \"" + spec.f + "\". Violated constraint: f(0) finite (f(0) = y(0) = " +
+                           format_value(f0) + ").");
+  } else if (spec.kind == VolterraKind::ide) {
+    const double F0 = (*problem.f)(0.0, 0.0, *spec.y0);
+    if (!std::isfinite(F0))
+      throw invalid_option("--f = \"" + spec.f + "\". Violated constraint: F(0, y0) finite (F(0, " +
+                           format_value(*spec.y0) + ") = " + format_value(F0) + ").");
+  }
+  if (problem.exact) {
+    const bool midpoints = method == VolterraMethod::midpoint;
+    for (int n : steps) {
+      const q::Grid grid = volterra_grid(spec.T, n, grading);
+      int bad = 0;
+      double first = 0, value = 0;
+      for (int j = midpoints ? 1 : 0; j <= n; ++j) {
+        const double t = midpoints ? 0.5 * (grid.t[j - 1] + grid.t[j]) : grid.t[j];
+        const double v = (*problem.exact)(t);
+        if (!std::isfinite(v) && bad++ == 0) {
+          first = t;
+          value = v;
+        }
+      }
+      if (bad > 0)
+        throw invalid_option("--exact = \"" + *spec.exact + "\". Violated constraint: a finite exact solution at every " +
+                             (midpoints ? "midpoint" : "node") + " (it is not finite at " + std::to_string(bad) +
+                             " of them on the grid with N = " + std::to_string(n) + ", first at t = " +
+                             format_value(first) + ": " + format_value(value) +
+                             "; the max error and the observed order would leave them out).");
+    }
+    problem.reset_evaluations();
   }
 }
 
@@ -233,6 +289,11 @@ nlohmann::json convergence_run_json(const ConvergenceRun& run) {
       {"y_end", r.y.empty() ? nlohmann::json() : json_number(r.y.back())},
       {"blow_up_time", json_number(r.blow_up_time)},
   };
+  if (r.status == Status::blow_up) {
+    j["blow_up_estimate"] = json_number(r.blow_up_estimate);
+    j["blow_up_exponent"] = json_number(r.blow_up_exponent);
+    j["last_reliable_node"] = json_number(r.last_reliable_time);
+  }
   if (run.expression_evaluations >= 0) j["expression_evaluations"] = run.expression_evaluations;
   return j;
 }

@@ -78,6 +78,18 @@ VolterraExpression::VolterraExpression(std::string option, std::string text, std
   if (im.text.find_first_not_of(" \t") == std::string::npos)
     fail(im.option, im.text, rule_head + " (the expression is empty)");
 
+  // muparser takes "t = 1" as an assignment to t (its value, 1, would be the expression): refuse "=" that
+  // is not part of ==, <=, >= or !=.
+  for (std::size_t at = im.text.find('='); at != std::string::npos; at = im.text.find('=', at + 1)) {
+    const char before = at > 0 ? im.text[at - 1] : ' ', after = at + 1 < im.text.size() ? im.text[at + 1] : ' ';
+    if (after == '=') {
+      ++at;
+      continue;
+    }
+    if (before != '<' && before != '>' && before != '!' && before != '=')
+      fail(im.option, im.text,
+           rule_head + ", not an assignment (\"=\" at position " + std::to_string(at) + "; a comparison is ==)");
+  }
   im.parser.DefineConst("pi", std::numbers::pi);
   for (const auto& v : im.allowed) im.parser.DefineVar(v, v == "t" ? &im.t : v == "s" ? &im.s : &im.y);
   im.parser.SetVarFactory(&Impl::factory, &im);
@@ -95,6 +107,10 @@ VolterraExpression::VolterraExpression(std::string option, std::string text, std
   // An unknown name is the likeliest cause of any error that came with it: name it first.
   if (!im.unknown.empty()) {
     const std::string& name = im.unknown.front();
+    // A number too large for a double ("1e999") reaches the variable factory as a name.
+    if (std::isdigit(static_cast<unsigned char>(name.front())) != 0 || name.front() == '.')
+      fail(im.option, im.text,
+           rule_head + " with finite numbers (" + name + " overflows a double, whose largest value is about 1.8e308)");
     const std::size_t at = find_word(im.text, name);
     const bool call = at != std::string::npos && im.text.find_first_not_of(' ', at + name.size()) != std::string::npos &&
                       im.text[im.text.find_first_not_of(' ', at + name.size())] == '(';
@@ -181,8 +197,8 @@ VolterraExpressionProblem make_expression_problem(const VolterraExpressionSpec& 
   }
   if (spec.singular_exponent) {
     const double a = *spec.singular_exponent;
-    require(spec.kind == VolterraKind::second, "--singular-exponent", a,
-            "only with --kind second (the weakly singular factor (t - s)^(-a) of the second kind)");
+    require(spec.kind != VolterraKind::ide, "--singular-exponent", a,
+            "only with --kind second or first (the weakly singular factor (t - s)^(-a) of an integral equation)");
     require(a > 0 && a < 1, "--singular-exponent", a, "0 < a < 1");
   }
 
@@ -213,6 +229,7 @@ VolterraExpressionProblem make_expression_problem(const VolterraExpressionSpec& 
       p.T = spec.T;
       p.kernel = [K](double t, double s) { return (*K)(t, s); };
       p.rhs = [f](double t) { return (*f)(t); };
+      p.singular_exponent = spec.singular_exponent.value_or(0.0);
       if (ex) p.exact = [ex](double t) { return (*ex)(t); };
       out.problem = std::move(p);
       break;

@@ -14,8 +14,10 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/runner/study.hpp"
 #include "iterop/experiments/problems/volterra_convergence.hpp"
+#include "iterop/quadrature/block_by_block.hpp"
 #include "iterop/quadrature/ode_forms.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
+#include "iterop/quadrature/trapezoid.hpp"
 
 #if defined(ITEROP_HAVE_ODE_BASELINES)
 #include "iterop/baselines/ode_solvers.hpp"
@@ -52,13 +54,19 @@ double best_time(const VolterraBenchConfig& c, int& repetitions, F&& once) {
 Record run_vie(const VolterraBenchConfig& c, const std::string& id, const std::string& method_name, int N,
                const std::vector<double>& out_times) {
   const q::SecondKindProblem p = q::reference::second_kind(id);
-  const VolterraMethod method = parse_volterra_method(method_name);
+  const bool soe = method_name.ends_with("+soe");  // the rule with the sum-of-exponentials history
+  const VolterraMethod method = parse_volterra_method(soe ? method_name.substr(0, method_name.size() - 4) : method_name);
   const q::Grid grid = volterra_grid(p.T, N, 1);
   q::VolterraResult result;
   int repetitions = 0;
   const double seconds = best_time(c, repetitions, [&] {
     const auto t0 = Clock::now();
-    result = solve_with(p, grid, method);
+    if (soe && method == VolterraMethod::trapezoid)
+      result = q::solve_volterra(p, grid, q::Trapezoid{.lag_sums = {.method = q::LagSumMethod::soe}});
+    else if (soe)
+      result = q::solve_volterra(p, grid, q::BlockBySimpson{.lag_sums = {.method = q::LagSumMethod::soe}});
+    else
+      result = solve_with(p, grid, method);
     return std::chrono::duration<double>(Clock::now() - t0).count();
   });
   // The output points that are nodes: every (N / (M - 1))-th node when M - 1 divides N, else every
@@ -211,6 +219,8 @@ void VolterraBenchConfig::validate() const {
           "1 <= min_power <= max_power <= 20");
   for (const auto& m : vie_methods)
     require(m == "trapezoid" || m == "block_simpson", "VolterraBenchConfig::vie_methods", m, "trapezoid or block_simpson");
+  for (const auto& m : soe_methods)
+    require(m == "trapezoid" || m == "block_simpson", "VolterraBenchConfig::soe_methods", m, "trapezoid or block_simpson");
   for (double r : rtols) require(r > 0 && r < 1, "VolterraBenchConfig::rtols", r, "0 < rtol < 1");
   require(atol_factor > 0, "VolterraBenchConfig::atol_factor", atol_factor, "atol_factor > 0");
   require(output_points >= 2, "VolterraBenchConfig::output_points", output_points, "output_points >= 2");
@@ -231,6 +241,7 @@ VolterraBenchConfig quick_volterra_bench_config() {
   c.max_power = 10;
   c.rtols = {1e-3, 1e-4, 1e-5, 1e-6};
   c.repetitions = 1;
+  c.soe_methods.clear();
   return c;
 }
 
@@ -309,6 +320,9 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
   for (const auto& id : config.problems) {
     for (const auto& m : config.vie_methods)
       for (int p = config.min_power; p <= config.max_power; ++p) runs.push_back({id, m, 1 << p, 0});
+    if (q::reference::second_kind(id).convolution.soe.size() > 0)
+      for (const auto& m : config.soe_methods)
+        for (int p = config.min_power; p <= config.max_power; ++p) runs.push_back({id, m + "+soe", 1 << p, 0});
     if (ode)
       for (const auto& m : config.ode_methods)
         for (double rtol : config.rtols) runs.push_back({id, m, 0, rtol});

@@ -31,8 +31,8 @@ class VolterraMethod {
   friend constexpr bool operator==(VolterraMethod a, VolterraMethod b) { return a.name_ == b.name_; }
 
   /// Shorthands for the rules that studies name in code (each is the rule's own `name`):
-  /// quadrature::Trapezoid, BlockBySimpson, ProductTrapezoid, FirstKindMidpoint, IdeTrapezoid.
-  static const VolterraMethod trapezoid, block_simpson, product_trapezoid, midpoint, ide_trapezoid;
+  /// quadrature::Trapezoid, BlockBySimpson, ProductTrapezoid, FirstKindMidpoint, FirstKindTrapezoid, IdeTrapezoid.
+  static const VolterraMethod trapezoid, block_simpson, product_trapezoid, midpoint, first_kind_trapezoid, ide_trapezoid;
 
  private:
   explicit constexpr VolterraMethod(std::string_view name) : name_(name) {}
@@ -66,10 +66,22 @@ VolterraMethod default_volterra_method(VolterraKind kind, double singular_expone
 
 /// Checks, before any solve, that `method` fits the equation and the grids, from the rule's data: the
 /// kind, the singular exponent (only weakly singular rules take a > 0), a uniform grid (grading 1) and
-/// step counts that are multiples of the block (even for block_simpson), a grading r >= 1. Throws
+/// step counts that are multiples of the block (even for block_simpson), a grading r >= 1 whose nodes
+/// t_j = (j/N)^r stay distinct in double precision for every N (else they collapse to 0). Throws
 /// iterop::invalid_option naming the option (--method, --grading, --intervals), the value and the rule.
 void check_volterra_method(VolterraMethod method, VolterraKind kind, double singular_exponent, double grading,
                            const std::vector<int>& steps);
+
+/// The most intervals of one Volterra grid, for the command line and experiment files alike (2^20):
+/// the direct histories cost O(N^2) kernel evaluations (10^12 at this limit).
+inline constexpr int max_volterra_intervals = 1 << 20;
+
+/// Checks, before any solve, the values the expressions give where the solves will use them: f(0) (y(0)
+/// of the second kind) finite, and the exact solution finite at every node of every grid (at the
+/// midpoints for the midpoint rule). Throws iterop::invalid_option naming --f or --exact, the expression
+/// and the first node where it is not finite, with how many nodes are affected.
+void check_expression_values(const VolterraExpressionProblem& problem, VolterraMethod method,
+                             const std::vector<int>& steps, double grading);
 
 /// Checks that a first-kind kernel does not vanish where the midpoint rule divides by it: K(t_n, t_n)
 /// and K(t_n, t_{n-1/2}) on every grid of `steps`, and that g(0) = 0 (|g(0)| <= 1e-12). Throws
