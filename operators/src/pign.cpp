@@ -10,6 +10,7 @@
 #include <torch/utils.h>
 
 #include "detail/graph_tensors.hpp"
+#include "iterop/operators/equilibrium.hpp"
 #include "iterop/fixed_point/anderson.hpp"
 #include "iterop/fixed_point/picard.hpp"
 #include "iterop/fixed_point/solve.hpp"
@@ -68,6 +69,18 @@ void PignOptions::validate() const {
   require(epochs >= 1, "PignOptions::epochs", epochs, "epochs >= 1");
   require(spectral_norm_bound >= 0 && std::isfinite(spectral_norm_bound), "PignOptions::spectral_norm_bound",
           spectral_norm_bound, "0 (off) or a finite bound c > 0");
+  require(weight_bound == "spectral" || weight_bound == "frobenius", "PignOptions::weight_bound", weight_bound,
+          "\"spectral\" or \"frobenius\"");
+  require(jacobian_penalty >= 0 && std::isfinite(jacobian_penalty), "PignOptions::jacobian_penalty", jacobian_penalty,
+          "a finite jacobian_penalty >= 0");
+  require(jacobian_penalty_samples >= 1, "PignOptions::jacobian_penalty_samples", jacobian_penalty_samples,
+          "jacobian_penalty_samples >= 1");
+  require(mode == "unrolled" || mode == "equilibrium", "PignOptions::mode", mode, "\"unrolled\" or \"equilibrium\"");
+  if (mode == "equilibrium") {
+    require(alpha_schedule.empty(), "PignOptions::alpha_schedule.size()", alpha_schedule.size(),
+            "empty in equilibrium mode (one step, one alpha)");
+    equilibrium.validate();
+  }
 }
 
 std::vector<double> linear_schedule(int count, double first, double last) {
@@ -90,6 +103,7 @@ struct Pign::Impl {
   torch::Tensor weight(bool training) const {
     const double c = o.spectral_norm_bound;
     if (c <= 0) return net->w;
+    if (o.weight_bound == "frobenius") return net->w / torch::clamp_min(net->w.norm() / c, 1.0);
     torch::Tensor sigma;
     if (training) {
       torch::Tensor v;
@@ -113,16 +127,71 @@ struct Pign::Impl {
     auto h = torch::relu(torch::mm(x, net->enc_w) + net->enc_b);
     return training ? torch::dropout(h, o.dropout, true) : h;
   }
-  torch::Tensor step(const torch::Tensor& x, const torch::Tensor& alpha, bool training) const {
-    auto g = torch::relu(torch::mm(data.adj, torch::mm(x, weight(training))) + net->b);
+  bool injected() const { return o.mode == "equilibrium" || o.input_injection; }
+  /// The relaxed step with weight w, the encoder output e (read when injected()) and a loop-dropout
+  /// mask (undefined: none).
+  torch::Tensor step_with(const torch::Tensor& x, const torch::Tensor& e, const torch::Tensor& w,
+                          const torch::Tensor& b, const torch::Tensor& alpha, const torch::Tensor& mask) const {
+    auto pre = torch::mm(data.adj, torch::mm(x, w)) + b;
+    if (injected()) pre = pre + e;
+    auto g = torch::relu(pre);
+    if (mask.defined()) g = g * mask;
+    return alpha * x + (1 - alpha) * g;
+  }
+  /// The unrolled-mode step: dropout inside the loop draws a fresh mask at every iteration.
+  torch::Tensor step(const torch::Tensor& x, const torch::Tensor& e, const torch::Tensor& alpha, bool training) const {
+    auto pre = torch::mm(data.adj, torch::mm(x, weight(training))) + net->b;
+    if (injected()) pre = pre + e;
+    auto g = torch::relu(pre);
     if (training && o.dropout_in_loop) g = torch::dropout(g, o.dropout, true);
     return alpha * x + (1 - alpha) * g;
   }
+  /// An inverted-dropout mask of x's shape (entries 0 or 1 / (1 - p)).
+  torch::Tensor loop_mask(const torch::Tensor& x) const {
+    return torch::bernoulli(torch::full_like(x, 1 - o.dropout)) / (1 - o.dropout);
+  }
   torch::Tensor alphas() const { return torch::sigmoid(net->theta); }
-  torch::Tensor forward(bool training) const {
-    auto x = encode(training);
+  /// The evaluation step at constant alpha in float64 (no dropout, exact weight bound); *x0 receives
+  /// the encoder output, the start of every iteration.
+  TensorStep eval_step(double alpha, torch::Tensor* x0) const {
+    auto adj = data.adj.to(torch::kFloat64);
+    auto w = weight(false).detach().to(torch::kFloat64);
+    auto b = net->b.detach().to(torch::kFloat64);
+    auto e = encode(false).to(torch::kFloat64);
+    if (x0) *x0 = e;
+    const bool inject = injected();
+    return [adj, w, b, e, alpha, inject](const torch::Tensor& z) {
+      auto pre = torch::mm(adj, torch::mm(z, w)) + b;
+      if (inject) pre = pre + e;
+      return alpha * z + (1 - alpha) * torch::relu(pre);
+    };
+  }
+  /// Training (or evaluation) logits; in equilibrium mode the state solves the fixed point, and the
+  /// solve statistics go to `stats`. `state` receives the final state (for the Jacobian penalty).
+  torch::Tensor forward(bool training, EquilibriumStats* stats = nullptr, torch::Tensor* state = nullptr,
+                        EquilibriumStep* step_out = nullptr) const {
+    auto e = encode(training);
     auto a = alphas();
-    for (int k = 0; k < o.iterations; ++k) x = step(x, a[k], training);
+    torch::Tensor x;
+    if (o.mode == "equilibrium") {
+      const auto w = weight(training);
+      const auto mask = training && o.dropout_in_loop && o.dropout > 0 ? loop_mask(e) : torch::Tensor();
+      const auto alpha = a[0];
+      EquilibriumStep f = [this, e, w, mask, alpha](const torch::Tensor& z) {
+        return step_with(z, e, w, net->b, alpha, mask);
+      };
+      x = equilibrium(f, e, {e, w, net->b, alpha}, o.equilibrium, stats);
+      if (step_out) *step_out = f;
+    } else {
+      x = e;
+      for (int k = 0; k < o.iterations; ++k) x = step(x, e, a[k], training);
+      if (step_out) {
+        const auto w = weight(training);
+        const auto alpha = a[o.iterations - 1];
+        *step_out = [this, e, w, alpha](const torch::Tensor& z) { return step_with(z, e, w, net->b, alpha, {}); };
+      }
+    }
+    if (state) *state = x;
     return torch::mm(x, net->dec_w) + net->dec_b;
   }
 };
@@ -164,9 +233,25 @@ TrainReport Pign::train() {
     for (int epoch = 1; epoch <= m.o.epochs; ++epoch) {
       m.net->train();
       opt.zero_grad();
-      auto loss = detail::cross_entropy(m.forward(true), m.data.labels, m.data.train);
-      loss.backward();
-      opt.step();
+      EquilibriumStats st;
+      torch::Tensor state;
+      EquilibriumStep f;
+      const bool penalty = m.o.jacobian_penalty > 0;
+      auto loss = detail::cross_entropy(m.forward(true, &st, penalty ? &state : nullptr, penalty ? &f : nullptr),
+                                        m.data.labels, m.data.train);
+      auto total = penalty ? loss + m.o.jacobian_penalty * jacobian_frobenius_penalty(f, state, m.o.jacobian_penalty_samples)
+                           : loss;
+      total.backward();
+      if (m.o.mode == "equilibrium") {
+        rep.forward_failures += st.forward_status != iterop::Status::converged;
+        rep.backward_failures += st.backward_ran && st.backward_status != iterop::Status::converged;
+        rep.skipped_steps += !st.gradient_usable();
+        rep.fallback_steps += st.fallback == "unrolled";
+        rep.mean_forward_iterations += st.forward_iterations;
+        rep.mean_backward_iterations += st.backward_iterations;
+        rep.max_forward_residual = std::max(rep.max_forward_residual, st.forward_residual);
+      }
+      if (st.gradient_usable()) opt.step();
       EpochRecord e;
       e.epoch = epoch;
       e.loss = loss.item<double>();
@@ -194,6 +279,8 @@ TrainReport Pign::train() {
       for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(best[i]);
     }
     m.net->eval();
+    rep.mean_forward_iterations /= m.o.epochs;
+    rep.mean_backward_iterations /= m.o.epochs;
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
   });
@@ -212,7 +299,8 @@ std::vector<PignIterationRecord> Pign::evaluate(const std::vector<double>& alpha
     torch::NoGradGuard no_grad;
     m.net->eval();
     std::vector<PignIterationRecord> out;
-    auto x = m.encode(false);
+    const auto e = m.encode(false);
+    auto x = e;
     auto record = [&](int k, double alpha, double step) {
       auto logits = torch::mm(x, m.net->dec_w) + m.net->dec_b;
       PignIterationRecord r;
@@ -227,7 +315,7 @@ std::vector<PignIterationRecord> Pign::evaluate(const std::vector<double>& alpha
     };
     record(0, 0.0, 0.0);
     for (std::size_t k = 0; k < alphas.size(); ++k) {
-      auto xn = m.step(x, torch::scalar_tensor(alphas[k], x.options()), false);
+      auto xn = m.step(x, e, torch::scalar_tensor(alphas[k], x.options()), false);
       const double step = (xn - x).norm().item<double>();
       x = xn;
       record(int(k + 1), alphas[k], step);
@@ -253,13 +341,11 @@ PignContraction Pign::contraction(double alpha, int iterations) const {
     c.alpha = alpha;
     c.weight_norm = weight_spectral_norm();
     c.bound = alpha + (1 - alpha) * c.weight_norm;
-    auto adj = m.data.adj.to(torch::kFloat64);
-    auto w = m.weight(false).detach().to(torch::kFloat64);
-    auto b = m.net->b.detach().to(torch::kFloat64);
-    auto x = m.encode(false).to(torch::kFloat64);
+    torch::Tensor x;
+    const TensorStep step = m.eval_step(alpha, &x);
     std::vector<double> steps;
     for (int k = 0; k < iterations; ++k) {
-      auto xn = alpha * x + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(x, w)) + b);
+      auto xn = step(x);
       const double s = (xn - x).norm().item<double>();
       const double scale = xn.norm().item<double>();
       x = xn;
@@ -281,9 +367,6 @@ PignContraction Pign::contraction(double alpha, int iterations) const {
     }
     c.mean_ratio = count ? std::exp(log_sum / count) : 0.0;
     // Local diagnostics at the last iterate: the step's Jacobian by autograd (double-backward JVPs).
-    const TensorStep step = [&](const torch::Tensor& z) {
-      return alpha * z + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(z, w)) + b);
-    };
     c.final_residual = (step(x) - x).norm().item<double>() / std::max(x.norm().item<double>(), 1e-300);
     const SpectralEstimate rho = jacobian_spectral_radius(step, x, {.max_iterations = 1000, .tol = 1e-9, .seed = 0});
     c.jacobian_spectral_radius = rho.value;
@@ -300,13 +383,8 @@ PignFixedPoint Pign::solve_fixed_point(double alpha, int memory, double tol, int
   return detail::translate_torch_errors([&] {
     torch::NoGradGuard no_grad;
     m.net->eval();
-    auto adj = m.data.adj.to(torch::kFloat64);
-    auto w = m.weight(false).detach().to(torch::kFloat64);
-    auto b = m.net->b.detach().to(torch::kFloat64);
-    auto step = [&](const torch::Tensor& x) {
-      return alpha * x + (1 - alpha) * torch::relu(torch::mm(adj, torch::mm(x, w)) + b);
-    };
-    const torch::Tensor x0 = m.encode(false).to(torch::kFloat64);
+    torch::Tensor x0;
+    const TensorStep step = m.eval_step(alpha, &x0);
     const iterop::Stop stop{.abs_tol = tol * x0.norm().item<double>(), .rel_tol = 0.0, .max_iterations = max_iterations};
     PignFixedPoint r;
     r.alpha = alpha;
@@ -318,6 +396,7 @@ PignFixedPoint Pign::solve_fixed_point(double alpha, int memory, double tol, int
     r.anderson_converged = ra.status == iterop::Status::converged;
     auto logits = torch::mm(ra.solution.to(torch::kFloat32), m.net->dec_w) + m.net->dec_b;
     r.test_acc = detail::accuracy(logits, m.data.labels, m.data.test);
+    r.val_acc = detail::accuracy(logits, m.data.labels, m.data.val);
     return r;
   });
 }

@@ -133,3 +133,88 @@ TEST(Pign, JacobianSpectralRadiusAtTheFixedPointIsTheObservedRate) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace iterop::operators;
+
+PignOptions equilibrium_options() {
+  PignOptions o{.input_dropout = 0.5, .dropout_in_loop = false, .epochs = 60, .spectral_norm_bound = 0.9, .seed = 0};
+  o.mode = "equilibrium";
+  return o;
+}
+
+TEST(PignEquilibrium, TrainsAtTheFixedPointAndIteratingFurtherDoesNotHurt) {
+  const GraphData g = make_sbm({.seed = 2});
+  const PignOptions o = equilibrium_options();
+  Pign m(g, o);
+  const TrainReport r = m.train();
+  const PignContraction c = m.contraction(o.alpha, 400);
+  const auto it = m.evaluate(std::vector<double>(std::size_t(4 * o.iterations), o.alpha));
+  double best = 0;
+  for (const auto& k : it) best = std::max(best, k.test_acc);
+  const PignFixedPoint f = m.solve_fixed_point(o.alpha, 5, 1e-8, 2000);
+  std::cout << "equilibrium PIGN on SBM: test " << r.test_acc << " (epoch " << r.best_epoch << "), forward "
+            << r.mean_forward_iterations << " / backward " << r.mean_backward_iterations
+            << " iterations per epoch, failures " << r.forward_failures << "/" << r.backward_failures << "; bound "
+            << c.bound << ", rho(J) " << c.jacobian_spectral_radius << ", ||J|| " << c.jacobian_norm
+            << "; accuracy at 4K " << it.back().test_acc << " (best " << best << "), at the fixed point " << f.test_acc
+            << " (Anderson " << f.anderson_iterations << " its)\n";
+  EXPECT_EQ(r.forward_failures, 0);
+  EXPECT_EQ(r.backward_failures, 0);
+  EXPECT_EQ(r.skipped_steps, 0);
+  EXPECT_GT(r.mean_forward_iterations, 2.0);
+  EXPECT_GT(r.mean_backward_iterations, 2.0);
+  EXPECT_GT(r.test_acc, 0.40);  // chance 0.25
+  EXPECT_LT(c.bound, 1.0);
+  EXPECT_LT(c.jacobian_spectral_radius, 1.0);
+  EXPECT_LE(c.jacobian_norm, c.bound * (1 + 1e-6));
+  EXPECT_LT(c.final_residual, 1e-9);
+  EXPECT_TRUE(f.anderson_converged);
+  EXPECT_GE(it.back().test_acc, best - 0.005);  // iterating past training costs at most half a point
+  EXPECT_NEAR(f.test_acc, r.test_acc, 0.005);  // the model selected is the fixed point's model
+}
+
+TEST(PignEquilibrium, JacobianPenaltyAndFrobeniusBoundShrinkTheJacobian) {
+  const GraphData g = make_sbm({.seed = 2});
+  PignOptions o = equilibrium_options();
+  o.spectral_norm_bound = 0;  // free weights: the equilibrium solve may fail; the report says so
+  o.equilibrium.on_failure = "skip";
+  o.weight_decay = 0;
+  o.epochs = 30;
+  Pign free_model(g, o);
+  const TrainReport rf = free_model.train();
+  o.jacobian_penalty = 5.0;
+  Pign penalised(g, o);
+  const TrainReport rp = penalised.train();
+  o.jacobian_penalty = 0;
+  o.spectral_norm_bound = 0.8;
+  o.weight_bound = "frobenius";
+  Pign frob(g, o);
+  (void)frob.train();
+  const auto cf = free_model.contraction(o.alpha, 200), cp = penalised.contraction(o.alpha, 200),
+             cb = frob.contraction(o.alpha, 200);
+  std::cout << "free: ||J|| " << cf.jacobian_norm << " (skipped " << rf.skipped_steps << "); penalty 5: ||J|| "
+            << cp.jacobian_norm << " (skipped " << rp.skipped_steps << ", test " << rp.test_acc
+            << "); frobenius c = 0.8: ||W||_2 " << cb.weight_norm << ", bound " << cb.bound << "\n";
+  EXPECT_LT(cp.jacobian_norm, cf.jacobian_norm);
+  EXPECT_LE(cb.weight_norm, 0.8 * (1 + 1e-9));
+  EXPECT_LE(cb.jacobian_norm, cb.bound * (1 + 1e-6));
+}
+
+TEST(PignEquilibrium, BadOptionsAreRefused) {
+  const GraphData g = make_sbm({.seed = 2});
+  auto bad = [&](auto edit) {
+    PignOptions o = equilibrium_options();
+    edit(o);
+    EXPECT_THROW(Pign(g, o), iterop::invalid_option);
+  };
+  bad([](PignOptions& o) { o.mode = "implicit"; });
+  bad([](PignOptions& o) { o.weight_bound = "nuclear"; });
+  bad([](PignOptions& o) { o.jacobian_penalty = -1; });
+  bad([](PignOptions& o) { o.jacobian_penalty_samples = 0; });
+  bad([](PignOptions& o) { o.alpha_schedule = std::vector<double>(std::size_t(o.iterations), 0.5); });
+  bad([](PignOptions& o) { o.equilibrium.forward_tol = 0; });
+}
+
+}  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "iterop/operators/equilibrium_options.hpp"
 #include "iterop/operators/planetoid.hpp"
 #include "iterop/operators/training_report.hpp"
 
@@ -17,6 +18,14 @@ namespace iterop::operators {
 ///   x_{k+1} = alpha_k x_k + (1 - alpha_k) drop_loop(ReLU(A_hat x_k W + b)),  k < iterations,
 ///   logits = x_K W_dec + b_dec,
 /// with A_hat = D^-1/2 (A + I) D^-1/2 (sparse) and W shared over the iterations.
+///
+/// Equilibrium mode (mode = "equilibrium") reads the encoder output e = x_0 inside every step (input
+/// injection) and trains at the step's fixed point:
+///   x* = alpha x* + (1 - alpha) drop_loop(ReLU(A_hat x* W + e + b)),   logits = x* W_dec + b_dec,
+/// solved by the core (EquilibriumOptions: Anderson or Picard, tolerance, budget) and differentiated
+/// by the adjoint fixed point (implicit gradients; see equilibrium.hpp). Without the injection the
+/// fixed point of a contraction would not depend on the features at all. Dropout masks are drawn
+/// once per epoch, so the step is one fixed map during each solve.
 struct PignOptions {
   int hidden = 32;                     ///< hidden width (>= 1)
   int iterations = 9;                  ///< K_train, iterations of the shared layer in training (>= 1)
@@ -36,6 +45,21 @@ struct PignOptions {
   /// step per epoch on persistent vectors (as torch's spectral_norm; gradients flow through sigma);
   /// evaluation, contraction() and solve_fixed_point() use the exact sigma (SVD, float64).
   double spectral_norm_bound = 0.0;
+  /// How spectral_norm_bound = c > 0 is kept: "spectral": W / max(1, sigma(W) / c) as above;
+  /// "frobenius": W = V / max(1, ||V||_F / c) with V the trained matrix, so ||W||_2 <= ||W||_F <= c
+  /// holds exactly at every training step (no power-iteration estimate). Either way the step is the
+  /// convex combination alpha x + (1 - alpha) g(x) of the identity and a c-Lipschitz g, with the
+  /// stated bound alpha + (1 - alpha) c.
+  std::string weight_bound = "spectral";
+  /// gamma >= 0: adds gamma ||J(x)||_F^2 / numel(x) (Hutchinson, jacobian_penalty_samples vectors) at
+  /// the training state (the fixed point in equilibrium mode, x_K otherwise) to the loss.
+  double jacobian_penalty = 0.0;
+  int jacobian_penalty_samples = 1;    ///< Rademacher vectors per epoch for the penalty (>= 1)
+  std::string mode = "unrolled";       ///< "unrolled" (K = iterations steps) or "equilibrium" (see above)
+  bool input_injection = false;        ///< unrolled mode: also add e inside the ReLU (always on in equilibrium mode)
+  /// Equilibrium mode: the forward and adjoint solves and the fallback when one does not converge.
+  /// Its `training` field may also be "unrolled" (K = equilibrium.unrolled_steps steps of the injected step).
+  EquilibriumOptions equilibrium{};
   std::uint64_t seed = 0;              ///< torch::manual_seed before initialisation and training
   std::string device = "cpu";          ///< torch::Device string: "cpu", "cuda", "cuda:1", ...
 
@@ -79,6 +103,7 @@ struct PignFixedPoint {
   int anderson_iterations = 0; ///< iterations of Anderson(memory) to the tolerance (or the cap)
   bool anderson_converged = false;
   double test_acc = 0;         ///< decoder accuracy at Anderson's fixed point, test nodes
+  double val_acc = 0;          ///< the same, validation nodes
 };
 
 /// A PIGN model bound to one graph: train, then evaluate along any schedule and measure contraction.
@@ -111,7 +136,7 @@ class Pign {
   /// and the Jacobian's spectral radius and norm at the last iterate (see PignContraction).
   PignContraction contraction(double alpha, int iterations = 60) const;
 
-  /// Solves x = alpha x + (1 - alpha) ReLU(A_hat x W + b) with the core's Picard and
+  /// Solves x = alpha x + (1 - alpha) ReLU(A_hat x W + b [+ e in equilibrium mode]) with the core's Picard and
   /// Anderson(memory) on tensors (float64), |residual|_2 <= tol * ||x_0||, at most max_iterations.
   PignFixedPoint solve_fixed_point(double alpha, int memory = 5, double tol = 1e-6, int max_iterations = 500) const;
 

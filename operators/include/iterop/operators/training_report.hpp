@@ -24,6 +24,15 @@ struct TrainReport {
   double best_val_acc = 0;          ///< validation accuracy at best_epoch
   double test_acc = 0;              ///< test accuracy at best_epoch
   double seconds = 0;               ///< wall-clock training time
+  /// Equilibrium training only (zero otherwise): the solves of every epoch. An epoch whose forward or
+  /// adjoint solve did not converge took EquilibriumOptions::on_failure (skipped: no optimizer step).
+  int forward_failures = 0;             ///< epochs whose forward fixed point did not converge
+  int backward_failures = 0;            ///< epochs whose adjoint fixed point did not converge
+  int skipped_steps = 0;                ///< optimizer steps skipped (on_failure = "skip")
+  int fallback_steps = 0;               ///< steps that used the unrolled fallback's gradient
+  double mean_forward_iterations = 0;   ///< per epoch
+  double mean_backward_iterations = 0;  ///< per epoch
+  double max_forward_residual = 0;      ///< relative, over the epochs
 };
 
 }  // namespace iterop::operators
