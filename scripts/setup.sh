@@ -11,6 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libtomlplusplus-dev
   gnuplot-nox
   libopenblas0-pthread libtorch-dev
+  libgloo-dev  # Gloo headers: torch's ProcessGroupGloo for data-parallel training (operators/src/data_parallel.cpp)
   # MPI (iterop::mpi): OpenMPI; SUNDIALS' NVECTOR_PARALLEL comes with libsundials-dev (libsundials-nvecparallel-mpi6).
   openmpi-bin libopenmpi-dev libsundials-nvecparallel-mpi6
 )

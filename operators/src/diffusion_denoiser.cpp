@@ -16,6 +16,7 @@
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
+#include "detail/data_parallel.hpp"
 #include "detail/graph_tensors.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/fixed_point/anderson.hpp"
@@ -324,8 +325,12 @@ DenoiserTrainReport DiffusionDenoiser::train(const distributions::SampleSet& dat
       auto eps = torch::randn({bs, dim}, gen, torch::kFloat32).to(m.device);
       auto abt = ab.index_select(0, t).unsqueeze(1);
       auto xt = torch::sqrt(abt) * xs.index_select(0, idx) + torch::sqrt(1 - abt) * eps;
-      auto loss = (mlp(m.net->w, m.net->b, xt, t.to(torch::kFloat32), m.o.time_embedding) - eps).pow(2).mean();
-      const double lv = loss.item<double>();
+      const auto share = detail::batch_share(bs);  // data parallel: this rank's rows of the same batch
+      auto loss = (mlp(m.net->w, m.net->b, xt.slice(0, share.lo, share.hi), t.slice(0, share.lo, share.hi).to(torch::kFloat32),
+                       m.o.time_embedding) - eps.slice(0, share.lo, share.hi)).pow(2).mean() * share.weight;
+      opt.zero_grad();
+      loss.backward();
+      const double lv = detail::reduce_gradients(m.net->parameters(), loss);  // summed over ranks; loss.item() alone
       if (!std::isfinite(lv)) {
         rep.status = DenoiserTrainStatus::non_finite_loss;
         rep.message = "The training loss became non-finite (" + format_value(lv) + ") at step " + std::to_string(step) +
@@ -333,8 +338,6 @@ DenoiserTrainReport DiffusionDenoiser::train(const distributions::SampleSet& dat
         rep.steps = step - 1;
         break;
       }
-      opt.zero_grad();
-      loss.backward();
       opt.step();
       rep.steps = step;
       interval_sum += lv;
