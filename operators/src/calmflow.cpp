@@ -27,6 +27,8 @@
 #include <torch/utils.h>
 
 #include "detail/causal_transformer.hpp"
+#include "detail/data_parallel.hpp"
+#include "detail/checkpoint_file.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/fixed_point/anderson.hpp"
 #include "iterop/fixed_point/picard.hpp"
@@ -445,15 +447,17 @@ struct FileContents {
   int step = 0;
   bool has_training_state = false;
   std::array<std::uint64_t, 4> rng{};
+  std::string bytes;  // the checked payload; the archive is read from it
   torch::serialize::InputArchive archive;
 };
 
 void read_file(const std::string& path, FileContents& f) {
   const std::string rule = "a file written by CalmFlow::save or a CalmFlow training checkpoint";
-  require(std::filesystem::is_regular_file(path), "CalmFlow file", path, "an existing file (" + rule + ")");
+  // Header, size and CRC-32 first: a truncated, damaged or foreign file never reaches LibTorch's reader.
+  f.bytes = detail::read_checked_file(path, detail::checked_format::calmflow, "CalmFlow file", rule);
   c10::IValue meta;
   try {
-    f.archive.load_from(path, torch::Device(torch::kCPU));
+    f.archive.load_from(f.bytes.data(), f.bytes.size(), torch::Device(torch::kCPU));
     f.archive.read("meta", meta);
   } catch (const c10::Error& e) {
     throw invalid_option("CalmFlow file = " + path + ". Violated constraint: " + rule + " (" +
@@ -839,14 +843,9 @@ struct CalmFlow::Impl {
       opt->save(optimizer);
       ar.write("optimizer", optimizer);
     }
-    namespace fs = std::filesystem;
-    const fs::path target(path);
-    fs::path tmp = target;
-    tmp += ".tmp";
-    ar.save_to(tmp.string());
-    std::error_code ec;
-    fs::rename(tmp, target, ec);
-    if (ec) throw backend_error("filesystem", "cannot rename " + tmp.string() + " to " + path + ": " + ec.message());
+    std::ostringstream bytes;
+    ar.save_to(bytes);
+    detail::write_checked_file(path, detail::checked_format::calmflow, bytes.str(), "CalmFlow file");  // atomic, with CRC-32
   }
 
 /// Loads weights (and, when present and wanted, Adam state and RNG) from a read file into m.
@@ -1008,7 +1007,7 @@ CalmFlowTrainReport CalmFlow::train(const CalmFlowData& data, const CalmFlowTrai
     std::vector<torch::Tensor> good;  // weights of the last step whose loss was finite
     auto checkpoint = [&] {
       if (t.checkpoint_path.empty()) return;
-      m.write(t.checkpoint_path, true);
+      if (detail::data_parallel_rank() == 0) m.write(t.checkpoint_path, true);  // data parallel: rank 0 writes
       rep.last_checkpoint = t.checkpoint_path;
       rep.last_checkpoint_step = m.step;
     };
@@ -1025,8 +1024,16 @@ CalmFlowTrainReport CalmFlow::train(const CalmFlowData& data, const CalmFlowTrai
     bool checkpointed_now = false;
     while (m.step < m.o.steps) {
       auto batch = m.draw(data, ids_of_row, rows_of, sequences, m.rng);
+      const auto sh = detail::batch_share(sequences);  // data parallel: this rank's sequences of the same batch
+      for (auto* b : {&batch.x, &batch.ids, &batch.eps, &batch.r})
+        if (b->defined()) *b = b->slice(0, sh.lo, sh.hi);
       auto l = m.loss(batch);
-      const double loss = l.total.item<double>();
+      l.total = l.total * sh.weight;
+      l.mse = l.mse * sh.weight;
+      l.kl = l.kl * sh.weight;
+      m.opt->zero_grad();
+      l.total.backward();
+      const double loss = detail::reduce_gradients(m.net->parameters(), l.total, {&l.mse, &l.kl});  // summed over ranks
       if (!std::isfinite(loss)) {
         restore_good();
         rep.status = CalmFlowTrainStatus::non_finite_loss;
@@ -1040,8 +1047,6 @@ CalmFlowTrainReport CalmFlow::train(const CalmFlowData& data, const CalmFlowTrai
       }
       good.clear();
       for (const auto& p : m.net->parameters()) good.push_back(p.detach().clone());
-      m.opt->zero_grad();
-      l.total.backward();
       if (m.o.lr_schedule == "cosine") {
         const double lr = 0.5 * m.o.lr * (1.0 + std::cos(M_PI * double(m.step) / double(m.o.steps)));
         for (auto& group : m.opt->param_groups()) group.options().set_lr(lr);

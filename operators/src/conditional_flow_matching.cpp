@@ -19,6 +19,8 @@
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
+#include "detail/checkpoint_file.hpp"
+#include "detail/data_parallel.hpp"
 #include "detail/graph_tensors.hpp"
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
@@ -274,8 +276,11 @@ CfmTrainReport ConditionalFlowMatching::train(const CfmBatchSampler& source, con
       for (auto& ti : t) ti = unif(rng);
       auto tt = m.to_tensor(t.data(), n, 1);
       m.opt->zero_grad();
-      auto loss = m.loss(m.to_tensor(x0), m.to_tensor(x1p), tt);
-      const double lv = loss.item<double>();
+      const auto sh = detail::batch_share(int64_t(n));  // data parallel: this rank's rows of the same pairs
+      auto loss = m.loss(m.to_tensor(x0).slice(0, sh.lo, sh.hi), m.to_tensor(x1p).slice(0, sh.lo, sh.hi),
+                         tt.slice(0, sh.lo, sh.hi)) * sh.weight;
+      loss.backward();
+      const double lv = detail::reduce_gradients(m.net->parameters(), loss);  // summed over ranks
       rep.losses.push_back(lv);
       if (!std::isfinite(lv)) {
         rep.status = CfmTrainStatus::non_finite_loss;
@@ -283,7 +288,6 @@ CfmTrainReport ConditionalFlowMatching::train(const CfmBatchSampler& source, con
                       "; training stopped before applying that step.";
         break;
       }
-      loss.backward();
       m.opt->step();
       ++m.steps_trained;
       ++rep.steps_done;
@@ -400,25 +404,14 @@ void ConditionalFlowMatching::save(const std::string& path) const {
     }
     return 0;
   });
-  const std::filesystem::path target(path);
-  const std::filesystem::path tmp = target.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw invalid_option("ConditionalFlowMatching::save path = " + path + ". Violated constraint: a writable file.");
-    const std::string text = s.str();
-    f.write(text.data(), std::streamsize(text.size()));
-    f.flush();
-    if (!f) throw invalid_option("ConditionalFlowMatching::save path = " + path + ". Violated constraint: a writable file (write failed).");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) throw invalid_option("ConditionalFlowMatching::save path = " + path + ". Violated constraint: renaming the temporary file succeeds (" + ec.message() + ").");
+  detail::write_checked_file(path, detail::checked_format::cfm, s.str(), "ConditionalFlowMatching::save path");
 }
 
 ConditionalFlowMatching ConditionalFlowMatching::load(const std::string& path, const std::string& device) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw invalid_option("ConditionalFlowMatching::load path = " + path + ". Violated constraint: a readable file.");
-  int line_no = 0;
+  // Header, size and CRC-32 first (a truncated or damaged file is refused whole); line numbers count the header.
+  std::istringstream f(detail::read_checked_file(path, detail::checked_format::cfm, "ConditionalFlowMatching::load path",
+                                                 "a readable file written by ConditionalFlowMatching::save"));
+  int line_no = 1;
   std::string line;
   auto fail = [&](const std::string& why) -> void {
     throw invalid_option(path + ":" + std::to_string(line_no) + ": " + why);

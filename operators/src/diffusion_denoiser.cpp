@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <sstream>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
@@ -16,6 +17,7 @@
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
+#include "detail/checkpoint_file.hpp"
 #include "detail/data_parallel.hpp"
 #include "detail/graph_tensors.hpp"
 #include "iterop/core/errors.hpp"
@@ -629,18 +631,20 @@ void DiffusionDenoiser::save(const std::filesystem::path& file) const {
       ar.write("w" + std::to_string(i), m.net->w[i].detach().to(torch::kCPU));
       ar.write("b" + std::to_string(i), m.net->b[i].detach().to(torch::kCPU));
     }
-    ar.save_to(file.string());
+    std::ostringstream bytes;
+    ar.save_to(bytes);
+    detail::write_checked_file(file, detail::checked_format::denoiser, bytes.str(), "DiffusionDenoiser::save file");
     return 0;
   });
 }
 
 DiffusionDenoiser DiffusionDenoiser::load(const std::filesystem::path& file, const std::string& device) {
-  std::error_code ec;
-  require(std::filesystem::is_regular_file(file, ec), "DiffusionDenoiser::load file", file.string(),
-          "an existing file written by DiffusionDenoiser::save");
+  // Header, size and CRC-32 first: a truncated, damaged or foreign file never reaches LibTorch's reader.
+  const std::string bytes = detail::read_checked_file(file, detail::checked_format::denoiser, "DiffusionDenoiser::load file",
+                                                      "an existing file written by DiffusionDenoiser::save");
   return detail::translate_torch_errors([&] {
     torch::serialize::InputArchive ar;
-    ar.load_from(file.string());
+    ar.load_from(bytes.data(), bytes.size());
     c10::IValue v;
     auto read_int = [&](const char* key) {
       ar.read(key, v);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "detail/checkpoint_file.hpp"  // operators/src: the checked file header
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/operators/conditional_flow_matching.hpp"
@@ -284,18 +285,24 @@ TEST(ConditionalFlowMatching, SaveLoadRoundTripGivesIdenticalVelocities) {
     for (double t : {0.0, 0.37, 1.0}) EXPECT_EQ(l.velocity(x, t).values, m.velocity(x, t).values) << t;
     EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
   }
-  // A damaged file: the error names the file and the line.
+  // A malformed payload under a valid checksum header: the error names the file and the line (the header is line 1).
   const auto bad = temp_file("bad.cfm");
   {
-    std::ofstream f(bad);
+    std::ofstream f(bad, std::ios::binary);
+    f << iterop::operators::detail::checked_file_bytes(iterop::operators::detail::checked_format::cfm,
+                                                       "iterop-cfm 1\ndim 2\nwidth x\n");
+  }
+  expect_invalid([&] { (void)ConditionalFlowMatching::load(bad.string()); }, {bad.string() + ":4:"});
+  {
+    std::ofstream f(bad, std::ios::binary);
+    f << iterop::operators::detail::checked_file_bytes(iterop::operators::detail::checked_format::cfm, "not a model\n");
+  }
+  expect_invalid([&] { (void)ConditionalFlowMatching::load(bad.string()); }, {bad.string() + ":2:", "iterop-cfm 1"});
+  {  // a file without the header (written by hand, or by iterop before the checksum) is refused before parsing
+    std::ofstream f(bad, std::ios::binary);
     f << "iterop-cfm 1\ndim 2\nwidth x\n";
   }
-  expect_invalid([&] { (void)ConditionalFlowMatching::load(bad.string()); }, {bad.string() + ":"});
-  {
-    std::ofstream f(bad);
-    f << "not a model\n";
-  }
-  expect_invalid([&] { (void)ConditionalFlowMatching::load(bad.string()); }, {bad.string() + ":1:", "iterop-cfm 1"});
+  expect_invalid([&] { (void)ConditionalFlowMatching::load(bad.string()); }, {bad.string(), "not an iterop model file"});
   expect_invalid([&] { (void)ConditionalFlowMatching::load((bad.parent_path() / "missing.cfm").string()); },
                  {"missing.cfm", "readable"});
 }
