@@ -238,7 +238,8 @@ BatchShare batch_share(int64_t batch) {
   return s;
 }
 
-double reduce_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& loss) {
+double reduce_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& loss,
+                        const std::vector<torch::Tensor*>& means) {
   if (!data_parallel_active()) return loss.item<double>();
   torch::NoGradGuard no_grad;
   const auto dtype = params.empty() ? loss.scalar_type() : params.front().scalar_type();
@@ -249,6 +250,7 @@ double reduce_gradients(const std::vector<torch::Tensor>& params, const torch::T
     parts.push_back(gr.defined() ? gr.reshape(-1).to(torch::kCPU, dtype) : torch::zeros({p.numel()}, torch::dtype(dtype)));
   }
   parts.push_back(loss.detach().reshape(1).to(torch::kCPU, dtype));
+  for (const auto* t : means) parts.push_back(t->detach().reshape(1).to(torch::kCPU, dtype));
   std::vector<torch::Tensor> flat{torch::cat(parts)};
   g_group->pg->allreduce(flat)->wait();  // a sum: each rank's loss is already weighted by its share of the batch
   int64_t at = 0;
@@ -262,6 +264,8 @@ double reduce_gradients(const std::vector<torch::Tensor>& params, const torch::T
       gr = part.clone();
     }
   }
+  for (std::size_t i = 0; i < means.size(); ++i)
+    *means[i] = flat[0][at + 1 + int64_t(i)].to(means[i]->device(), means[i]->scalar_type()).clone();
   return flat[0][at].item<double>();
 }
 

@@ -22,7 +22,10 @@ int data_parallel_rank();     ///< 0 without a group
 BatchShare batch_share(int64_t batch);
 
 /// After backward of this rank's weighted loss: sums the gradients of `params` and the loss over the ranks
-/// (one all-reduce of one flat float buffer) and returns the whole batch's loss. Without a group: loss.item().
-double reduce_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& loss);
+/// (one all-reduce of one flat buffer) and returns the whole batch's loss. Each of `means` (scalar tensors of
+/// other terms, reported only, weighted like the loss) is replaced by its sum over the ranks in the same
+/// all-reduce. Without a group: loss.item(), `means` untouched.
+double reduce_gradients(const std::vector<torch::Tensor>& params, const torch::Tensor& loss,
+                        const std::vector<torch::Tensor*>& means = {});
 
 }  // namespace iterop::operators::detail
