@@ -50,7 +50,7 @@ def forward(self, x, y):
     f = torch.cat([m, c.flatten(-2), (x - y) / h], -1)
     z = torch.tanh(torch.matmul(f, self.w1) + self.b1)
     z = torch.tanh(torch.matmul(z, self.w2) + self.b2)
-    return x + h * torch.matmul(z, self.w3)
+    return x + 0.5 * h * torch.tanh(torch.matmul(z, self.w3))
 )";
 
 /// Test or training sets: clean points c, noisy y = c + noise eps, and a dense polyline of each curve.
@@ -120,11 +120,11 @@ RefinerReport run_point_set_refiner(const RefinerOptions& o, const std::filesyst
     for (int s = 0; s < o.training_steps; ++s) {
       const PointSets p = draw_sets(o.batch, o, gen);
       torch::Tensor x = p.noisy, loss = torch::zeros({}, f);
-      for (int k = 0; k < o.train_iterations; ++k) {
+      for (int k = 1; k <= o.train_iterations; ++k) {  // iterate k weighs k: later iterates matter more
         x = step(x, p.noisy);
-        loss = loss + (x - p.clean).pow(2).mean();
+        loss = loss + k * (x - p.clean).pow(2).mean();
       }
-      loss = loss / o.train_iterations;
+      loss = loss / (o.train_iterations * (o.train_iterations + 1) / 2.0);
       if (o.fixed_point_weight > 0) loss = loss + o.fixed_point_weight * (step(x, p.noisy) - x).pow(2).mean();
       adam.zero_grad();
       loss.backward();
@@ -157,7 +157,7 @@ RefinerReport run_point_set_refiner(const RefinerOptions& o, const std::filesyst
     report.fixed_point_iterations = r.iterations;
     report.fixed_point_residual = r.residual;
     report.errors.push_back(errors_of(-1, r.solution, test));
-    report.contraction = step_contraction(op.step(), y, 300, {.max_iterations = 300});
+    report.contraction = step_contraction(op.step(), y, 150, {.max_iterations = 150});
     return report;
   });
 }
