@@ -11,6 +11,13 @@
 #include "cli_support.hpp"
 #include "iterop/experiments/problems/fixed_point_run.hpp"
 #include "iterop/experiments/runner/table.hpp"
+#if defined(ITEROP_HAVE_OPERATORS)
+#include <memory>
+
+#include "iterop/experiments/runner/atomic_file.hpp"
+#include "iterop/experiments/studies/learned_step_check.hpp"
+#include "iterop/operators/torchscript_function.hpp"
+#endif
 
 namespace iterop::cli {
 
@@ -99,7 +106,7 @@ std::string summary_text(const experiments::FixedPointProblem& problem, const ex
 SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiments::ProblemCatalogue& catalogue)
     : catalogue_(catalogue) {
   app_ = solve.add_subcommand("fixed-point", "Solve a fixed-point problem x = G(x) from the problem catalogue");
-  app_->add_option("--problem", problem_, "Problem: " + join(catalogue.names()))
+  problem_opt_ = app_->add_option("--problem", problem_, "Problem: " + join(catalogue.names()))
       ->check(one_of(catalogue.names()))
       ->type_name("NAME")
       ->capture_default_str();
@@ -145,10 +152,39 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
       ->type_name("K")
       ->capture_default_str();
   add_format_option(*app_, format_, {"table", "csv", "json"});
+  torchscript_opt_ = app_->add_option("--torchscript", torchscript_,
+                                      "solve x = T(x) for the forward(x) or forward(x, inputs) of a TorchScript file "
+                                      "(instead of --problem)")
+                         ->check(existing_file())
+                         ->type_name("FILE");
+  torchscript_only_ = {
+      app_->add_option("--input", input_, "with --torchscript: the tensor x0 (and the inputs of forward(x, inputs)), "
+                                          "a .csv file (R rows x C columns) or a torch.save / torch::save file")
+          ->check(existing_file())
+          ->type_name("FILE"),
+      app_->add_option("--x0", x0_file_, "with --torchscript and forward(x, inputs): the starting x (default: --input)")
+          ->check(existing_file())
+          ->type_name("FILE"),
+      app_->add_option("--dtype", dtype_, "with --torchscript: float64 (default) or float32, the module's dtype")
+          ->check(one_of({"float64", "float32"}))
+          ->type_name("D"),
+      app_->add_option("--output", output_, "with --torchscript: write the solution as CSV to FILE")
+          ->check(file_in_existing_folder())
+          ->type_name("FILE")};
   app_->footer(footer(catalogue));
 }
 
 int SolveFixedPointCommand::execute(std::ostream& out) const {
+  const bool torchscript = torchscript_opt_->count() > 0;
+  for (const CLI::Option* option : torchscript_only_)
+    require_usage(torchscript || option->count() == 0, option->get_name(), option->results().empty() ? "" : option->results().front(),
+                  "given only with --torchscript FILE");
+  if (torchscript) {
+    require_usage(problem_opt_->count() == 0, "--problem", problem_, "either --problem or --torchscript, not both");
+    for (const auto& [name, option] : parameter_option_)
+      require_usage(option->count() == 0, "--" + name, parameter_text_.at(name), "problem parameters do not go with --torchscript");
+    require_usage(!input_.empty(), "--input", "missing", "--torchscript needs --input FILE (the tensor x0)");
+  }
   // Problem and its parameters.
   const experiments::ProblemEntry* entry = catalogue_.find(problem_);
   require_usage(entry != nullptr, "--problem", problem_, "one of " + join(catalogue_.names()));
@@ -196,6 +232,7 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
   const int max_iterations = max_iterations_;
   const Stop stop = experiments::toth_kelley_stop(atol, rtol, max_iterations);
 
+  if (torchscript) return execute_torchscript(out, method, stop);
   const experiments::FixedPointProblem problem = catalogue_.make(entry->name, values);
   const experiments::FixedPointRun run = experiments::run_fixed_point(problem, method, stop);
 
@@ -210,5 +247,74 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
   out.flush();
   return run.summary.converged() ? exit_ok : exit_not_converged;
 }
+
+#if defined(ITEROP_HAVE_OPERATORS)
+int SolveFixedPointCommand::execute_torchscript(std::ostream& out, const experiments::MethodSpec& method,
+                                                const Stop& stop) const {
+  namespace op = operators;
+  auto step = std::make_shared<op::TorchScriptFunction>(torchscript_, op::TorchScriptOptions{.dtype = dtype_});
+  const op::TensorData input = op::read_tensor_file(input_);
+  op::TensorData x0 = input;
+  if (step->arity() == 2) {
+    step->set_inputs(input);
+    if (!x0_file_.empty()) x0 = op::read_tensor_file(x0_file_);
+  } else {
+    require_usage(x0_file_.empty(), "--x0", x0_file_, "only for forward(x, inputs); " + step->signature() + " takes x = --input");
+  }
+  std::string shape;
+  for (auto d : x0.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+  experiments::FixedPointProblem problem;
+  problem.name = "torchscript";
+  problem.description = torchscript_ + ": " + step->signature() + ", x0 of shape [" + shape + "] from " +
+                        (x0_file_.empty() ? input_ : x0_file_);
+  problem.op = [step, dims = x0.shape](std::span<const double> x, std::span<double> y) { step->apply(dims, x, y); };
+  problem.x0 = x0.values;
+  const experiments::FixedPointRun run = experiments::run_fixed_point(problem, method, stop);
+  // Contraction diagnostics: Picard from x0 (observed rate), the Jacobian at its last iterate.
+  const op::StepContraction c = step->contraction(x0);
+  const theory::CheckResult check = experiments::learned_step_check(
+      "torchscript.learned_contraction", c, "Picard on the step of " + torchscript_ + " from x0");
+  if (!output_.empty()) experiments::write_file_atomically(output_, op::tensor_csv_text({x0.shape, run.solution}));
+  if (format_ == "json") {
+    nlohmann::json j = experiments::run_json(problem, method, stop, run);
+    j["torchscript"] = {{"file", torchscript_}, {"signature", step->signature()}, {"shape", x0.shape},
+                        {"dtype", dtype_}, {"solution", run.solution}};
+    j["diagnostics"] = {{"picard_iterations", c.iterations},
+                        {"observed_rate", c.mean_ratio},
+                        {"max_ratio", c.max_ratio},
+                        {"picard_residual", c.final_residual},
+                        {"jacobian_spectral_radius", c.jacobian_spectral_radius},
+                        {"jacobian_radius_converged", c.jacobian_radius_converged},
+                        {"jacobian_norm", c.jacobian_norm},
+                        {"jacobian_norm_converged", c.jacobian_norm_converged}};
+    j["theory_check"] = {{"name", check.name}, {"verdict", std::string(theory::to_string(check.verdict))},
+                         {"measured", check.measured}, {"bound", check.bound}, {"margin", check.margin},
+                         {"premise", check.premise_evidence}, {"details", check.details}};
+    out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else if (format_ == "csv") {
+    out << experiments::history_table(run.summary.history).to_csv();
+  } else {
+    out << summary_text(problem, run, stop)
+        << fmt::format("rho(J)      {:.6g}  (spectral radius of T'(x_K) by JVP power iteration{}; x_K after {} Picard "
+                       "steps from x0, relative residual {:.3g})\n",
+                       c.jacobian_spectral_radius, c.jacobian_radius_converged ? "" : ", not settled", c.iterations,
+                       c.final_residual)
+        << fmt::format("||J||_2     {:.6g}  (spectral norm of T'(x_K), J^T J power iteration; < 1: a local contraction)\n",
+                       c.jacobian_norm)
+        << fmt::format("rate        {:.6g}  (observed Picard rate, geometric mean of the step ratios, second half)\n",
+                       c.mean_ratio)
+        << "check       " << check.name << ": " << theory::to_string(check.verdict) << " (" << check.details << "; "
+        << check.premise_evidence << ")\n\n"
+        << experiments::history_table(run.summary.history).to_text();
+  }
+  out.flush();
+  return run.summary.converged() ? exit_ok : exit_not_converged;
+}
+#else
+int SolveFixedPointCommand::execute_torchscript(std::ostream&, const experiments::MethodSpec&, const Stop&) const {
+  require_usage(false, "--torchscript", torchscript_, "a build with LibTorch (ITEROP_WITH_TORCH); this one has none");
+  return exit_usage;
+}
+#endif
 
 }  // namespace iterop::cli

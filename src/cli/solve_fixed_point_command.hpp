@@ -1,13 +1,15 @@
-// `iterop solve fixed-point`: solves one catalogue problem x = G(x) with a chosen method and
-// solver, and prints the summary and history as a table, CSV or JSON.
+// `iterop solve fixed-point`: solves one catalogue problem x = G(x), or the step of a TorchScript file
+// (--torchscript), with a chosen method and solver, and prints the summary and history as a table, CSV or JSON.
 #pragma once
 
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "iterop/experiments/problems/fixed_point_run.hpp"
 #include "iterop/experiments/problems/problem_catalogue.hpp"
 
 namespace iterop::cli {
@@ -26,6 +28,9 @@ class SolveFixedPointCommand {
   int execute(std::ostream& out) const;
 
  private:
+  /// --torchscript FILE: the step of a TorchScript file on the tensor of --input, solved with `method`.
+  int execute_torchscript(std::ostream& out, const experiments::MethodSpec& method, const Stop& stop) const;
+
   CLI::App* app_;
   const experiments::ProblemCatalogue& catalogue_;
   std::string problem_ = "heq";
@@ -39,6 +44,10 @@ class SolveFixedPointCommand {
               *damping_opt_ = nullptr;
   CLI::Option *orth_opt_ = nullptr, *kinsol_test_opt_ = nullptr;
   CLI::Option *tol_opt_ = nullptr, *atol_opt_ = nullptr, *rtol_opt_ = nullptr;
+  // --torchscript FILE --input FILE [--x0 FILE] [--dtype D] [--output FILE]
+  std::string torchscript_, input_, x0_file_, dtype_ = "float64", output_;
+  CLI::Option *problem_opt_ = nullptr, *torchscript_opt_ = nullptr;
+  std::vector<CLI::Option*> torchscript_only_;  // --input, --x0, --dtype, --output
 };
 
 }  // namespace iterop::cli

@@ -10,6 +10,7 @@
 #include "iterop/experiments/studies/denoiser.hpp"
 #include "iterop/experiments/studies/flow.hpp"
 #include "iterop/experiments/studies/pign.hpp"
+#include "iterop/experiments/studies/recycling.hpp"
 #endif
 
 namespace iterop::experiments {
@@ -43,6 +44,7 @@ std::vector<Experiment> builtin_studies() {
   list.push_back(pign_search_experiment());
   for (auto& e : denoiser_experiments()) list.push_back(std::move(e));
   for (auto& e : flow_experiments()) list.push_back(std::move(e));
+  list.push_back(recycling_experiment());
 #endif
   return list;
 }
