@@ -12,6 +12,7 @@ packages=(
   gnuplot-nox
   libopenblas0-pthread libtorch-dev
   libgloo-dev  # Gloo headers: torch's ProcessGroupGloo for data-parallel training (operators/src/data_parallel.cpp)
+  clang libclang-rt-14-dev  # libFuzzer + sanitizers for fuzz/ (scripts/fuzz.sh, preset fuzz)
   # MPI (iterop::mpi): OpenMPI; SUNDIALS' NVECTOR_PARALLEL comes with libsundials-dev (libsundials-nvecparallel-mpi6).
   openmpi-bin libopenmpi-dev libsundials-nvecparallel-mpi6
 )
