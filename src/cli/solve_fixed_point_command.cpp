@@ -195,7 +195,7 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
     if (option->count() == 0) continue;
     const std::string& text = parameter_text_.at(name);
     auto spec = std::find_if(entry->parameters.begin(), entry->parameters.end(),
-                             [&](const experiments::ParameterSpec& p) { return p.name == name; });
+                             [&key = name](const experiments::ParameterSpec& p) { return p.name == key; });  // clang 14: no capture of a binding
     require_usage(spec != entry->parameters.end(), "--" + name, text,
                   "problem " + entry->name + " takes only " + (taken.empty() ? std::string("no parameters") : join(taken)));
     const double v = spec->integer ? static_cast<double>(parse_integer("--" + name, text,
