@@ -26,6 +26,7 @@
 #include "iterop/experiments/problems/flow_ode_sampling.hpp"
 #include "iterop/operators/calmflow.hpp"
 #include "iterop/operators/conditional_flow_matching.hpp"
+#include "iterop/operators/data_parallel.hpp"
 
 namespace iterop::cli {
 
@@ -222,6 +223,10 @@ FlowCommand::FlowCommand(CLI::App& app) {
                                ->type_name("K");
   t->add_option("--device", device_, "torch device: cpu, cuda, cuda:1, ...")->type_name("DEV")->capture_default_str();
   add_format_option(*t, format_, {"table", "json"});
+  t->add_option("--ranks", ranks_, "Data-parallel training on N local processes (Gloo; each computes batch / N rows of "
+                                   "every batch; rank 0 writes the model and checkpoints); under mpirun the ranks come from it")
+      ->transform(integer_in("ranks", 1, 256))
+      ->type_name("N");
   add_renamed_option(*t, "--out", "--model FILE (--out is a report folder)");
   t->footer(
       "Both kinds train from the same pools (seeded by --seed) for --steps steps of --batch trajectories (CaLMFlow:\n"
@@ -302,7 +307,7 @@ int FlowCommand::execute(std::ostream& out, std::ostream& progress) const {
   return train_flow_->parsed() ? train(out, progress) : sample(out, progress);
 }
 
-int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
+int FlowCommand::train(std::ostream& out, std::ostream& progress_rank0) const {
   // CLI11 has checked each option; the combinations are checked here, before any work.
   const std::string& arch = arch_;
   const bool calm = arch_ == "calmflow";
@@ -425,6 +430,12 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
   json trained;
   long parameters = 0;
   bool finite = true;
+  // Data parallel: --ranks N spawns ranks 1..N-1 (this process is rank 0); under mpirun every rank runs this.
+  op::DataParallelOptions dpo;
+  dpo.ranks = ranks_;
+  op::DataParallel group(dpo);
+  std::ostream discard(nullptr);
+  std::ostream& progress = group.writes_files() ? progress_rank0 : discard;
   progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", arch, source_label,
                           target_label, dim, calm ? co.steps : steps, calm ? co.batch : batch, seed)
            << std::endl;
@@ -445,7 +456,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
     const op::CalmFlowTrainReport r = model.train({source_pool, target_pool, {}}, to);
     finite = r.status != op::CalmFlowTrainStatus::non_finite_loss;
     progress << r.message << std::endl;
-    model.save(model_file);
+    if (group.writes_files()) model.save(model_file);
     trained = {{"status", op::to_string(r.status)},
                {"message", r.message},
                {"first_step", r.first_step},
@@ -478,7 +489,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                                });
     finite = r.status != op::CfmTrainStatus::non_finite_loss;
     progress << r.message << std::endl;
-    model.save(model_file);
+    if (group.writes_files()) model.save(model_file);
     trained = {{"status", op::to_string(r.status)},
                {"message", r.message},
                {"steps", r.steps_done},
@@ -487,6 +498,8 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress) const {
                {"final_loss", experiments::json_number(r.final_loss(50))},
                {"assignment_seconds", r.assignment_seconds}};
   }
+  if (!group.writes_files()) return finite ? exit_ok : exit_failure;  // the other ranks end after training
+  if (group.finish() != 0) return exit_failure;  // a rank failed (its messages are on stderr)
   json description = {{"format", description_format},
                       {"model", arch},
                       {"file", std::filesystem::path(model_file).filename().string()},

@@ -46,6 +46,7 @@ class FlowCommand {
   std::uint64_t seed_ = 0;  // set to default_seed by add_seed_option
   double lr_ = 0.001, beta_ = 0.1;
   std::string activation_ = "selu", checkpoint_, resume_, device_ = "cpu", format_;
+  int ranks_ = 0;  // train --ranks: 0 = one process, or as launched by mpirun
   std::string preset_ = "default", head_, paths_;  // head_, paths_, path_sigma_, increment_: CalmFlowOptions{}'s
   double path_sigma_ = 0;
   bool increment_ = false;

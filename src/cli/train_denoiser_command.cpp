@@ -12,6 +12,7 @@
 #include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/sample_distances.hpp"
+#include "iterop/operators/data_parallel.hpp"
 #include "iterop/operators/diffusion_denoiser.hpp"
 
 namespace iterop::cli {
@@ -54,6 +55,10 @@ TrainDenoiserCommand::TrainDenoiserCommand(CLI::App& app) {
       ->check(file_in_existing_folder())
       ->type_name("FILE");
   add_format_option(*denoiser_, format_, {"table", "json"});
+  denoiser_->add_option("--ranks", ranks_, "Data-parallel training on N local processes (Gloo; each computes 256 / N rows of "
+                                           "every batch); under mpirun the ranks come from it")
+      ->transform(integer_in("ranks", 1, 256))
+      ->type_name("N");
   add_renamed_option(*denoiser_, "--data", "--dataset NAME (--data is a data folder)");
   add_renamed_option(*denoiser_, "--out", "--model FILE (--out is a report folder)");
   add_renamed_option(*denoiser_, "--sample-steps", "--ode-steps S");
@@ -65,7 +70,7 @@ TrainDenoiserCommand::TrainDenoiserCommand(CLI::App& app) {
       exit_status_text());
 }
 
-int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) const {
+int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress_rank0) const {
   namespace op = operators;
   namespace dist = distributions;
   const std::string& dataset = dataset_;
@@ -82,6 +87,12 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
   const auto D = static_cast<std::size_t>(dim);
   const std::string& model_file = model_file_;
 
+  // Data parallel: --ranks N spawns ranks 1..N-1 (this process is rank 0); under mpirun every rank runs this.
+  op::DataParallelOptions dpo;
+  dpo.ranks = ranks_;
+  op::DataParallel group(dpo);
+  std::ostream discard(nullptr);
+  std::ostream& progress = group.writes_files() ? progress_rank0 : discard;
   op::DenoiserOptions o;
   o.dim = dim;
   o.diffusion_steps = T;
@@ -98,6 +109,8 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress) con
       progress << fmt::format("  step {}/{}: loss {:.4f} ({:.1f} s)", p.step, p.total, p.loss, p.seconds) << std::endl;
     return Action::proceed;
   });
+  if (!group.writes_files()) return exit_ok;  // the other ranks end after training; rank 0 samples and reports
+  if (group.finish() != 0) return exit_failure;  // a rank failed (its messages are on stderr)
   struct Row {
     std::string sampler;
     dist::SampleQuality q{};

@@ -1,5 +1,5 @@
 // `iterop train denoiser [--dataset NAME] [--steps n] [--lr LR] [--seed s] [--ode-steps S]
-// [--diffusion-steps T] [--samples n] [--model FILE] [--format table|json]`: trains a DDPM denoiser on a
+// [--diffusion-steps T] [--samples n] [--model FILE] [--format table|json] [--ranks N]`: trains a DDPM denoiser on a
 // built-in data set and prints its sample quality (DDPM and DDIM at S steps) against a fresh data sample.
 #pragma once
 
@@ -41,6 +41,7 @@ class TrainDenoiserCommand {
   int dim_ = 2;
   std::string model_file_;
   std::string format_;
+  int ranks_ = 0;  // --ranks: 0 = one process, or as launched by mpirun
 };
 
 }  // namespace iterop::cli
