@@ -39,6 +39,21 @@ TEST(BlowUp, CubicBlowsUpAtOneHalf) {
   EXPECT_NEAR(r.blow_up_exponent, 0.5, 0.05);
 }
 
+TEST(BlowUp, AMarchThatConvergesPastTheBlowUpIsNotReportedConverged) {
+  // y = 1 + int y^3 on [0, 0.6] and [0, 1.2] at N = 256: every step converges, the discrete solution
+  // continues past t* = 0.5 on another root of y = c + (h/2) y^3; the growth before t* gives blow_up.
+  for (double T : {0.6, 1.2}) {
+    const auto r = q::solve_volterra(cubic(T), q::Grid::uniform(T, 256), q::Trapezoid{});
+    EXPECT_EQ(r.status, iterop::Status::blow_up) << T << ": " << r.message;
+    EXPECT_NEAR(r.blow_up_estimate, 0.5, 1e-2) << T;
+  }
+  // At N = 64 on [0, 1.2] the grid resolves y only up to 2.2 (t = 0.4): too little growth to fit a
+  // blow-up, and the march is reported converged (y(1.2) = -74.5): docs/concepts/volterra_method.md.
+  const auto coarse = q::solve_volterra(cubic(1.2), q::Grid::uniform(1.2, 64), q::Trapezoid{});
+  EXPECT_EQ(coarse.status, iterop::Status::converged) << coarse.message;
+  EXPECT_LT(coarse.y.back(), 0);
+}
+
 TEST(BlowUp, EstimateImprovesWithTheGrid) {
   double previous = 1;
   for (int n : {64, 256, 1024}) {

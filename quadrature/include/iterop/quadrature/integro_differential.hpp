@@ -57,6 +57,7 @@ inline VolterraResult solve_volterra(const IntegroDifferentialProblem& p, const 
   const SecondKindProblem no_problem{};  // the trapezoidal weights depend on the grid only
   SecondKindStep step;
   step.equations.resize(1);
+  detail::StepWorkspace workspace;
   for (int n = 1; n <= N; ++n) {
     const double tn = t[n], hn = tn - t[n - 1];
     // Known part of Q_n: the trapezoidal weights on nodes 0..n-1; its last weight is h_n / 2.
@@ -76,7 +77,7 @@ inline VolterraResult solve_volterra(const IntegroDifferentialProblem& p, const 
         out[c] = y_prev[c] + 0.5 * hn * (F_prev[c] + Q_prev[c] + fq[c] + hist[c] + w_last * k[c]);
     };
     detail::extrapolate_guess(r, d, guess);
-    const StepOutcome o = detail::solve_step(m.step, guess, phi);
+    const StepOutcome o = detail::solve_step(m.step, guess, phi, workspace, ctx.verification(phi));
     if (!ctx.accept_step(o, tn)) break;
     if (!ctx.accept_node(tn, guess)) break;
     p.rhs(tn, guess, F_prev);

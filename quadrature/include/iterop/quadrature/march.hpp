@@ -127,6 +127,7 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
 
   SecondKindStep step;
   step.equations.resize(s);
+  detail::StepWorkspace workspace;  // Newton's buffers and Jacobian, reused by every step
   for (int known = 1; known <= N; known += s) {
     step.known = known;
     step.lag_form = lag_form;
@@ -206,7 +207,7 @@ VolterraResult march(const SecondKindProblem& p, const Grid& grid, const R& m) {
         for (int q = 0; q < s; ++q) guess[static_cast<std::size_t>(q) * d + cc] = y_last[cc] + (q + 1) * slope;
       }
     }
-    const StepOutcome o = detail::solve_step(m.step, guess, phi);
+    const StepOutcome o = detail::solve_step(m.step, guess, phi, workspace, ctx.verification(phi));
     if (!ctx.accept_step(o, t[known])) break;
     bool accepted = true;
     for (int i = 0; i < s && accepted; ++i)

@@ -12,6 +12,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/quadrature/detail/solve_context.hpp"
 #include "iterop/quadrature/fast_lag_sum.hpp"
+#include "iterop/quadrature/grid.hpp"
 #include "iterop/quadrature/product_trapezoid.hpp"
 #include "iterop/quadrature/step_solver.hpp"
 #include "iterop/quadrature/sum_of_exponentials.hpp"
@@ -69,6 +70,21 @@ struct SingularConvolutionOptions {
 };
 
 namespace detail {
+/// G(v) and f(t), counted in r.
+inline double counted_nonlinearity(const SingularConvolutionProblem& p, VolterraResult& r, double v) {
+  ++r.kernel_evaluations;
+  return p.nonlinearity(v);
+}
+inline double counted_forcing(const SingularConvolutionProblem& p, VolterraResult& r, double t) {
+  ++r.forcing_evaluations;
+  return p.forcing(t);
+}
+/// The scalar exact solution as an Exact (empty when the problem has none).
+inline Exact scalar_exact(const SingularConvolutionProblem& p) {
+  if (!p.exact) return {};
+  return [e = p.exact](double t, std::span<double> out) { out[0] = e(t); };
+}
+
 /// int_0^h e^(-lambda u) (1 - u/h) du and int_0^h e^(-lambda u) u/h du, divided by h (x = lambda h >= 0):
 /// the weights of the far and near node of an interval, by their series for small x.
 inline void exponential_hat_weights(double x, double& phi0, double& phi1) {
@@ -112,14 +128,8 @@ inline VolterraResult solve_singular_convolution(const SingularConvolutionProble
   ctx.set_end(p.T);
   VolterraResult& r = ctx.result();
   std::vector<double> G(static_cast<std::size_t>(N) + 1), y(1);
-  auto G_of = [&](double v) {
-    ++r.kernel_evaluations;
-    return p.nonlinearity(v);
-  };
-  auto f_of = [&](double t) {
-    ++r.forcing_evaluations;
-    return p.forcing(t);
-  };
+  auto G_of = [&](double v) { return detail::counted_nonlinearity(p, r, v); };
+  auto f_of = [&](double tt) { return detail::counted_forcing(p, r, tt); };
   y[0] = f_of(0);
   if (!ctx.accept_node(0, y)) return ctx.finish({});
   G[0] = G_of(y[0]);
@@ -149,6 +159,7 @@ inline VolterraResult solve_singular_convolution(const SingularConvolutionProble
     }
   }
   std::vector<double> hist(1), guess(1);
+  detail::StepWorkspace workspace;
   for (int n = 1; n <= N; ++n) {
     const double tn = n * h;
     double H = 0;  // sum_{j<n} (unit weight of node j) G_j
@@ -169,20 +180,85 @@ inline VolterraResult solve_singular_convolution(const SingularConvolutionProble
     }
     const double c = f_of(tn) + scale * H, w = scale * R[0];
     guess[0] = n >= 2 ? 2 * r.y[n - 1] - r.y[n - 2] : r.y[0];
-    const StepOutcome out = detail::solve_step(
-        o.step, guess, [&](std::span<const double> v, std::span<double> res) { res[0] = c + w * G_of(v[0]); });
+    auto phi = [&](std::span<const double> v, std::span<double> res) { res[0] = c + w * G_of(v[0]); };
+    const StepOutcome out = detail::solve_step(o.step, guess, phi, workspace, ctx.verification(phi));
     if (!ctx.accept_step(out, tn) || !ctx.accept_node(tn, guess)) break;
     G[n] = G_of(guess[0]);
-    if (lag != nullptr && n < N) {
-      std::vector<double> u{G[n]};
-      lag->push(u);
-    }
+    if (lag != nullptr && n < N) lag->push(std::span<const double>(&G[static_cast<std::size_t>(n)], 1));
     if (o.history == SingularHistory::soe)  // add interval [t_{n-1}, t_n], one unit further from t_{n+1}
       for (std::size_t l = 0; l < soe.size(); ++l) S[l] = decay[l] * (S[l] + phi1[l] * G[n - 1] + phi0[l] * G[n]);
   }
-  Exact exact;
-  if (p.exact) exact = [e = p.exact](double t, std::span<double> out) { out[0] = e(t); };
-  return ctx.finish(exact);
+  return ctx.finish(detail::scalar_exact(p));
+}
+
+/// The same equation on any grid (e.g. Grid::graded(T, N, r): y - y(0) ~ t^(1-a) needs r >= 2 / (1 - a)
+/// for order 2 over the whole interval), by the product trapezoid with exact weights of every interval
+/// (ProductTrapezoid's). History direct: every interval's weights at every node, O(N^2); soe:
+/// (t - s)^(-a) fitted by fit_power_law on [min_{n >= 2} h_n, T] to soe_tolerance, each interval but
+/// the last carried in the exponential states with their exact hat-function weights (variable steps),
+/// O(N L); fft needs equal lags and is refused here unless the grid is uniform (then the uniform solver
+/// above is called).
+inline VolterraResult solve_singular_convolution(const SingularConvolutionProblem& p, const Grid& grid,
+                                                 const SingularConvolutionOptions& o = {}) {
+  p.validate();
+  o.validate();
+  const int N = grid.steps();
+  require(N >= 2, "steps", N, "steps >= 2");
+  require(std::abs(grid.end() - p.T) <= 1e-12 * p.T, "grid end", grid.end(), "the problem's T = " + format_value(p.T));
+  if (grid.is_uniform()) return solve_singular_convolution(p, N, o);
+  require(o.history != SingularHistory::fft, "SingularConvolutionOptions::history", std::string("fft"),
+          "direct or soe on a non-uniform grid (FFT lag sums need equal steps)");
+  const std::vector<double>& t = grid.t;
+  const double a = p.singular_exponent, c = p.factor;
+  detail::SolveContext ctx("product_trapezoid/" + to_string(o.history), 2, 1, o.blow_up_threshold);
+  ctx.set_end(p.T);
+  VolterraResult& r = ctx.result();
+  std::vector<double> G(static_cast<std::size_t>(N) + 1), y(1), guess(1);
+  auto G_of = [&](double v) { return detail::counted_nonlinearity(p, r, v); };
+  auto f_of = [&](double tt) { return detail::counted_forcing(p, r, tt); };
+  y[0] = f_of(0);
+  if (!ctx.accept_node(0, y)) return ctx.finish({});
+  G[0] = G_of(y[0]);
+  SumOfExponentials soe;
+  std::vector<double> S;
+  if (o.history == SingularHistory::soe) {
+    double delta = p.T;
+    for (int n = 2; n <= N; ++n) delta = std::min(delta, t[n] - t[n - 1]);
+    soe = fit_power_law({.exponent = a, .delta = delta, .horizon = p.T, .tolerance = o.soe_tolerance}).kernel;
+    S.assign(soe.size(), 0.0);
+  }
+  detail::StepWorkspace workspace;
+  for (int n = 1; n <= N; ++n) {
+    const double tn = t[n];
+    double H = 0;  // int_0^{t_{n-1}} (t_n - s)^(-a) G(s) ds, G piecewise linear
+    if (o.history == SingularHistory::direct) {
+      for (int j = 0; j + 1 < n; ++j) {
+        double wl, wr;
+        detail::product_weights(tn, t[j], t[j + 1], a, wl, wr);
+        H += wl * G[j] + wr * G[j + 1];
+      }
+    } else {
+      for (std::size_t l = 0; l < soe.size(); ++l) H += soe.weights[l] * S[l];
+    }
+    double wl, wr;  // the last interval [t_{n-1}, t_n], exactly
+    detail::product_weights(tn, t[n - 1], tn, a, wl, wr);
+    const double known = f_of(tn) + c * (H + wl * G[n - 1]), w = c * wr;
+    guess[0] = n >= 2 ? r.y[n - 1] + (r.y[n - 1] - r.y[n - 2]) * (tn - t[n - 1]) / (t[n - 1] - t[n - 2]) : r.y[0];
+    auto phi = [&](std::span<const double> v, std::span<double> res) { res[0] = known + w * G_of(v[0]); };
+    const StepOutcome out = detail::solve_step(o.step, guess, phi, workspace, ctx.verification(phi));
+    if (!ctx.accept_step(out, tn) || !ctx.accept_node(tn, guess)) break;
+    G[n] = G_of(guess[0]);
+    if (o.history == SingularHistory::soe && n < N) {
+      // Add the interval [t_{n-1}, t_n] (exact hat weights), then decay to t_{n+1}.
+      const double h = tn - t[n - 1], next = t[n + 1] - tn;
+      for (std::size_t l = 0; l < soe.size(); ++l) {
+        double phi0, phi1;
+        detail::exponential_hat_weights(soe.rates[l] * h, phi0, phi1);
+        S[l] = std::exp(-soe.rates[l] * next) * (S[l] + h * (phi1 * G[n - 1] + phi0 * G[n]));
+      }
+    }
+  }
+  return ctx.finish(detail::scalar_exact(p));
 }
 
 }  // namespace iterop::quadrature

@@ -23,6 +23,10 @@ struct VolterraResult {
   std::string message;
   long kernel_evaluations = 0;      ///< K(t, s, y) calls (a(t - s) calls for convolution kernels)
   long forcing_evaluations = 0;
+  /// Kernel calls of the step verification: after an implicit step reports convergence, Phi is
+  /// evaluated once more at the returned point and its true residual checked (Picard and Anderson steps;
+  /// Newton tests the returned point itself). Not counted in kernel_evaluations (the method's work).
+  long verification_evaluations = 0;
   long nonlinear_iterations = 0;    ///< iterations of the implicit equations, all steps
   std::vector<int> step_iterations; ///< per step (or block)
   double max_error = std::numeric_limits<double>::quiet_NaN();  ///< max_i max_c |y_c(t_i) - exact|
