@@ -30,7 +30,9 @@ concept FixedPointMethod = State<X> && requires(const M& m, const X& x) {
 
 /// Solves x = T(x) from x0 with `method` (Picard, KrasnoselskiiMann, Anderson, AndersonTypeI).
 /// Throws invalid_option for bad options before evaluating T; every numerical outcome (converged,
-/// max_iterations, stagnated, diverged, non_finite, ...) is returned in Result::status.
+/// max_iterations, stagnated, diverged, non_finite, ...) is returned in Result::status. A converged
+/// solve is audited (Stop::verify): ||T(x) - x|| recomputed at the returned x must meet the test too,
+/// else Status::verification_failed.
 /// Iteration k forms x_k and evaluates T(x_k); Result::iterations is the last k.
 template <class X, class Op, class Method, class Observer = NoObserver>
   requires Operator<std::remove_reference_t<Op>, X> && FixedPointMethod<Method, X>
@@ -127,6 +129,17 @@ Result<X> solve(Op&& op, const X& x0, const Method& method, const Stop& stop = {
   res.solution = ret.best ? monitor.take_best() : std::move(x);
   res.returned_iteration = ret.iteration;
   res.residual = ret.residual;
+  // The false-success audit (Stop::verify): T once more at the returned x, the test applied again.
+  if (stop.verify && res.status == Status::converged) {
+    apply_operator(T_op, res.solution, gn);
+    const double checked = monitor.residual(res.solution, gn, fn);
+    res.counters.emplace_back("verified_residual", checked);
+    if (!monitor.verify(checked)) {
+      res.status = monitor.status();
+      res.message = monitor.message();
+      res.residual = checked;
+    }
+  }
   res.seconds = seconds();
   return res;
 }

@@ -29,6 +29,11 @@ struct Stop {
   /// Status::diverged when ||f_k|| > divergence_factor ||f_0|| (infinity disables).
   double divergence_factor = 1e8;
   Returned returned = Returned::best;  ///< iterate returned when not converged
+  /// The false-success audit: when a solve converges, T is evaluated once more at the returned x and
+  /// the test is applied again to that recomputed ||T(x) - x||; if it fails, the status becomes
+  /// Status::verification_failed (never converged). The evaluation is not counted in
+  /// Result::evaluations (the method's work); Result::counters holds "verified_residual".
+  bool verify = true;
 
   /// Throws invalid_option naming the field, the value and the rule.
   void validate() const {

@@ -32,7 +32,8 @@ struct ReturnedIterate {
 /// hands each iterate to record(), then asks check(), which applies the tests in one fixed order:
 ///   non_finite, converged (||f_k|| <= abs_tol + rel_tol ||f_0||, or wrms <= 1), small_step,
 ///   stopped_by_observer, max_iterations, max_evaluations, diverged, stagnated,
-/// and, when one holds, sets status() and message(). The best iterate (smallest finite residual) is
+/// and, when one holds, sets status() and message(). verify() audits a success afterwards against the
+/// residual recomputed at the returned x (Status::verification_failed when it does not hold). The best iterate (smallest finite residual) is
 /// copied when Stop::returned is Returned::best; returned_iterate() says which iterate to return.
 /// X must meet State (and provide norm_inf / wrms_norm for those norms: Stop::validate_for<X>()).
 template <State X>
@@ -130,6 +131,22 @@ class StopMonitor {
     return true;
   }
 
+  /// The false-success audit of a finished solve: `recomputed` is ||T(x) - x|| of the returned x,
+  /// evaluated again after the solve (or, for a backend, the true residual of the vector it returned),
+  /// and `claim` says who declared success. When the status is converged (or `claim` is not empty:
+  /// a backend's own success) and `recomputed` does not meet the tolerance, the status becomes
+  /// verification_failed and the message gives both values. Returns whether the success stands.
+  bool verify(double recomputed, const std::string& claim = "") {
+    verified_ = recomputed;
+    const bool claimed = (decided_ && status_ == Status::converged) || !claim.empty();
+    if (!claimed || (std::isfinite(recomputed) && recomputed <= tol_)) return true;
+    claim_ = claim.empty() ? "The residual test was met (" + message_ + ")" : claim;
+    status_ = Status::verification_failed;
+    message_ = message_for(Status::verification_failed);
+    decided_ = true;
+    return false;
+  }
+
   /// The sentence for `status` about the newest iterate, e.g. "Residual 1e-09 <= tolerance 1e-08.".
   std::string message_for(Status status) const {
     const int k = iteration();
@@ -144,6 +161,7 @@ class StopMonitor {
                " while the residual " + format_value(r) + " is above the tolerance " + format_value(tol_) + ".";
       case Status::stopped_by_observer:
         return "The observer stopped the solve at iteration " + std::to_string(k) + ".";
+      case Status::blow_up: return "The solution blows up (not a status of a fixed-point iteration).";
       case Status::max_iterations:
         return "Reached Stop::max_iterations = " + std::to_string(stop_.max_iterations) + " with residual " +
                format_value(r) + " above the tolerance " + format_value(tol_) + ".";
@@ -156,6 +174,9 @@ class StopMonitor {
         return "The best residual fell by less than a factor " + format_value(stop_.stagnation_factor) +
                " over the last " + std::to_string(stop_.stagnation_window) + " iterations (best " +
                format_value(best_r_) + ").";
+      case Status::verification_failed:
+        return claim_ + ", but the true residual ||T(x) - x|| recomputed at the returned x is " +
+               format_value(verified_) + ", above the tolerance " + format_value(tol_) + ": not converged.";
     }
     return {};
   }
@@ -173,6 +194,7 @@ class StopMonitor {
   double last_finite_residual() const { return last_r_; }
 
   bool decided() const { return decided_; }                ///< check() or conclude() ended the solve
+  double verified_residual() const { return verified_; }   ///< the value given to verify()
   Status status() const { return status_; }                 ///< valid once decided()
   const std::string& message() const { return message_; }  ///< valid once decided()
 
@@ -201,7 +223,8 @@ class StopMonitor {
   std::optional<X> best_, scratch_;
   bool decided_ = false;
   Status status_ = Status::max_iterations;
-  std::string message_;
+  std::string message_, claim_ = "The residual test was met";
+  double verified_ = not_available;
 };
 
 }  // namespace iterop

@@ -299,9 +299,11 @@ Result<std::vector<double>> ceres_solve(const VectorOperator& op, std::vector<do
                     std::move(x), r);
     case ceres::CONVERGENCE:
     case ceres::USER_SUCCESS:
-      return finish(Status::stagnated,
-                    "Ceres stopped on its own tolerances but the " + judged + " is not met." + ceres_said, std::move(x),
-                    r);
+      // Ceres declared success on its own tolerances; the true residual does not hold: the audit's status.
+      return finish(Status::verification_failed,
+                    "Ceres returned " + std::string(termination_name(summary.termination_type)) +
+                        " (its own tolerances), but the " + judged + " is not met: not converged." + ceres_said,
+                    std::move(x), r);
     default:
       return finish(shared.saw_non_finite ? Status::non_finite : Status::stagnated,
                     std::string("Ceres failed") + (shared.saw_non_finite ? " after T produced NaN or Inf" : "") +

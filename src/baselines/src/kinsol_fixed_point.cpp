@@ -368,6 +368,19 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
     res.message += kinsol_said;
     res.iterations = mon.iteration();
     return_iterate(res, w, stop.returned);
+    // The false-success audit (Stop::verify), as in solve(): T once more at the returned x.
+    if (stop.verify && res.status == Status::converged) {
+      std::vector<double> g(n), f(n);
+      op(std::span<const double>(res.solution), std::span<double>(g));
+      for (std::size_t i = 0; i < n; ++i) f[i] = g[i] - res.solution[i];
+      const double checked = mon.residual_norm(f, res.solution);
+      res.counters.emplace_back("verified_residual", checked);
+      if (!mon.verify(checked)) {
+        res.status = mon.status();
+        res.message = mon.message() + kinsol_said;
+        res.residual = checked;
+      }
+    }
   } else if (h == Halt::rule && mon.status() == Status::non_finite) {
     // KINSOL decided, but a non-finite residual stopped it.
     res.status = Status::non_finite;
@@ -399,9 +412,11 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
       res.status = Status::converged;
       res.message = "KINSOL's test was met and the " + true_r + " is met too." + kinsol_said;
     } else if (flag == KIN_SUCCESS) {
-      res.status = Status::small_step;
-      res.message = "KINSOL claimed success (its step max-norm <= fnormtol " + format_value(fnormtol) +
-                    ") but the " + true_r + " is not met." + kinsol_said;
+      // KINSOL's own success is audited by the same monitor: the true residual decides (never converged).
+      mon.verify(r, "KINSOL returned KIN_SUCCESS (its step max-norm " + format_value(fnorm) + " <= fnormtol " +
+                        format_value(fnormtol) + ")");
+      res.status = mon.status();
+      res.message = mon.message() + kinsol_said;
     } else {
       res.status = Status::max_iterations;
       res.message = "Reached Stop::max_iterations = " + std::to_string(stop.max_iterations) + "; " + true_r +
