@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <set>
@@ -15,10 +16,32 @@
 namespace iterop::operators {
 namespace {
 
+/// A field or line of the file for a message: at most 40 characters, bytes outside printable ASCII as
+/// \xNN (a binary file must not send escape sequences to the terminal).
+std::string shown_field(std::string_view text) {
+  constexpr std::size_t most = 40;
+  std::string out = "'";
+  for (std::size_t i = 0; i < std::min(text.size(), most); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b >= 0x20 && b < 0x7F) {
+      out += static_cast<char>(b);
+    } else {
+      static const char* digits = "0123456789abcdef";
+      out += std::string("\\x") + digits[b >> 4] + digits[b & 15];
+    }
+  }
+  out += "'";
+  if (text.size() > most) out += " (" + std::to_string(text.size()) + " characters, the first " + std::to_string(most) + " shown)";
+  return out;
+}
+
 /// Reads one TSV file line by line; fields are separated by tabs or spaces.
 class TsvFile {
  public:
-  explicit TsvFile(const std::filesystem::path& path) : path_(path), in_(path) {
+  explicit TsvFile(const std::filesystem::path& path) : path_(path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path_, ec)) throw data_error(path_.string() + ": is a folder, not a file.");
+    in_.open(path_);
     if (!in_) throw data_error(path_.string() + ": cannot open the file (missing or unreadable).");
   }
   /// Next line (comments included); false at the end.
@@ -47,14 +70,19 @@ class TsvFile {
     long v = 0;
     auto [p, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
     if (ec != std::errc{} || p != field.data() + field.size())
-      fail(std::string(what) + " '" + std::string(field) + "' is not an integer");
+      fail(std::string(what) + " " + shown_field(field) +
+           (ec == std::errc::result_out_of_range ? " is outside the range of a 64-bit integer" : " is not an integer"));
     return v;
   }
   double to_double(std::string_view field, std::string_view what) const {
     double v = 0;
     auto [p, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
     if (ec != std::errc{} || p != field.data() + field.size())
-      fail(std::string(what) + " '" + std::string(field) + "' is not a number");
+      fail(std::string(what) + " " + shown_field(field) + " is not a number");
+    // NaN and Inf would train to NaN without a word; a value past float's range would become Inf.
+    if (!std::isfinite(v)) fail(std::string(what) + " " + shown_field(field) + " is not finite");
+    if (!std::isfinite(static_cast<float>(v)))
+      fail(std::string(what) + " " + shown_field(field) + " is outside the range of a float (|value| <= 3.4e38)");
     return v;
   }
   /// Fields of the next data line (skips blank lines and '#' comments); false at the end.
@@ -124,10 +152,12 @@ GraphData read_planetoid(const std::filesystem::path& folder) {
     if (!f.next(line)) f.fail("empty file; expected the header '# nodes N features F'");
     auto h = TsvFile::split(line);
     if (h.size() != 5 || h[0] != "#" || h[1] != "nodes" || h[3] != "features")
-      f.fail("expected the header '# nodes N features F', found '" + line + "'");
+      f.fail("expected the header '# nodes N features F', found " + shown_field(line));
     const long n = f.to_int(h[2], "node count");
     const long nf = f.to_int(h[4], "feature count");
-    if (n <= 0 || nf <= 0 || n * nf > (1L << 31)) f.fail("node and feature counts must be positive and modest");
+    if (n <= 0 || nf <= 0 || n > (1L << 31) / nf)
+      f.fail("node count " + std::to_string(n) + " and feature count " + std::to_string(nf) +
+             " must be positive with nodes x features <= 2^31");
     g.num_nodes = int(n);
     g.num_features = int(nf);
     g.features.assign(std::size_t(n * nf), 0.0f);
@@ -152,6 +182,11 @@ GraphData read_planetoid(const std::filesystem::path& folder) {
       const long c = f.to_int(fields[1], "class");
       check_node(f, i, g.num_nodes, "node");
       if (c < -1) f.fail("class " + std::to_string(c) + " is below -1 (-1 means unlabelled)");
+      // Class ids number the classes: each class has a node, so an id is below the node count.
+      const long most = std::max(1L, static_cast<long>(g.num_nodes) - 1);
+      if (c > most)
+        f.fail("class " + std::to_string(c) + " is outside -1.." + std::to_string(most) +
+               " (class ids are below the number of nodes, " + std::to_string(g.num_nodes) + ")");
       if (g.labels[std::size_t(i)] != -2) f.fail("node " + std::to_string(i) + " is labelled twice");
       g.labels[std::size_t(i)] = int(c);
       max_class = std::max(max_class, int(c));
@@ -193,7 +228,7 @@ GraphData read_planetoid(const std::filesystem::path& folder) {
       if (fields[1] == "train") g.train.push_back(int(i));
       else if (fields[1] == "val") g.val.push_back(int(i));
       else if (fields[1] == "test") g.test.push_back(int(i));
-      else f.fail("split '" + std::string(fields[1]) + "' is not one of train, val, test");
+      else f.fail("split " + shown_field(fields[1]) + " is not one of train, val, test");
     }
     if (g.train.empty()) f.fail("end of file: no training node");
     for (auto* s : {&g.train, &g.val, &g.test}) std::sort(s->begin(), s->end());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,35 @@ std::string exit_status_text();
 /// The default of every --seed option (the suite's seed).
 inline constexpr std::uint64_t default_seed = 1;
 
-/// Prints "iterop: error: <message>" as one line on stderr (line breaks in `message` become spaces).
+/// Prints "iterop: error: <message>" as one line on stderr: line breaks become spaces, control and
+/// non-UTF-8 bytes are escaped (\xNN), and echoed values are clipped (clip_for_message()), so that a
+/// huge or binary value cannot flood or garble the terminal.
 void print_error(std::string_view message);
+
+/// `message` made printable on one line: line breaks become spaces; other control bytes and bytes that
+/// are not UTF-8 become \xNN; a run of more than 200 non-blank characters keeps its first 80 and says
+/// how many were left out; a message still longer than 2000 characters keeps its first and last 1000.
+std::string clip_for_message(std::string_view message);
+
+/// Flushes `out` (and C's stdout); false when a write failed (a full device, a closed pipe). main()
+/// turns a failed write into exit 3 with one line naming the stream.
+bool flushed(std::ostream& out);
+
+/// Physical memory of this machine in bytes (0 when the system does not say).
+double machine_memory_bytes();
+
+/// "1.5 GiB", "320 MiB", "12 KiB", "7 B": a size in bytes for messages.
+std::string bytes_text(double bytes);
+
+/// Before allocating: throws usage_error "<option> = <value>. Violated constraint: <what> needs about
+/// <bytes> (estimate), more than this machine's <memory>." when `bytes` exceeds the machine's physical
+/// memory. `bytes` is a double, so an estimate past 2^64 is still compared (and said) correctly.
+void require_memory(std::string_view option, std::string_view value, double bytes, std::string_view what);
+
+/// Before any work: throws usage_error naming `option` unless `path` can be written as a file: not
+/// empty, not a folder, its folder exists and a file can be created in it (a probe file is created
+/// there and removed). Every command that trains checks its model and checkpoint files with this.
+void require_writable_file(std::string_view option, const std::string& path);
 
 /// Thrown for a usage error found by the command line itself (message: "<option> = <value>. Violated constraint: <rule>.").
 struct usage_error {
@@ -75,6 +103,9 @@ CLI::Validator file_in_existing_folder();
 
 /// An existing file.
 CLI::Validator existing_file();
+
+/// A value that is not empty (e.g. --out '': a folder name, not the default).
+CLI::Validator not_empty(const std::string& what);
 
 /// A hidden option `old_name` that refuses any use with "<old_name> = <value>. Violated constraint:
 /// renamed: <replacement>." (exit 2): the old spelling of a renamed option names the new one.

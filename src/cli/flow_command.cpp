@@ -39,6 +39,36 @@ using json = nlohmann::json;
 
 constexpr const char* description_format = "iterop-flow-model 1";
 
+/// The most euler/rk4 steps of `sample flow`: the limit of experiment files' step counts (2^20), so that
+/// no command line starts a run of years (each step evaluates the network on every point).
+constexpr long long max_ode_steps = 1LL << 20;
+
+/// Checks the shape of a model description before any field is read, so that a description of the
+/// wrong shape ([1,2,3], "dim": "two") is one usage error naming the file and the field.
+void require_description_shape(const json& desc, const std::string& model, const std::string& file) {
+  const auto field = [&](bool ok, const std::string& rule) {
+    require_usage(ok, "--model", model, "a description " + file + " with " + rule);
+  };
+  field(desc.is_object(), std::string("a JSON object of format ") + description_format);
+  field(desc.contains("format") && desc["format"].is_string() && desc["format"] == description_format,
+        std::string("\"format\": \"") + description_format + "\"");
+  field(desc.contains("model") && desc["model"].is_string() &&
+            (desc["model"] == "calmflow" || desc["model"] == "icfm" || desc["model"] == "otcfm"),
+        "\"model\": one of \"calmflow\", \"icfm\", \"otcfm\"");
+  field(desc.contains("dim") && desc["dim"].is_number_integer() && desc["dim"].get<long long>() >= 1 &&
+            desc["dim"].get<long long>() <= 100000,
+        "\"dim\": an integer in [1, 100000]");
+  field(desc.contains("source") && desc["source"].is_string(), "\"source\": a string");
+  for (const char* key : {"source_kind", "source_file"})
+    field(!desc.contains(key) || desc[key].is_string(), std::string("\"") + key + "\": a string when present");
+}
+
+/// How many values of a sample are NaN or Inf.
+std::size_t non_finite_values(const dist::SampleSet& points) {
+  return static_cast<std::size_t>(
+      std::count_if(points.values.begin(), points.values.end(), [](double v) { return !std::isfinite(v); }));
+}
+
 
 std::string dataset_list() {
   std::string s;
@@ -259,8 +289,8 @@ FlowCommand::FlowCommand(CLI::App& app) {
                 "(default), rk4, dopri5, cvode (= cvode_adams), cvode_bdf, cvode_adams")
       ->check(one_of({"sequential", "picard", "anderson", "euler", "rk4", "dopri5", "cvode", "cvode_bdf", "cvode_adams"}))
       ->type_name("METHOD");
-  s->add_option("--ode-steps", s_ode_steps_, "euler/rk4 steps")
-      ->transform(integer_in("ode-steps", 1, 100000000))
+  s->add_option("--ode-steps", s_ode_steps_, "euler/rk4 steps, at most 1048576 (the experiment files' limit)")
+      ->transform(integer_in("ode-steps", 1, max_ode_steps))
       ->type_name("N")
       ->capture_default_str();
   s->add_option("--rtol", s_rtol_, "dopri5/cvode relative tolerance")
@@ -415,6 +445,14 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress_rank0) const {
     fo.validate();
   }
 
+  // Before any work: the files to write can be written (a folder or an unwritable place is exit 2 now,
+  // not a failure after training), and the pools fit in memory.
+  require_writable_file("--model", model_file);
+  if (!checkpoint_.empty()) require_writable_file("--checkpoint", checkpoint_);
+  require_memory("--pool", std::to_string(pool),
+                 8.0 * static_cast<double>(dim) * static_cast<double>(pool) * ((source_file ? 0 : 1) + (target_file ? 0 : 1)),
+                 fmt::format("the training pools ({} points of dimension {} per data set)", pool, dim));
+
   // A points file's rows, or the same pools (and seeds) as the flow experiments.
   const auto d = static_cast<std::size_t>(dim);
   const dist::SampleSet source_pool =
@@ -453,8 +491,16 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress_rank0) const {
                << std::endl;
       return true;
     };
-    const op::CalmFlowTrainReport r = model.train({source_pool, target_pool, {}}, to);
+    op::CalmFlowTrainReport r = model.train({source_pool, target_pool, {}}, to);
     finite = r.status != op::CalmFlowTrainStatus::non_finite_loss;
+    // The step reached is the model's (a resumed checkpoint may already be at or past --steps).
+    if (r.status == op::CalmFlowTrainStatus::completed)
+      r.message = r.first_step >= co.steps
+                      ? fmt::format("nothing to train: the checkpoint {} is at step {}, at or past --steps {}; the "
+                                    "model is the checkpoint's (step {}).",
+                                    resume_, r.first_step, co.steps, r.last_step)
+                      : fmt::format("trained to step {}{}.", r.last_step,
+                                    r.first_step > 0 ? fmt::format(" (resumed at step {})", r.first_step) : "");
     progress << r.message << std::endl;
     if (group.writes_files()) model.save(model_file);
     trained = {{"status", op::to_string(r.status)},
@@ -545,10 +591,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     } catch (const std::exception&) {
       require_usage(false, "--model", s_model_, "a readable description " + description_path(s_model_) + " (JSON)");
     }
-    require_usage(desc.value("format", "") == description_format && desc.contains("model") && desc.contains("dim") &&
-                      desc.contains("source"),
-                  "--model", s_model_, std::string("a description ") + description_path(s_model_) + " of format " +
-                                           description_format);
+    require_description_shape(desc, s_model_, description_path(s_model_));
   }
   const std::string kind = desc.at("model").get<std::string>();
   const bool calm = kind == "calmflow";
@@ -613,6 +656,14 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     require_dataset("--target", s_target_, dim, model_dim);
   }
   const double gamma = s_gamma_;
+  // Memory before any allocation: source, generated points and the CSV text (about 4 copies of n x D
+  // values), and with --target the exact W2's n x n cost matrix.
+  const double nd = static_cast<double>(n), dd = static_cast<double>(dim);
+  require_memory("--n", std::to_string(n), 4 * 8 * nd * dd + (s_target_.empty() ? 0.0 : 2 * 8 * nd * nd),
+                 s_target_.empty() ? fmt::format("{} points of dimension {}", n, dim)
+                                   : fmt::format("{} points of dimension {} and the exact W2 against --target (an n x n "
+                                                 "cost matrix)",
+                                                 n, dim));
 
   const dist::SampleSet x0 =
       source_rows.rows > 0 ? dist::resample_rows(source_rows, n, 1000003ULL * seed + 13)
@@ -672,6 +723,17 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
   }
   info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  // Non-finite samples are a failure (exit 3), never a CSV of NaN: nothing is written or compared.
+  if (const std::size_t bad = non_finite_values(gen); bad > 0) {
+    info["status"] = "non_finite";
+    if (s_format_ == "json") out << info.dump(2) << "\n";
+    print_error(fmt::format("sample flow: {} of the {} generated values are NaN or Inf ({} model, method {}{}); no CSV "
+                            "written, no distances computed",
+                            bad, gen.values.size(), kind, method,
+                            calm ? fmt::format(", temperature {}", info["temperature"].get<double>()) : std::string()));
+    return exit_failure;
+  }
+
   if (!s_csv_.empty()) {
     experiments::write_file_atomically(s_csv_, dist::points_csv_text(gen));  // the one points format (header x1,...,xD)
     info["csv"] = s_csv_;
@@ -693,7 +755,9 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     info["target"] = s_target_;
     info["target_kind"] = target_rows.rows > 0 ? "file" : "dataset";
     info["metrics"] = experiments::quality_json<json>(q);
+    if (!std::isfinite(q.w2) || !std::isfinite(q.mmd2) || !std::isfinite(q.energy)) info["status"] = "non_finite_distances";
   }
+  if (!info.contains("status")) info["status"] = ok ? "ok" : "not_finished";
 
   if (s_format_ == "json") {
     out << info.dump(2) << "\n";
@@ -708,6 +772,14 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
                          s_target_ + (compared == n ? "" : fmt::format(" (and the first {} generated)", compared)),
                          f(m["w2"]), gamma, f(m["mmd2"]), f(m["energy"]));
     }
+  }
+  if (info["status"] == "non_finite_distances") {
+    double largest = 0;
+    for (double v : gen.values) largest = std::max(largest, std::abs(v));
+    print_error(fmt::format("sample flow: the distances to {} are not finite (the generated points reach |x| = {:.3g}, "
+                            "too large to compare)",
+                            s_target_, largest));
+    return exit_failure;
   }
   return ok ? exit_ok : exit_not_converged;
 }

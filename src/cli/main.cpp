@@ -1,5 +1,7 @@
 // The iterop command: `iterop solve fixed-point ...`, `iterop run [NAME]`, `--help`, `--version`.
 // Every error is one line on stderr with a documented exit code; nothing escapes as a crash.
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -36,6 +38,32 @@ std::string version_text() {
   s += "compiler: " + iterop::experiments::compiler_description();
   for (const auto& [name, version] : iterop::experiments::backend_versions()) s += "\n" + name + " " + version;
   return s;
+}
+
+/// For `iterop bogus` or `iterop bench bogus`: the word where a command was expected and the commands
+/// there ("bench = bogus. Violated constraint: one of volterra."), or "" when the command line has none.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  std::string where = "command";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word.front() == '-') continue;
+    CLI::App* next = nullptr;
+    std::vector<std::string> names;
+    for (CLI::App* sub : at->get_subcommands([](CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+      if (sub->check_name(word)) next = sub;
+    }
+    if (next != nullptr) {
+      at = next;
+      where = at->get_name();
+      continue;
+    }
+    if (names.empty() || at->get_require_subcommand_min() == 0) return "";
+    return where + " = " + word + ". Violated constraint: one of " + iterop::cli::join(names) + " (run iterop " +
+           (at == &app ? std::string() : at->get_name() + " ") + "--help)";
+  }
+  return "";
 }
 
 int run(int argc, char** argv) {
@@ -102,19 +130,29 @@ int run(int argc, char** argv) {
     cli::print_error(message);
     return cli::exit_usage;
   } catch (const CLI::ParseError& e) {
+    if (const std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+      cli::print_error(unknown);
+      return cli::exit_usage;
+    }
     cli::print_error(std::string(e.what()) + " (run with --help for usage)");
     return cli::exit_usage;
   }
 
-  if (fixed_point.selected()) return fixed_point.execute(std::cout);
-  if (volterra.selected()) return volterra.execute(std::cout);
-  if (run_command.selected()) return run_command.execute(std::cout, std::cerr);
-  if (bench.selected()) return bench.execute(std::cout, std::cerr);
-  if (check.selected()) return check.execute(std::cout);
+  // The command's output must reach stdout: a full device or a closed pipe is a failure (exit 3).
+  const auto written = [](int rc) {
+    if (cli::flushed(std::cout)) return rc;
+    cli::print_error(std::string("could not write the output to stdout (") + std::strerror(errno) + ")");
+    return static_cast<int>(cli::exit_failure);
+  };
+  if (fixed_point.selected()) return written(fixed_point.execute(std::cout));
+  if (volterra.selected()) return written(volterra.execute(std::cout));
+  if (run_command.selected()) return written(run_command.execute(std::cout, std::cerr));
+  if (bench.selected()) return written(bench.execute(std::cout, std::cerr));
+  if (check.selected()) return written(check.execute(std::cout));
 #if defined(ITEROP_HAVE_OPERATORS)
-  if (train.selected()) return train.execute(std::cout, std::cerr);
-  if (train_denoiser.selected()) return train_denoiser.execute(std::cout, std::cerr);
-  if (flow.selected()) return flow.execute(std::cout, std::cerr);
+  if (train.selected()) return written(train.execute(std::cout, std::cerr));
+  if (train_denoiser.selected()) return written(train_denoiser.execute(std::cout, std::cerr));
+  if (flow.selected()) return written(flow.execute(std::cout, std::cerr));
 #else
   if (train_unavailable->parsed()) {
     cli::print_error("train = " + (train_unavailable->remaining().empty() ? std::string("(none)")

@@ -39,6 +39,7 @@ RunCommand::RunCommand(CLI::App& app, const experiments::ExperimentRegistry& reg
   app_->add_option("--out", out_,
                    "Report folder (default iterop-report/ for the suite, with a subfolder per experiment and index.md; "
                    "iterop-report/NAME for one experiment or file, or the file's [output] folder)")
+      ->check(not_empty("a folder name (leave --out out for the default)"))
       ->type_name("DIR");
   seed_option_ = add_seed_option(*app_, seed_, "the experiments' random choices (for a file: replaces its [experiment] seed)");
   app_->add_option("--size", size_,

@@ -198,10 +198,18 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
                              [&key = name](const experiments::ParameterSpec& p) { return p.name == key; });  // clang 14: no capture of a binding
     require_usage(spec != entry->parameters.end(), "--" + name, text,
                   "problem " + entry->name + " takes only " + (taken.empty() ? std::string("no parameters") : join(taken)));
-    const double v = spec->integer ? static_cast<double>(parse_integer("--" + name, text,
-                                                                       std::numeric_limits<long long>::min(),
-                                                                       std::numeric_limits<long long>::max()))
-                                   : parse_number("--" + name, text);
+    // An integer is parsed as an integer: one the catalogue's double cannot hold exactly (|v| > 2^53)
+    // breaks the parameter's own rule (every integer rule is far below 2^53), not "an integer".
+    double v = 0;
+    if (spec->integer) {
+      const long long i = parse_integer("--" + name, text, std::numeric_limits<long long>::min(),
+                                        std::numeric_limits<long long>::max());
+      constexpr long long exact = 1LL << 53;
+      require_usage(i >= -exact && i <= exact, "--" + name, text, spec->rule + " (problem " + entry->name + ")");
+      v = static_cast<double>(i);
+    } else {
+      v = parse_number("--" + name, text);
+    }
     if (const auto broken = spec->violation(v)) require_usage(false, "--" + name, text, *broken + " (problem " + entry->name + ")");
     values[name] = v;
   }

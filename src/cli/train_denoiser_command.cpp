@@ -86,6 +86,12 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress_rank
   const double gamma = dim == 2 ? 2.0 : 1.0 / dim;
   const auto D = static_cast<std::size_t>(dim);
   const std::string& model_file = model_file_;
+  // Before any work: the model file can be written, and the samples and the exact W2 fit in memory
+  // (the training pool, three sample sets of n x D values and the n x n cost matrix, twice).
+  if (!model_file.empty()) require_writable_file("--model", model_file);
+  const double n = static_cast<double>(samples);
+  require_memory("--samples", std::to_string(samples), 8 * (10000.0 * dim + 4 * n * dim + 2 * n * n),
+                 fmt::format("{} samples of dimension {} and their exact W2 (an n x n cost matrix)", samples, dim));
 
   // Data parallel: --ranks N spawns ranks 1..N-1 (this process is rank 0); under mpirun every rank runs this.
   op::DataParallelOptions dpo;

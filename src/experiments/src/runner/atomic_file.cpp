@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -30,6 +31,30 @@ std::filesystem::path temporary_sibling(const std::filesystem::path& path) {
   name += "-";
   name += std::to_string(counter.fetch_add(1));
   return path.parent_path() / name;
+}
+
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.rfind(".tmp-");
+    if (name.empty() || name.front() != '.' || at == std::string::npos) continue;
+    // ".NAME.tmp-PID-N": the PID of the process that made it.
+    const std::string rest = name.substr(at + 5);
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    const std::string pid_text = rest.substr(0, dash), counter = rest.substr(dash + 1);
+    const auto digits = [](const std::string& s) {
+      return !s.empty() && s.size() < 12 && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(pid_text) || !digits(counter)) continue;
+    const auto pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its process still runs
+    std::error_code remove_ec;
+    if (entry.is_regular_file(remove_ec) && std::filesystem::remove(entry.path(), remove_ec)) ++removed;
+  }
+  return removed;
 }
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content) {

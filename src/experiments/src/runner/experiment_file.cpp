@@ -82,7 +82,11 @@ class Reader {
   }
 
   double number(const toml::node& n, const std::string& path) const {
-    if (const auto* i = n.as_integer()) return static_cast<double>(i->get());
+    if (const auto* i = n.as_integer()) {
+      // An integer past 2^53 would be rounded by the double it becomes.
+      if (i->get() > (1LL << 53) || i->get() < -(1LL << 53)) bad(n, path, "a number of magnitude at most 2^53");
+      return static_cast<double>(i->get());
+    }
     if (const auto* d = n.as_floating_point()) {
       if (!std::isfinite(d->get())) bad(n, path, "a finite number");
       return d->get();
@@ -124,11 +128,42 @@ bool swept(const Combination& c, std::string_view key) {
   return false;
 }
 
+/// The most cells one experiment file may have: cells are built (and cached) one by one, and a sweep of
+/// 100^4 cells once exhausted memory; counted arithmetically before any cell is built.
+constexpr std::uint64_t max_file_cells = 100000;
+
+/// a * b, saturating at the largest std::uint64_t.
+std::uint64_t times(std::uint64_t a, std::uint64_t b) {
+  return a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a ? std::numeric_limits<std::uint64_t>::max()
+                                                                       : a * b;
+}
+
+/// Fails at `line` when a sweep of `count` cells (made of `factors`, in words) exceeds max_file_cells.
+void require_sweep_size(const Reader& reader, int line, std::uint64_t count, const std::string& factors) {
+  if (count <= max_file_cells) return;
+  reader.fail(line, "the sweep has " +
+                        (count == std::numeric_limits<std::uint64_t>::max() ? std::string("more than 10^19")
+                                                                             : std::to_string(count)) +
+                        " cells (" + factors + "). Violated constraint: at most " + std::to_string(max_file_cells) +
+                        " cells in one experiment file; shorten its lists or split it into several files.");
+}
+
 /// The cartesian product of the keys of `t` (in key order, the last key varying fastest): a list is a
 /// sweep over its elements, except for keys in `lists` (whose list is one value); keys in `tables` are
 /// skipped (read elsewhere); any other table is an error.
 std::vector<Combination> expand(const Reader& reader, const toml::table& t, const std::string& path,
                                 const std::set<std::string>& lists = {}, const std::set<std::string>& tables = {}) {
+  // The size first, arithmetically: a product too large is refused before anything is built.
+  std::uint64_t count = 1;
+  std::string factors;
+  for (auto&& [k, v] : t) {
+    const std::string key(k.str());
+    const auto* a = v.as_array();
+    if (tables.count(key) != 0 || a == nullptr || lists.count(key) != 0) continue;
+    count = times(count, std::max<std::uint64_t>(a->size(), 1));
+    factors += (factors.empty() ? "" : " x ") + std::to_string(a->size()) + " " + path + "." + key;
+  }
+  require_sweep_size(reader, line_of(t), count, factors);
   std::vector<Combination> out(1);
   for (auto&& [k, v] : t) {
     const std::string key(k.str());
@@ -512,6 +547,18 @@ void build_fixed_point(const Reader& reader, const toml::table& root, Experiment
     for (const auto& n : p.names) add_unique(problem_names, n);
   const auto methods = read_fixed_point_methods(reader, root, problem_names, file.notes);
   const auto stops = read_stop(reader, root);
+  // The number of cells, counted before any is built (methods restricted to some problems count those).
+  std::uint64_t per_seed_and_stop = 0;
+  std::map<std::vector<std::string>, std::uint64_t> problems_of;  // a method's restriction -> problems it takes
+  for (const auto& m : methods) {
+    auto [it, added] = problems_of.try_emplace(m.problems, 0);
+    if (added)
+      for (const auto& p : problems) it->second += applies(m.problems, p.names) ? 1 : 0;
+    per_seed_and_stop = std::min(per_seed_and_stop + it->second, std::numeric_limits<std::uint64_t>::max() / 2);
+  }
+  require_sweep_size(reader, 0, times(times(per_seed_and_stop, file.seeds.size()), stops.size()),
+                     std::to_string(problems.size()) + " problems x " + std::to_string(methods.size()) + " methods x " +
+                         std::to_string(file.seeds.size()) + " seeds x " + std::to_string(stops.size()) + " stops");
   for (const auto& p : problems)
     for (std::uint64_t seed : file.seeds)
       for (const auto& s : stops)
@@ -742,6 +789,9 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
     for (const auto& n : p.names) add_unique(problem_names, n);
   const auto methods = read_volterra_methods(reader, root, problem_names);
 
+  require_sweep_size(reader, 0, times(times(problems.size(), methods.size()), file.seeds.size()),
+                     std::to_string(problems.size()) + " problems x " + std::to_string(methods.size()) + " methods x " +
+                         std::to_string(file.seeds.size()) + " seeds");
   std::vector<bool> method_used(methods.size(), false);
   std::vector<std::string> first_reason(methods.size());
   std::vector<std::pair<std::string, std::vector<std::string>>> left_out;  // problem -> methods left out

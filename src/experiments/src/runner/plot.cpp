@@ -185,6 +185,8 @@ std::string gnuplot_script(const Figure& figure, std::string_view data_file, std
 
 PlotOutcome plot_png(ReportFolder& folder, std::string_view stem, const Figure& figure, const PlotOptions& options) {
   PlotOutcome out;
+  // Temporaries of an interrupted earlier run (gnuplot's stderr, scripts, images) go first.
+  remove_stale_temporaries(folder.path());
   const std::string base(stem);
   const std::string data_name = base + ".dat", script_name = base + ".gp", png_name = base + ".png";
   out.png = folder.file(png_name);

@@ -22,4 +22,8 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 /// A fresh name for a temporary file next to `path` (same folder, hidden, unique in this process).
 std::filesystem::path temporary_sibling(const std::filesystem::path& path);
 
+/// Removes the temporaries (".NAME.tmp-PID-N", named by temporary_sibling()) in `folder` whose process
+/// PID is no longer running: what an interrupted run left behind. Returns how many were removed.
+std::size_t remove_stale_temporaries(const std::filesystem::path& folder);
+
 }  // namespace iterop::experiments
