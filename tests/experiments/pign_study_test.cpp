@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "iterop/core/errors.hpp"
 #include "iterop/experiments/studies/pign.hpp"
 #include "test_support.hpp"
 
@@ -61,32 +62,47 @@ TEST(PignStudy, SearchSelectsOnValidationAndReportsTestOnlyForTheSelection) {
   context.seed = 5;
   ex::PignSearch s{.name = "pign-search-test", .data_folder = {}, .noise_levels = {0.0}, .trials = 3, .epochs = 10,
                    .final_seeds = 2};
+  s.gcn_trials = 2;
   s.gcn.epochs = 10;
   (void)ex::run_study(ex::pign_search_study(s, context), context);
   const auto res = json::parse(read_file(context.output_folder / "results.json"));
-  ASSERT_EQ(res["results"].size(), 5u);  // 3 trials, 2 final seeds
-  double best = -1;
-  int best_trial = 0;
-  for (int t = 0; t < 3; ++t) {
-    const auto& trial = res["results"][t];
-    EXPECT_EQ(trial["kind"], "trial");
-    EXPECT_FALSE(trial.contains("pign_test_acc"));  // the search never reads test accuracy
-    if (trial["val_acc"].get<double>() > best) {
-      best = trial["val_acc"].get<double>();
-      best_trial = t;
+  ASSERT_EQ(res["results"].size(), 7u);  // 3 PIGN trials, 2 GCN trials, 2 final seeds
+  auto best_of = [&](int first, int count, const char* kind) {
+    double best = -1;
+    int best_trial = 0;
+    for (int t = 0; t < count; ++t) {
+      const auto& trial = res["results"][first + t];
+      EXPECT_EQ(trial["kind"], kind);
+      EXPECT_FALSE(trial.contains("pign_test_acc"));  // the search never reads test accuracy
+      EXPECT_FALSE(trial.contains("gcn_test_acc"));
+      if (trial["val_acc"].get<double>() > best) {
+        best = trial["val_acc"].get<double>();
+        best_trial = t;
+      }
     }
-  }
-  EXPECT_EQ(res["results"][0]["iterations"], 9);  // trial 0: the tuned defaults
-  for (int i = 3; i < 5; ++i) {
-    EXPECT_EQ(res["results"][i]["kind"], "final");
-    EXPECT_EQ(res["results"][i]["selected_trial"], best_trial);
-    EXPECT_TRUE(res["results"][i].contains("pign_test_acc"));
-    EXPECT_TRUE(res["results"][i].contains("jacobian_spectral_radius"));
+    return std::pair{best_trial, best};
+  };
+  const auto [best_trial, best] = best_of(0, 3, "trial");
+  const auto [best_gcn, best_gcn_val] = best_of(3, 2, "gcn_trial");
+  EXPECT_EQ(res["results"][0]["mode"], "equilibrium");  // trial 0: the fixed equilibrium setting
+  EXPECT_EQ(res["results"][0]["spectral_norm_bound"], 0.9);
+  EXPECT_EQ(res["results"][3]["hidden"], 16);  // GCN trial 0: Kipf and Welling
+  for (int i = 5; i < 7; ++i) {
+    const auto& f = res["results"][i];
+    EXPECT_EQ(f["kind"], "final");
+    EXPECT_EQ(f["selected_trial"], best_trial);
+    EXPECT_EQ(f["selected_gcn_trial"], best_gcn);
+    EXPECT_TRUE(f.contains("pign_test_acc"));
+    EXPECT_LT(f["jacobian_spectral_radius"].get<double>(), 1.0);  // every equilibrium configuration is a contraction
+    EXPECT_EQ(f["pign_test_acc_per_iteration"].size(), std::size_t(4 * f["k_train"].get<int>() + 1));
+    EXPECT_GE(f["pign_best_test_acc_along"].get<double>(), f["pign_test_acc_last_iteration"].get<double>());
+    EXPECT_TRUE(f["fixed_point_converged"].get<bool>());
   }
   EXPECT_EQ(res["derived"][0]["selected_trial"], best_trial);
   EXPECT_EQ(res["derived"][0]["selected_val_acc"], best);
+  EXPECT_EQ(res["derived"][0]["selected_gcn_val_acc"], best_gcn_val);
   // Same seed, same search: the trial configurations and scores repeat; a rerun into the same folder reads
-  // every cell back and selects the same trial.
+  // every cell back and selects the same trials.
   ScratchFolder dir2;
   context.output_folder = dir2.path() / "search";
   (void)ex::run_study(ex::pign_search_study(s, context), context);
@@ -95,8 +111,19 @@ TEST(PignStudy, SearchSelectsOnValidationAndReportsTestOnlyForTheSelection) {
   EXPECT_EQ(again["results"][2]["val_acc"], res["results"][2]["val_acc"]);
   (void)ex::run_study(ex::pign_search_study(s, context), context);
   const auto cached = json::parse(read_file(context.output_folder / "results.json"));
-  EXPECT_EQ(cached["results"][4]["cached"], true);
+  EXPECT_EQ(cached["results"][6]["cached"], true);
   EXPECT_EQ(cached["derived"], again["derived"]);
+  // The unrolled space is still there.
+  s.mode = "unrolled";
+  s.name = "pign-search-unrolled";
+  ScratchFolder dir3;
+  context.output_folder = dir3.path() / "search";
+  (void)ex::run_study(ex::pign_search_study(s, context), context);
+  const auto unrolled = json::parse(read_file(context.output_folder / "results.json"));
+  EXPECT_EQ(unrolled["results"][0]["iterations"], 9);
+  EXPECT_FALSE(unrolled["results"][0].contains("mode"));
+  s.mode = "deep";
+  EXPECT_THROW((void)ex::pign_search_study(s, context), iterop::invalid_option);
 }
 
 #endif

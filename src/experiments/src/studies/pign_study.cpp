@@ -32,6 +32,17 @@ json pign_options_json(const op::PignOptions& o) {
           {"row_normalise", o.row_normalise}, {"spectral_norm_bound", o.spectral_norm_bound}, {"device", o.device}};
 }
 
+/// The equilibrium settings of PIGN's options (only for mode "equilibrium": the unrolled records keep their keys).
+void put_equilibrium_options(json& j, const op::PignOptions& o) {
+  if (o.mode != "equilibrium") return;
+  const auto& e = o.equilibrium;
+  j.update({{"mode", o.mode}, {"weight_bound", o.weight_bound}, {"jacobian_penalty", o.jacobian_penalty},
+            {"equilibrium", {{"training", e.training}, {"method", e.method}, {"memory", e.memory},
+                             {"forward_tol", e.forward_tol}, {"forward_max_iterations", e.forward_max_iterations},
+                             {"backward_tol", e.backward_tol}, {"backward_max_iterations", e.backward_max_iterations},
+                             {"on_failure", e.on_failure}}}});
+}
+
 json gcn_options_json(const op::GcnOptions& o) {
   return {{"hidden", o.hidden}, {"dropout", o.dropout}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
           {"decay_first_layer_only", o.decay_first_layer_only}, {"epochs", o.epochs},
@@ -73,27 +84,51 @@ op::GraphData noisy_graph(const Data& data, double p, std::uint64_t seed) {
   return g;
 }
 
-void put_training(Record& r, const std::string& model, const op::TrainReport& t) {
+void put_training(Record& r, const std::string& model, const op::TrainReport& t, bool equilibrium = false) {
   r[model + "_val_acc"] = record_number(t.best_val_acc);
   r[model + "_test_acc"] = record_number(t.test_acc);
   r[model + "_best_epoch"] = t.best_epoch;
   r[model + "_epochs"] = t.epochs.size();
   r[model + "_seconds"] = t.seconds;
+  if (equilibrium)
+    r.update({{model + "_forward_iterations", t.mean_forward_iterations},
+              {model + "_backward_iterations", t.mean_backward_iterations},
+              {model + "_forward_failures", t.forward_failures}, {model + "_backward_failures", t.backward_failures},
+              {model + "_skipped_steps", t.skipped_steps}, {model + "_max_forward_residual", record_number(t.max_forward_residual)}});
 }
 
-/// GCN and PIGN trained on the noisy graph of (p, seed); PIGN along `schedule` (when not empty) and the
-/// contraction of its trained step at its alpha over 200 iterations.
+/// K of a trained PIGN: its training iterations (unrolled), or the mean forward iterations of its
+/// training solves rounded up (equilibrium).
+int trained_k(const op::PignOptions& o, const op::TrainReport& t) {
+  return o.mode == "equilibrium" ? std::max(1, int(std::ceil(t.mean_forward_iterations))) : o.iterations;
+}
+
+/// GCN and PIGN trained on the noisy graph of (p, seed); PIGN along `schedule` (when not empty; with
+/// `k_multiple` > 0 instead: k_multiple K iterations at its alpha, K = trained_k) and the contraction of
+/// its trained step at its alpha over 200 iterations; in equilibrium mode also its fixed point by Anderson.
 Record compare_cell(const Data& data, double p, std::uint64_t seed, op::GcnOptions go, op::PignOptions po,
-                    const std::vector<double>& schedule) {
+                    std::vector<double> schedule, int k_multiple = 0) {
   const op::GraphData g = noisy_graph(data, p, seed);
   go.seed = po.seed = seed;
   Record r = {{"noise", p}, {"seed", seed}};
   put_training(r, "gcn", op::train_gcn(g, go));
   op::Pign model(g, po);
-  put_training(r, "pign", model.train());
+  const bool equilibrium = po.mode == "equilibrium";
+  const op::TrainReport trained = model.train();
+  put_training(r, "pign", trained, equilibrium);
+  if (k_multiple > 0) {
+    r["k_train"] = trained_k(po, trained);
+    schedule.assign(std::size_t(k_multiple * trained_k(po, trained)), po.alpha);
+  }
   if (!schedule.empty()) {
     const auto it = model.evaluate(schedule);
     r["pign_test_acc_last_iteration"] = record_number(it.back().test_acc);
+    if (k_multiple > 0) {
+      double best = 0;
+      for (std::size_t k = 1; k < it.size(); ++k) best = std::max(best, it[k].test_acc);
+      r["pign_best_test_acc_along"] = record_number(best);
+      r["pign_drop_at_last_iteration"] = record_number(best - it.back().test_acc);
+    }
     r["pign_mad_first"] = record_number(it.front().mad);
     r["pign_mad_last"] = record_number(it.back().mad);
     using I = op::PignIterationRecord;
@@ -113,6 +148,11 @@ Record compare_cell(const Data& data, double p, std::uint64_t seed, op::GcnOptio
             {"jacobian_spectral_radius", record_number(c.jacobian_spectral_radius)},
             {"jacobian_radius_converged", c.jacobian_radius_converged}, {"jacobian_norm", record_number(c.jacobian_norm)},
             {"final_residual", record_number(c.final_residual)}});
+  if (equilibrium) {
+    const op::PignFixedPoint f = model.solve_fixed_point(po.alpha, po.equilibrium.memory, 1e-8, 2000);
+    r.update({{"fixed_point_converged", f.anderson_converged}, {"fixed_point_iterations", f.anderson_iterations},
+              {"pign_fixed_point_test_acc", record_number(f.test_acc)}});
+  }
   return r;
 }
 
@@ -196,11 +236,80 @@ struct SearchConfig {
   std::string schedule;  ///< "constant", "rising", "learned"
   std::string dropout;   ///< "encoder", "encoder+loop", "input+encoder"
   std::string text() const {
+    if (o.mode == "equilibrium")
+      return fmt::format("equilibrium, alpha {}, {} bound {}, width {}, dropout {}, row norm {}, lr {}, weight decay {}, "
+                         "Jacobian penalty {}",
+                         o.alpha, o.weight_bound, o.spectral_norm_bound, o.hidden, dropout, o.row_normalise ? "on" : "off",
+                         o.lr, o.weight_decay, o.jacobian_penalty);
     return fmt::format("alpha {} {}, K {}, width {}, dropout {}, row norm {}, spectral norm {}, lr {}", o.alpha, schedule,
                        o.iterations, o.hidden, dropout, o.row_normalise ? "on" : "off",
                        o.spectral_norm_bound > 0 ? format_exact(o.spectral_norm_bound) : std::string("off"), o.lr);
   }
 };
+
+void place_dropout(SearchConfig& c) {
+  c.o.input_dropout = c.dropout == "input+encoder" ? 0.5 : 0.0;
+  c.o.dropout = 0.5;
+  c.o.dropout_in_loop = c.dropout == "encoder+loop";
+}
+
+/// Trial 0 of the equilibrium search: alpha 0.5, spectral bound 0.9, width 64, input + encoder dropout.
+SearchConfig default_equilibrium_config() {
+  SearchConfig c{tuned_pign_options(), "constant", "input+encoder"};
+  c.o.mode = "equilibrium";
+  c.o.alpha = 0.5;
+  c.o.spectral_norm_bound = 0.9;
+  c.o.row_normalise = true;
+  c.o.lr = 0.01;
+  place_dropout(c);
+  return c;
+}
+
+/// An equilibrium configuration: every step a contraction by construction (bound alpha + (1 - alpha) c < 1).
+SearchConfig draw_equilibrium_config(std::mt19937_64& rng) {
+  auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  static const double alphas[] = {0.0, 0.3, 0.5};
+  static const double bounds[] = {0.8, 0.9, 0.95};
+  static const char* weight_bounds[] = {"spectral", "frobenius"};
+  static const int widths[] = {32, 64, 128};
+  static const char* dropouts[] = {"encoder", "encoder+loop", "input+encoder"};
+  static const double lrs[] = {0.005, 0.01, 0.02};
+  static const double decays[] = {5e-4, 5e-3};
+  static const double penalties[] = {0.0, 0.1};
+  SearchConfig c{default_equilibrium_config()};
+  c.o.alpha = alphas[pick(3)];
+  c.o.spectral_norm_bound = bounds[pick(3)];
+  c.o.weight_bound = weight_bounds[pick(2)];
+  c.o.hidden = widths[pick(3)];
+  c.dropout = dropouts[pick(3)];
+  c.o.row_normalise = pick(2) == 0;
+  c.o.lr = lrs[pick(3)];
+  c.o.weight_decay = decays[pick(2)];
+  c.o.jacobian_penalty = penalties[pick(2)];
+  place_dropout(c);
+  return c;
+}
+
+/// GCN trial 0 is Kipf and Welling's setting (GcnOptions{}); the others are drawn from this grid.
+op::GcnOptions draw_gcn_config(std::mt19937_64& rng) {
+  auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  static const int widths[] = {16, 32, 64};
+  static const double dropouts[] = {0.5, 0.7};
+  static const double lrs[] = {0.005, 0.01};
+  static const double decays[] = {5e-4, 5e-3};
+  op::GcnOptions g;
+  g.hidden = widths[pick(3)];
+  g.dropout = dropouts[pick(2)];
+  g.lr = lrs[pick(2)];
+  g.weight_decay = decays[pick(2)];
+  g.row_normalise = pick(2) == 0;
+  return g;
+}
+
+std::string gcn_text(const op::GcnOptions& g) {
+  return fmt::format("width {}, dropout {}, lr {}, weight decay {}, row norm {}", g.hidden, g.dropout, g.lr,
+                     g.weight_decay, g.row_normalise ? "on" : "off");
+}
 
 /// Trial 0: the hand-tuned setting that preceded the search (width 32, lr 0.01; otherwise as
 /// tuned_pign_options()), kept fixed so that a search report stays reproducible.
@@ -230,9 +339,7 @@ SearchConfig draw_config(std::mt19937_64& rng) {
   c.o.lr = lrs[pick(3)];
   if (c.schedule == "rising") c.o.alpha_schedule = op::linear_schedule(c.o.iterations, c.o.alpha, 0.95);
   c.o.learn_alpha = c.schedule == "learned";
-  c.o.input_dropout = c.dropout == "input+encoder" ? 0.5 : 0.0;
-  c.o.dropout = 0.5;
-  c.o.dropout_in_loop = c.dropout == "encoder+loop";
+  place_dropout(c);
   return c;
 }
 
@@ -266,6 +373,9 @@ void PignSearch::validate() const {
   require(trials >= 1, "PignSearch::trials", trials, "trials >= 1");
   require(epochs >= 1, "PignSearch::epochs", epochs, "epochs >= 1");
   require(final_seeds >= 1, "PignSearch::final_seeds", final_seeds, "final_seeds >= 1");
+  require(mode == "equilibrium" || mode == "unrolled", "PignSearch::mode", mode, "\"equilibrium\" or \"unrolled\"");
+  require(gcn_trials >= 1, "PignSearch::gcn_trials", gcn_trials, "gcn_trials >= 1");
+  require(k_multiple >= 1, "PignSearch::k_multiple", k_multiple, "k_multiple >= 1");
   gcn.validate();
   if (data_folder.empty()) sbm.validate();
 }
@@ -360,99 +470,157 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
   settings.validate();
   const PignSearch& s = settings;
   const Data data = read_data(s.data_folder, s.sbm, context);
+  const bool equilibrium = s.mode == "equilibrium";
   std::mt19937_64 rng(context.seed);
   std::vector<SearchConfig> configs;
   for (int t = 0; t < s.trials; ++t) {
-    configs.push_back(t == 0 ? default_config() : draw_config(rng));
+    if (equilibrium)
+      configs.push_back(t == 0 ? default_equilibrium_config() : draw_equilibrium_config(rng));
+    else
+      configs.push_back(t == 0 ? default_config() : draw_config(rng));
     configs.back().o.epochs = s.epochs;
+  }
+  std::mt19937_64 gcn_rng(context.seed + 1);
+  std::vector<op::GcnOptions> gcns;
+  for (int t = 0; t < s.gcn_trials; ++t) {
+    gcns.push_back(t == 0 ? op::GcnOptions{} : draw_gcn_config(gcn_rng));
+    gcns.back().epochs = s.epochs;
+    gcns.back().device = s.gcn.device;
   }
   Study study;
   study.name = s.name;
-  study.title = "Experiment " + s.name + ": PIGN hyperparameter search on validation, then PIGN vs GCN";
+  study.title = "Experiment " + s.name + ": PIGN (" + s.mode + ") and GCN searches on validation, then PIGN vs GCN";
   study.description = fmt::format(
-      "Data: {}. Feature noise: +1 on each feature entry with probability p. Per noise level, {} PIGN configurations "
-      "trained once (seed {}) and scored by validation accuracy only; the selected one trained with {} seeds beside the "
-      "2-layer GCN, whose test accuracies (at the best validation epoch) alone are reported. {} epochs throughout.",
-      data.text, s.trials, context.seed, s.final_seeds, s.epochs);
-  study.config = {{"trials", s.trials}, {"epochs", s.epochs}, {"final_seeds", s.final_seeds},
-                  {"noise_levels", s.noise_levels}, {"data_folder", s.data_folder.string()}, {"data", data.text},
+      "Data: {}. Feature noise: +1 on each feature entry with probability p. Per noise level, {} PIGN ({}) and {} GCN "
+      "configurations trained once (seed {}) and scored by validation accuracy only; the selected ones trained with {} "
+      "seeds, whose test accuracies (at the best validation epoch) alone are reported, with PIGN iterated to {} K. {} "
+      "epochs throughout.",
+      data.text, s.trials, s.mode, s.gcn_trials, context.seed, s.final_seeds, s.k_multiple, s.epochs);
+  study.config = {{"trials", s.trials}, {"gcn_trials", s.gcn_trials}, {"mode", s.mode}, {"epochs", s.epochs},
+                  {"final_seeds", s.final_seeds}, {"k_multiple", s.k_multiple}, {"noise_levels", s.noise_levels},
+                  {"data_folder", s.data_folder.string()}, {"data", data.text},
                   {"search_rule",
-                   "trial 0 = tuned defaults; trials 1.. drawn from std::mt19937_64(seed) uniformly over alpha {0.3, 0.55, "
-                   "0.8} x schedule {constant, rising to 0.95, learned} x K {2, 4, 9} x width {16, 32, 64} x dropout "
-                   "{encoder, encoder+loop, input+encoder} x row norm {on, off} x spectral norm {off, 0.9} x lr {0.005, "
-                   "0.01, 0.02}; each trained once with the run seed; selection by best validation accuracy (ties: "
-                   "earlier trial); test read only for the selection, over final_seeds seeds"},
-                  {"gcn", gcn_options_json(s.gcn)}};
+                   "see PignSearch in studies/pign.hpp: PIGN trial 0 fixed, trials 1.. drawn from std::mt19937_64(seed); "
+                   "GCN trial 0 = GcnOptions{}, trials 1.. from std::mt19937_64(seed + 1); each trained once with the run "
+                   "seed; selection by best validation accuracy (ties: earlier trial); test read only for the "
+                   "selections, over final_seeds seeds"}};
   study.results_header = {{"data", data.text}, {"std_note", "sample standard deviation over seeds (n - 1)"}};
   struct Item {
     double p;
-    int trial;  ///< -1: a final seed
+    std::string kind;  ///< "trial", "gcn_trial", "final"
+    int index;         ///< trial or final-seed index
     std::uint64_t seed;
   };
   std::vector<Item> items;
   for (double p : s.noise_levels) {
-    for (int t = 0; t < s.trials; ++t) {
-      items.push_back({p, t, context.seed});
-      study.cells.push_back({{{"noise", p}, {"trial", t}, {"config", study.config}},
-                             fmt::format("p = {} trial {}", format_exact(p), t)});
-    }
-    for (int i = 0; i < s.final_seeds; ++i) {
-      items.push_back({p, -1, context.seed + static_cast<std::uint64_t>(i)});
-      study.cells.push_back({{{"noise", p}, {"final", i}, {"config", study.config}},
-                             fmt::format("p = {} final seed {}", format_exact(p), items.back().seed)});
-    }
+    for (const auto& [kind, count] : {std::pair<std::string, int>{"trial", s.trials}, {"gcn_trial", s.gcn_trials},
+                                      {"final", s.final_seeds}})
+      for (int t = 0; t < count; ++t) {
+        const std::uint64_t seed = kind == "final" ? context.seed + std::uint64_t(t) : context.seed;
+        items.push_back({p, kind, t, seed});
+        study.cells.push_back({{{"noise", p}, {kind, t}, {"config", study.config}},
+                               kind == "final" ? fmt::format("p = {} final seed {}", format_exact(p), seed)
+                                               : fmt::format("p = {} {} {}", format_exact(p), kind, t)});
+      }
   }
-  // The final cells train the trial with the best validation accuracy at their noise level. The runner
-  // gives compute only the cell's index, so the selection is kept here from the trials' records, which
+  // The final cells train the trials with the best validation accuracy at their noise level. The runner
+  // gives compute only the cell's index, so the selections are kept here from the trials' records, which
   // the progress callback sees in cell order, computed or read back alike.
-  auto best = std::make_shared<std::map<double, std::pair<int, double>>>();
-  study.compute = [s, data, items, configs, best](std::size_t i) {
+  using Best = std::map<std::pair<std::string, double>, std::pair<int, double>>;
+  auto best = std::make_shared<Best>();
+  study.compute = [s, data, items, configs, gcns, best](std::size_t i) {
     const Item& it = items[i];
-    if (it.trial < 0) {
-      const int t = best->at(it.p).first;
-      op::GcnOptions go = s.gcn;
-      go.epochs = s.epochs;
-      Record r = {{"kind", "final"}, {"selected_trial", t}};
-      r.update(compare_cell(data, it.p, it.seed, go, configs[std::size_t(t)].o, {}));
+    if (it.kind == "final") {
+      const int t = best->at({"trial", it.p}).first, tg = best->at({"gcn_trial", it.p}).first;
+      Record r = {{"kind", "final"}, {"selected_trial", t}, {"selected_gcn_trial", tg}};
+      r.update(compare_cell(data, it.p, it.seed, gcns[std::size_t(tg)], configs[std::size_t(t)].o, {}, s.k_multiple));
       return r;
     }
-    const SearchConfig& c = configs[std::size_t(it.trial)];
-    op::PignOptions o = c.o;
-    o.seed = it.seed;
-    op::Pign model(noisy_graph(data, it.p, it.seed), o);
-    const op::TrainReport tr = model.train();
-    Record r = {{"kind", "trial"}, {"noise", it.p}, {"trial", it.trial}, {"configuration", c.text()}};
-    const json options = pign_options_json(c.o);
-    for (const auto& [k, v] : options.items()) r[k] = v;
-    r.update({{"schedule", c.schedule}, {"dropout_placement", c.dropout}, {"val_acc", record_number(tr.best_val_acc)},
-              {"best_epoch", tr.best_epoch}, {"seconds", tr.seconds}});
+    const op::GraphData g = noisy_graph(data, it.p, it.seed);
+    Record r = {{"kind", it.kind}, {"noise", it.p}, {"trial", it.index}};
+    op::TrainReport tr;
+    if (it.kind == "gcn_trial") {
+      op::GcnOptions go = gcns[std::size_t(it.index)];
+      go.seed = it.seed;
+      tr = op::train_gcn(g, go);
+      r["configuration"] = gcn_text(go);
+      const json options = gcn_options_json(go);
+      for (const auto& [k, v] : options.items()) r[k] = v;
+    } else {
+      const SearchConfig& c = configs[std::size_t(it.index)];
+      op::PignOptions o = c.o;
+      o.seed = it.seed;
+      op::Pign model(g, o);
+      tr = model.train();
+      r["configuration"] = c.text();
+      json options = pign_options_json(c.o);
+      put_equilibrium_options(options, c.o);
+      for (const auto& [k, v] : options.items()) r[k] = v;
+      r.update({{"schedule", c.schedule}, {"dropout_placement", c.dropout}});
+      if (o.mode == "equilibrium")
+        r.update({{"forward_failures", tr.forward_failures}, {"backward_failures", tr.backward_failures},
+                  {"forward_iterations", tr.mean_forward_iterations}});
+    }
+    r.update({{"val_acc", record_number(tr.best_val_acc)}, {"best_epoch", tr.best_epoch}, {"seconds", tr.seconds}});
     return r;
   };
   study.progress = [best](const Record& r) {
-    if (text_of(r, "kind") == "final") return progress_line(r);
+    const std::string kind = text_of(r, "kind");
+    if (kind == "final") return progress_line(r);
     const double p = number_of(r, "noise"), val = number_of(r, "val_acc");
-    auto [at, first] = best->try_emplace(p, r["trial"].get<int>(), val);
+    auto [at, first] = best->try_emplace({kind, p}, r["trial"].get<int>(), val);
     if (!first && val > at->second.second) at->second = {r["trial"].get<int>(), val};
     return fmt::format(": validation {} % ({})", pct(val), text_of(r, "configuration"));
   };
-  study.report = [](const Records& cells, StudyReport&) {
-    const Records trials = cells.where("kind", "trial"), finals = cells.where("kind", "final");
+  study.report = [s](const Records& cells, StudyReport&) {
+    const Records finals = cells.where("kind", "final");
     std::vector<Record> rows = by_noise(finals).rows();
     for (auto& r : rows) {
       const std::string p = text_of(r, "noise");
-      const Record& chosen = *trials.find({{"noise", p}, {"trial", text_of(*finals.find({{"noise", p}}), "selected_trial")}});
+      const Record& f = *finals.find({{"noise", p}});
+      const Record& chosen = *cells.find({{"kind", "trial"}, {"noise", p}, {"trial", text_of(f, "selected_trial")}});
+      const Record& gcn = *cells.find({{"kind", "gcn_trial"}, {"noise", p}, {"trial", text_of(f, "selected_gcn_trial")}});
       r.update({{"selected_trial", chosen["trial"]}, {"selected_configuration", chosen["configuration"]},
-                {"selected_val_acc", chosen["val_acc"]}});
+                {"selected_val_acc", chosen["val_acc"]}, {"selected_gcn_trial", gcn["trial"]},
+                {"selected_gcn_configuration", gcn["configuration"]}, {"selected_gcn_val_acc", gcn["val_acc"]}});
+      const Records group = finals.where("noise", p);
+      double worst_drop = 0, max_rho = 0;
+      for (const auto& g : group) {
+        worst_drop = std::max(worst_drop, number_of(g, "pign_drop_at_last_iteration"));
+        max_rho = std::max(max_rho, number_of(g, "jacobian_spectral_radius"));
+      }
+      r.update({{"max_drop_at_last_iteration", record_number(worst_drop)}, {"max_jacobian_spectral_radius", record_number(max_rho)}});
     }
     const Records summary(std::move(rows));
-    std::string md = "## Tuned PIGN vs GCN (test %, mean ± sample std over seeds)\n\n" +
+    const std::string kk = std::to_string(s.k_multiple) + "K";
+    std::string md = "## Tuned PIGN vs tuned GCN (test %, mean ± sample std over seeds)\n\n" +
                      comparison_table(summary, {Column::text("selected PIGN configuration (validation)", "selected_configuration"),
-                                                Column::text("trial", "selected_trial"),
-                                                Column::number("val %", "selected_val_acc", pct)})
+                                                Column::number("val %", "selected_val_acc", pct),
+                                                Column::text("selected GCN configuration (validation)", "selected_gcn_configuration"),
+                                                Column::number("GCN val %", "selected_gcn_val_acc", pct),
+                                                Column::number("max drop at " + kk + " (points)", "max_drop_at_last_iteration", pct),
+                                                Column::number("max rho(J)", "max_jacobian_spectral_radius", g4)})
+                         .to_markdown() +
+                     "\n## Final seeds\n\n" +
+                     finals
+                         .table({Column::text("noise p", "noise"), Column::text("seed", "seed"),
+                                 Column::number("GCN test %", "gcn_test_acc", pct), Column::number("PIGN test %", "pign_test_acc", pct),
+                                 Column::text("K", "k_train", Align::right),
+                                 Column::number("PIGN test % at " + kk, "pign_test_acc_last_iteration", pct),
+                                 Column::number("best along the way %", "pign_best_test_acc_along", pct),
+                                 Column::number("at the fixed point %", "pign_fixed_point_test_acc", pct),
+                                 Column::number("bound", "contraction_bound", g4),
+                                 Column::number("rho(J)", "jacobian_spectral_radius", g4),
+                                 Column::number("||J||_2", "jacobian_norm", g4),
+                                 {"solve failures (fwd/bwd)", [](const Record& r) {
+                                   return r.contains("pign_forward_failures")
+                                              ? text_of(r, "pign_forward_failures") + "/" + text_of(r, "pign_backward_failures")
+                                              : std::string("-");
+                                 }}})
                          .to_markdown() +
                      "\n## Trials (validation accuracy only)\n\n" +
-                     trials
-                         .table({Column::text("noise p", "noise"), Column::text("trial", "trial"),
+                     cells.where([](const Record& r) { return text_of(r, "kind") != "final"; })
+                         .table({Column::text("noise p", "noise"), Column::text("model", "kind"), Column::text("trial", "trial"),
                                  Column::text("configuration", "configuration"), Column::number("val %", "val_acc", pct),
                                  Column::text("best epoch", "best_epoch", Align::right),
                                  Column::number("seconds", "seconds", [](double v) { return fmt::format("{:.1f}", v); })})

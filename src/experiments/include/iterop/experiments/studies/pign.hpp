@@ -34,23 +34,35 @@ struct PignStudy {
 /// where a rising schedule alpha 0.8 -> 0.95 was first).
 operators::PignOptions tuned_pign_options();
 
-/// A reproducible hyperparameter search for PIGN on the validation split only, then the selected
-/// configuration against the GCN on test over seeds. Per noise level: `trials` configurations (trial 0
-/// is the pre-search setting, tuned_pign_options() with width 32 and lr 0.01; the others drawn from
-/// std::mt19937_64(context.seed) over alpha {0.3, 0.55, 0.8} and its schedule {constant, rising to 0.95,
-/// learned}, K {2, 4, 9}, width {16, 32, 64}, dropout placement {encoder, encoder + loop, input + encoder},
-/// row normalisation {on, off}, spectral normalisation c {off, 0.9}, lr {0.005, 0.01, 0.02}), each trained
-/// once (seed context.seed) and scored by its best validation accuracy; the best one (ties: the earlier
-/// trial) is retrained with `final_seeds` seeds beside the GCN, and only then is test accuracy read.
+/// A reproducible hyperparameter search for PIGN and for the GCN on the validation split only, then the
+/// selected configurations against each other on test over seeds. Per noise level: `trials` PIGN
+/// configurations and `gcn_trials` GCN configurations, each trained once (seed context.seed) and scored
+/// by its best validation accuracy; the best of each (ties: the earlier trial) are retrained with
+/// `final_seeds` seeds, and only then is test accuracy read.
+/// PIGN's space (`mode`): "equilibrium" (the default: trial 0 alpha 0.5, spectral bound 0.9, width 64,
+/// input + encoder dropout, lr 0.01; the others from std::mt19937_64(context.seed) over alpha {0, 0.3, 0.5},
+/// bound c {0.8, 0.9, 0.95} kept by {spectral, frobenius} normalisation, width {32, 64, 128}, dropout
+/// placement {encoder, encoder + loop, input + encoder}, row normalisation {on, off}, lr {0.005, 0.01,
+/// 0.02}, weight decay {5e-4, 5e-3}, Jacobian penalty {0, 0.1}); or "unrolled" (trial 0 is the pre-search
+/// setting, tuned_pign_options() with width 32 and lr 0.01; the others over alpha {0.3, 0.55, 0.8} and its
+/// schedule {constant, rising to 0.95, learned}, K {2, 4, 9}, width {16, 32, 64}, dropout placement, row
+/// normalisation, spectral normalisation c {off, 0.9}, lr {0.005, 0.01, 0.02}). GCN's space: trial 0 is
+/// GcnOptions{} (Kipf and Welling), the others over width {16, 32, 64}, dropout {0.5, 0.7}, lr {0.005,
+/// 0.01}, weight decay {5e-4, 5e-3}, row normalisation {on, off}. The final seeds also run PIGN for
+/// k_multiple K iterations (K: training iterations, or the mean forward iterations of equilibrium
+/// training) and report the accuracy there against the best along the way.
 struct PignSearch {
   std::string name;                            ///< experiment name
   std::filesystem::path data_folder;           ///< Planetoid folder; empty: the SBM generator
   std::vector<double> noise_levels{0.0, 0.7};  ///< a search per noise level
-  int trials = 10;                             ///< configurations per noise level (>= 1)
+  int trials = 10;                             ///< PIGN configurations per noise level (>= 1)
   int epochs = 200;                            ///< training epochs of every PIGN and GCN (>= 1)
   int final_seeds = 5;                         ///< seeds of the final comparison (>= 1)
-  operators::GcnOptions gcn{};                 ///< the baseline (seed overwritten)
+  operators::GcnOptions gcn{};                 ///< the GCN's fixed options (epochs, device; seed overwritten)
   operators::SbmOptions sbm{};                 ///< generator options when data_folder is empty
+  std::string mode = "equilibrium";            ///< PIGN's search space: "equilibrium" or "unrolled"
+  int gcn_trials = 6;                          ///< GCN configurations per noise level (>= 1)
+  int k_multiple = 4;                          ///< final seeds: iterate PIGN to k_multiple K (>= 1)
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
   void validate() const;
@@ -61,8 +73,9 @@ struct PignSearch {
 /// mean and std over seeds per noise level. Plots accuracy_vs_iterations.png and mad_vs_iterations.png.
 Study pign_study(const PignStudy& settings, const ExperimentContext& context);
 
-/// The search for run_study: one record per trial ("kind": "trial", validation only) and per final seed
-/// ("kind": "final"); derived: the selection and mean and std over the final seeds per noise level.
+/// The search for run_study: one record per trial ("kind": "trial" for PIGN, "gcn_trial" for the GCN;
+/// validation only) and per final seed ("kind": "final"); derived: the selections and mean and std over
+/// the final seeds per noise level.
 Study pign_search_study(const PignSearch& settings, const ExperimentContext& context);
 
 /// "pign-sbm": the SBM generator, p in {0, 0.5}, 2 seeds, 100 epochs; in the default suite.
