@@ -49,6 +49,22 @@ TEST(CellCache, StoresAndLoadsOnlyTheSameKeyAndBuild) {
   EXPECT_FALSE(cache.load(key).has_value());
 }
 
+TEST(CellCache, RecordsReadBackKeepTheirKeyOrder) {  // a cell read back (rerun, another rank) is the record as computed
+  ScratchFolder dir;
+  const ie::CellCache cache(dir.path() / "cells");
+  const nlohmann::json key = {{"kind", "order"}, {"seed", 1}};
+  nlohmann::ordered_json record;
+  record["problem"] = "heq";
+  record["method"] = "anderson";
+  record["c"] = 0.5;
+  cache.store_ordered(key, record);
+  const auto back = cache.load_ordered(key);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->dump(), record.dump());  // not sorted: problem, method, c
+  EXPECT_EQ((*cache.load(key))["method"], "anderson");  // the same file through load()
+  EXPECT_FALSE(ie::CellCache(dir.path() / "cells", /*reuse=*/false).load_ordered(key).has_value());
+}
+
 TEST(CellCache, BudgetStopsAfterTheLimitWhenCellsRemain) {
   ie::CellBudget none(std::nullopt);
   for (int i = 0; i < 10; ++i) EXPECT_NO_THROW(none.computed(5));

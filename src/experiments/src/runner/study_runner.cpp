@@ -4,11 +4,16 @@
 #include "iterop/experiments/runner/study.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/runner/build_info.hpp"
+#include "iterop/experiments/runner/atomic_file.hpp"
 #include "iterop/experiments/runner/cell_cache.hpp"
 #include "iterop/experiments/runner/run_time.hpp"
 
@@ -40,6 +45,36 @@ std::string dump(const nlohmann::ordered_json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+// Cells over ranks: under mpirun (OMPI_COMM_WORLD_*, PMI_*) rank r of R computes cells r, r + R, ... into cells/,
+// then says so in cells/rank-<r>-of-<R>.done (with the launcher's job id); rank 0 waits for those files and
+// writes the report from all the cells.
+struct RankShare {
+  int rank = 0;
+  int size = 1;
+  std::string job;
+};
+
+RankShare launcher_share() {
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+  };
+  RankShare s;
+  const bool ompi = env("OMPI_COMM_WORLD_SIZE") != nullptr;
+  const char* size = env(ompi ? "OMPI_COMM_WORLD_SIZE" : "PMI_SIZE");
+  const char* rank = env(ompi ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK");
+  if (!size || !rank) return s;
+  s.size = std::max(1, std::atoi(size));
+  s.rank = std::atoi(rank);
+  require(s.rank >= 0 && s.rank < s.size, ompi ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK", s.rank, "0 <= rank < size");
+  for (const char* k : {"OMPI_MCA_ess_base_jobid", "PMIX_NAMESPACE", "PMI_JOBID"})
+    if (const char* v = env(k)) {
+      s.job = v;
+      break;
+    }
+  return s;
+}
+
 }  // namespace
 
 ExperimentOutcome run_study(const Study& study, const ExperimentContext& context) {
@@ -57,14 +92,20 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
   const std::size_t width = std::to_string(total).size();
   Records records;
   std::size_t reused = 0;
+  const RankShare share = launcher_share();
+  const bool split = share.size > 1 && study.cache;  // without the cache every rank would compute every cell
+  if (share.size > 1 && !study.cache && share.rank != 0) return {};  // rank 0 computes the uncached study alone
+  std::vector<std::optional<Record>> by_index(total);
+  std::vector<std::size_t> reused_here;
   for (std::size_t i = 0; i < total; ++i) {
+    if (split && i % std::size_t(share.size) != std::size_t(share.rank)) continue;  // another rank's cell
     const Cell& cell = study.cells[i];
     const nlohmann::json key = {{"experiment", study.name}, {"cell", cell.key}, {"seed", context.seed}};
     const std::string hash = cell_hash(canonical_cell_key(key));
     Record r;
     bool cached = false;
-    if (const auto stored = cache.load(key); stored && stored->is_object()) {
-      r = Record::parse(stored->dump());
+    if (const auto stored = cache.load_ordered(key); stored && stored->is_object()) {
+      r = *stored;
       cached = true;
       ++reused;
     } else {
@@ -73,14 +114,55 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
       require(r.is_object(), "Study::compute", study.name + " cell " + cell.label, "a record (a JSON object)");
       if (!r.contains("seconds")) r["seconds"] = seconds_since(c0);
       r["cell"] = hash;
-      if (study.cache) cache.store(key, nlohmann::json::parse(r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+      if (study.cache) cache.store_ordered(key, r);
     }
     r["cached"] = cached;
+    if (cached) reused_here.push_back(i);
     const std::string more = study.progress ? study.progress(r) : std::string();
     context.report(fmt::format("[{:>{}}/{}] {}{}{}", i + 1, width, total, cached ? "cached: " : "", cell.label, more));
-    records.push_back(std::move(r));
+    by_index[i] = std::move(r);
     if (!cached) budget.computed(total - i - 1);
   }
+  if (split) {
+    const auto cells_folder = folder.path() / "cells";
+    auto marker = [&](int k) { return cells_folder / fmt::format("rank-{}-of-{}.done", k, share.size); };
+    if (share.rank != 0) {
+      write_file_atomically(marker(share.rank), nlohmann::json{{"job", share.job}, {"reused", reused_here}}.dump() + "\n");
+      ExperimentOutcome outcome;
+      outcome.summary = fmt::format("rank {} of {}: its cells are in {}; rank 0 writes the report", share.rank, share.size,
+                                    cells_folder.string());
+      return outcome;
+    }
+    std::set<std::size_t> reused_by_peers;
+    for (int k = 1; k < share.size; ++k) {  // the barrier: each rank's marker of this job
+      for (;;) {
+        std::ifstream in(marker(k));
+        const auto m = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+        if (m.is_object() && m.value("job", std::string()) == share.job) {
+          for (const auto& i : m["reused"]) reused_by_peers.insert(i.get<std::size_t>());
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    const CellCache peers(cells_folder, true);
+    for (std::size_t i = 0; i < total; ++i) {
+      if (by_index[i]) continue;
+      const nlohmann::json key = {{"experiment", study.name}, {"cell", study.cells[i].key}, {"seed", context.seed}};
+      const auto stored = peers.load_ordered(key);
+      if (!stored || !stored->is_object())
+        throw io_error("cell " + study.cells[i].label + " of rank " + std::to_string(i % std::size_t(share.size)) +
+                       " is missing from " + cells_folder.string() + " (the ranks must run the same build)");
+      Record r = *stored;
+      r["cached"] = reused_by_peers.count(i) > 0;
+      if (reused_by_peers.count(i)) ++reused;
+      by_index[i] = std::move(r);
+    }
+    for (int k = 1; k < share.size; ++k) std::filesystem::remove(marker(k));
+    context.report(fmt::format("{} ranks: the cells of ranks 1..{} read back from {}", share.size, share.size - 1,
+                               cells_folder.string()));
+  }
+  for (auto& r : by_index) records.push_back(std::move(*r));
 
   context.report("writing the report to " + folder.path().string());
   StudyReport report(folder, context);

@@ -51,6 +51,11 @@ class CellCache {
   /// Throws io_error when the folder or the file cannot be written.
   std::filesystem::path store(const nlohmann::json& key, const nlohmann::json& result) const;
 
+  /// load() and store() for records: the result's keys keep the order they were stored in, so that a record
+  /// read back (a rerun, or another rank's cell) is the record as computed.
+  std::optional<nlohmann::ordered_json> load_ordered(const nlohmann::json& key) const;
+  std::filesystem::path store_ordered(const nlohmann::json& key, const nlohmann::ordered_json& result) const;
+
  private:
   std::filesystem::path folder_;
   bool reuse_;

@@ -1,0 +1,31 @@
+# `mpirun -np 2 iterop run EXPERIMENT` writes the results.json of one rank (the times aside): each rank computes
+# its share of the cells into cells/, rank 0 reads the others back and writes the report.
+# cmake -DITEROP=... -DMPIEXEC=... "-DMPIFLAGS=..." -DWORK=... -DEXPERIMENT=... -P cells_over_ranks.cmake
+file(REMOVE_RECURSE ${WORK})
+execute_process(COMMAND ${ITEROP} run ${EXPERIMENT} --out ${WORK}/one RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "iterop run ${EXPERIMENT} (one process) exited with ${rc}")
+endif()
+separate_arguments(flags UNIX_COMMAND "${MPIFLAGS}")
+execute_process(COMMAND ${MPIEXEC} -np 2 ${flags} ${ITEROP} run ${EXPERIMENT} --out ${WORK}/two RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "mpirun -np 2 iterop run ${EXPERIMENT} exited with ${rc}:\n${out}\n${err}")
+endif()
+if(NOT out MATCHES "rank 1 of 2: its cells are in")
+  message(FATAL_ERROR "rank 1 did not compute its share of the cells:\n${out}")
+endif()
+foreach(run one two)
+  file(READ ${WORK}/${run}/results.json text)
+  string(REGEX REPLACE "\"[a-z_]*seconds\": [^\n]*\n" "" ${run} "${text}")  # times differ between any two runs
+endforeach()
+if(NOT one STREQUAL two)
+  file(WRITE ${WORK}/one.json "${one}")
+  file(WRITE ${WORK}/two.json "${two}")
+  message(FATAL_ERROR "results.json of 2 ranks differs from one process (without times: ${WORK}/one.json, ${WORK}/two.json)")
+endif()
+file(GLOB markers ${WORK}/two/cells/rank-*)
+if(markers)
+  message(FATAL_ERROR "rank markers left in cells/: ${markers}")
+endif()
+message(STATUS "results.json of 2 ranks = one process (times aside)")
