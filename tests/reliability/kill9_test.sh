@@ -71,7 +71,7 @@ command_of() {
         "--heads 2 --feedforward 16 --time-points 4 --trajectories 2 --spatial-tokens 1 --pool 64 --seed $seed" \
         "--model model.pt --checkpoint ckpt.pt --checkpoint-every 5 --progress-every 1" ;;
     denoiser)
-      echo "train denoiser --dataset moons --steps 400 --diffusion-steps 20 --ode-steps 5 --samples 64 --seed $seed" \
+      echo "train denoiser --dataset moons --steps 100 --diffusion-steps 20 --ode-steps 5 --samples 64 --seed $seed" \
         "--model model.pt" ;;
     pign)
       echo "train pign --data graph --epochs 150 --k 3 --width 8 --seed $seed --format json" ;;
@@ -110,7 +110,7 @@ fi
 case "$mode" in
   flow) progress_pattern='^step [0-9]+/'; moments=(1:0 4:0.01 11:0 23:0.02 37:0 52:0.01 60:0) ;;
   run) progress_pattern='^\[ *[0-9]+/'; moments=(1:0 6:0 15:0.01 27:0 35:0) ;;
-  denoiser) progress_pattern='^iterop train denoiser|step [0-9]+/[0-9]+:|^sampler'; moments=(1:0 1:0.3 1:1 2:0 2:0.05 3:0) ;;
+  denoiser) progress_pattern='^iterop train denoiser|step [0-9]+/[0-9]+:|^sampler'; moments=(1:0 1:0.5 2:0 3:0) ;;
   pign) progress_pattern='^iterop train pign'; moments=(1:0 1:0.1 1:0.3 1:0.6) ;;
 esac
 in_the_middle=0
