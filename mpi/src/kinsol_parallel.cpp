@@ -20,26 +20,16 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_rate.hpp"
 #include "iterop/fixed_point/stop_monitor.hpp"
+#include "kinsol_common.hpp"  // src/baselines/src (internal include path)
 
 namespace iterop::mpi {
 namespace {
 
-struct Context {
-  SUNContext ctx = nullptr;
-  ~Context() {
-    if (ctx != nullptr) SUNContext_Free(&ctx);
-  }
-};
-struct NVectorDeleter {
-  void operator()(N_Vector v) const { N_VDestroy(v); }
-};
-using NVectorPtr = std::unique_ptr<std::remove_pointer_t<N_Vector>, NVectorDeleter>;
-struct KinsolMemory {
-  void* mem = nullptr;
-  ~KinsolMemory() {
-    if (mem != nullptr) KINFree(&mem);
-  }
-};
+// RAII, flag names, the error log and the set-up of KINSOL: the serial baseline's (kinsol_common.hpp).
+using baselines::kinsol_detail::Context;
+using baselines::kinsol_detail::ErrorLog;
+using baselines::kinsol_detail::KinsolMemory;
+using baselines::kinsol_detail::NVectorPtr;
 
 // ---- counting KINSOL's reductions --------------------------------------------------------------------
 
@@ -84,27 +74,6 @@ void count_reductions(N_Vector v) {
   o->nvwrmsnormmask = nullptr;
   o->nvwrmsnormvectorarray = nullptr;
   o->nvwrmsnormmaskvectorarray = nullptr;
-}
-
-struct ErrorLog {
-  std::string text;
-  static void handler(int code, const char* module, const char* function, char* msg, void* data) {
-    auto* log = static_cast<ErrorLog*>(data);
-    if (!log->text.empty()) log->text += " | ";
-    log->text += std::string("[") + (module ? module : "?") + " " + (function ? function : "?") + ", flag " +
-                 std::to_string(code) + "] " + (msg ? msg : "");
-  }
-};
-
-int kinsol_orth(baselines::KinsolOrthogonalization o) {
-  using baselines::KinsolOrthogonalization;
-  switch (o) {
-    case KinsolOrthogonalization::mgs: return KIN_ORTH_MGS;
-    case KinsolOrthogonalization::icwy: return KIN_ORTH_ICWY;
-    case KinsolOrthogonalization::cgs2: return KIN_ORTH_CGS2;
-    case KinsolOrthogonalization::dcgs2: return KIN_ORTH_DCGS2;
-  }
-  return KIN_ORTH_MGS;
 }
 
 // ---- the wrapper around T ----------------------------------------------------------------------------
@@ -239,36 +208,13 @@ Result<distributed_vector> kinsol_solve_parallel(const baselines::VectorOperator
   N_VConst(1.0, scale.get());
 
   KinsolMemory kin;
-  kin.mem = KINCreate(context.ctx);
-  if (kin.mem == nullptr) throw backend_error("KINSOL", "KINCreate failed.");
-  auto check = [&](int flag, const char* what) {
-    if (flag != KIN_SUCCESS)
-      throw backend_error("KINSOL", std::string(what) + " returned " + std::to_string(flag) +
-                                        (log.text.empty() ? "" : ": ") + log.text);
-  };
-  check(KINSetErrHandlerFn(kin.mem, &ErrorLog::handler, &log), "KINSetErrHandlerFn");
-  check(KINSetInfoHandlerFn(kin.mem, [](const char*, const char*, char*, void*) {}, nullptr), "KINSetInfoHandlerFn");
-  check(KINSetPrintLevel(kin.mem, 0), "KINSetPrintLevel");
-  check(KINSetMAA(kin.mem, aa.memory), "KINSetMAA");
-  if (aa.memory > 0) check(KINSetOrthAA(kin.mem, kinsol_orth(aa.orthogonalization)), "KINSetOrthAA");
-  check(KINInit(kin.mem, &system_function, u.get()), "KINInit");
-  check(KINSetUserData(kin.mem, &w), "KINSetUserData");
-  check(KINSetDamping(kin.mem, aa.relaxation), "KINSetDamping");
-  if (aa.memory > 0) {
-    check(KINSetDampingAA(kin.mem, aa.relaxation), "KINSetDampingAA");
-    check(KINSetDelayAA(kin.mem, aa.delay), "KINSetDelayAA");
-  }
-  check(KINSetReturnNewest(kin.mem, SUNTRUE), "KINSetReturnNewest");
-  // As in the serial baseline: iterop's test needs x_0..x_K evaluated (K + 1 KINSOL iterations).
-  const long mxiter = iterop_test ? static_cast<long>(stop.max_iterations) + 1 : static_cast<long>(stop.max_iterations);
-  const double fnormtol = iterop_test || stop.abs_tol == 0 ? std::numeric_limits<double>::min() : stop.abs_tol;
-  check(KINSetFuncNormTol(kin.mem, fnormtol), "KINSetFuncNormTol");
+  const long mxiter = baselines::kinsol_detail::configure_anderson(kin, context.ctx, aa, &system_function, u.get(), &w, log,
+                                                                   stop);
 
   int flag = KIN_MAXITER_REACHED;
   long nni = 0, nfe = 0;
   double fnorm = not_available, kinsol_seconds = 0;
   if (mxiter >= 1) {
-    check(KINSetNumMaxIters(kin.mem, mxiter), "KINSetNumMaxIters");
     reductions = &kinsol_reductions;
     const double t0 = MPI_Wtime();
     flag = KINSol(kin.mem, u.get(), KIN_FP, scale.get(), scale.get());

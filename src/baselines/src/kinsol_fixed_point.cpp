@@ -21,6 +21,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_rate.hpp"
 #include "iterop/fixed_point/stop_monitor.hpp"
+#include "kinsol_common.hpp"
 
 namespace iterop::baselines {
 
@@ -64,70 +65,12 @@ KinsolOrthogonalization parse_kinsol_orthogonalization(const std::string& name) 
 
 namespace {
 
-// ---- RAII for SUNDIALS objects --------------------------------------------------------------------
-
-struct Context {
-  SUNContext ctx = nullptr;
-  Context() = default;
-  Context(const Context&) = delete;
-  Context& operator=(const Context&) = delete;
-  ~Context() {
-    if (ctx != nullptr) SUNContext_Free(&ctx);
-  }
-};
-
-struct NVectorDeleter {
-  void operator()(N_Vector v) const { N_VDestroy(v); }
-};
-using NVectorPtr = std::unique_ptr<std::remove_pointer_t<N_Vector>, NVectorDeleter>;
-
-struct KinsolMemory {
-  void* mem = nullptr;
-  KinsolMemory() = default;
-  KinsolMemory(const KinsolMemory&) = delete;
-  KinsolMemory& operator=(const KinsolMemory&) = delete;
-  ~KinsolMemory() {
-    if (mem != nullptr) KINFree(&mem);
-  }
-};
-
-/// The name of a KINSOL return flag. 6.4.1's KINGetReturnFlagName answers "NONE" for some flags
-/// (KIN_SYSFUNC_FAIL among them), so the common ones are named here; it also returns malloc'd storage.
-std::string flag_name(long flag) {
-  switch (flag) {
-    case KIN_SUCCESS: return "KIN_SUCCESS";
-    case KIN_INITIAL_GUESS_OK: return "KIN_INITIAL_GUESS_OK";
-    case KIN_STEP_LT_STPTOL: return "KIN_STEP_LT_STPTOL";
-    case KIN_WARNING: return "KIN_WARNING";
-    case KIN_MEM_NULL: return "KIN_MEM_NULL";
-    case KIN_ILL_INPUT: return "KIN_ILL_INPUT";
-    case KIN_NO_MALLOC: return "KIN_NO_MALLOC";
-    case KIN_MEM_FAIL: return "KIN_MEM_FAIL";
-    case KIN_MAXITER_REACHED: return "KIN_MAXITER_REACHED";
-    case KIN_SYSFUNC_FAIL: return "KIN_SYSFUNC_FAIL";
-    case KIN_FIRST_SYSFUNC_ERR: return "KIN_FIRST_SYSFUNC_ERR";
-    case KIN_REPTD_SYSFUNC_ERR: return "KIN_REPTD_SYSFUNC_ERR";
-    case KIN_VECTOROP_ERR: return "KIN_VECTOROP_ERR";
-    case KIN_CONTEXT_ERR: return "KIN_CONTEXT_ERR";
-    default: break;
-  }
-  char* name = KINGetReturnFlagName(flag);
-  if (name == nullptr) return "KIN flag " + std::to_string(flag);
-  std::string s(name);
-  std::free(name);
-  return s;
-}
-
-/// Collects KINSOL's error and warning messages instead of letting it print them.
-struct ErrorLog {
-  std::string text;
-  static void handler(int code, const char* module, const char* function, char* msg, void* data) {
-    auto* log = static_cast<ErrorLog*>(data);
-    if (!log->text.empty()) log->text += " | ";
-    log->text += std::string("[") + (module ? module : "?") + " " + (function ? function : "?") + ", " +
-                 flag_name(code) + "] " + (msg ? msg : "");
-  }
-};
+// RAII, flag names, the error log and the set-up of KINSOL are shared with iterop::mpi (kinsol_common.hpp).
+using kinsol_detail::Context;
+using kinsol_detail::ErrorLog;
+using kinsol_detail::flag_name;
+using kinsol_detail::KinsolMemory;
+using kinsol_detail::NVectorPtr;
 
 // ---- the wrapper around T -------------------------------------------------------------------------
 
@@ -233,16 +176,6 @@ int system_function(N_Vector u, N_Vector g, void* user_data) {
   return static_cast<Wrapper*>(user_data)->evaluate(N_VGetArrayPointer(u), N_VGetArrayPointer(g));
 }
 
-int kinsol_orth(KinsolOrthogonalization o) {
-  switch (o) {
-    case KinsolOrthogonalization::mgs: return KIN_ORTH_MGS;
-    case KinsolOrthogonalization::icwy: return KIN_ORTH_ICWY;
-    case KinsolOrthogonalization::cgs2: return KIN_ORTH_CGS2;
-    case KinsolOrthogonalization::dcgs2: return KIN_ORTH_DCGS2;
-  }
-  return KIN_ORTH_MGS;
-}
-
 /// The iterate to return, as the StopMonitor says (the same choice as solve()); x0 stays in
 /// res.solution when no evaluated iterate was finite.
 void return_iterate(Result<std::vector<double>>& res, Wrapper& w, Returned policy) {
@@ -290,41 +223,13 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
   N_VConst(1.0, scale.get());
 
   KinsolMemory kin;
-  kin.mem = KINCreate(context.ctx);
-  if (kin.mem == nullptr) throw backend_error("KINSOL", "KINCreate failed.");
-  auto check = [&](int flag, const char* what) {
-    if (flag != KIN_SUCCESS)
-      throw backend_error("KINSOL", std::string(what) + " returned " + flag_name(flag) + (log.text.empty() ? "" : ": ") +
-                                        log.text);
-  };
-  check(KINSetErrHandlerFn(kin.mem, &ErrorLog::handler, &log), "KINSetErrHandlerFn");
-  check(KINSetInfoHandlerFn(kin.mem, [](const char*, const char*, char*, void*) {}, nullptr), "KINSetInfoHandlerFn");
-  check(KINSetPrintLevel(kin.mem, 0), "KINSetPrintLevel");
-  // Depth and orthogonalisation must be set before KINInit, which allocates the Anderson storage.
-  check(KINSetMAA(kin.mem, options.memory), "KINSetMAA");
-  if (options.memory > 0) check(KINSetOrthAA(kin.mem, kinsol_orth(options.orthogonalization)), "KINSetOrthAA");
-  check(KINInit(kin.mem, &system_function, u.get()), "KINInit");
-  check(KINSetUserData(kin.mem, &w), "KINSetUserData");
-  // 6.4.1 damps the first Anderson step with the plain damping: set both to beta = relaxation.
-  check(KINSetDamping(kin.mem, options.relaxation), "KINSetDamping");
-  if (options.memory > 0) {
-    check(KINSetDampingAA(kin.mem, options.relaxation), "KINSetDampingAA");
-    check(KINSetDelayAA(kin.mem, options.delay), "KINSetDelayAA");
-  }
-  check(KINSetReturnNewest(kin.mem, SUNTRUE), "KINSetReturnNewest");
-  // KINSOL's iteration j evaluates x_{j-1} and forms x_j. iterop's test needs x_0..x_K evaluated
-  // (K + 1 iterations); KINSOL's own test forms x_1..x_K, and the wrapper evaluates x_K afterwards.
-  const long mxiter = iterop_test ? static_cast<long>(stop.max_iterations) + 1 : static_cast<long>(stop.max_iterations);
-  // KINSOL's test: its fnorm (max-norm of x_{k+1} - x_k) <= fnormtol; 0 would mean KINSOL's default,
-  // so the smallest positive double stands for 0. With iterop's test KINSOL's own never fires first.
-  const double fnormtol =
-      iterop_test || stop.abs_tol == 0 ? std::numeric_limits<double>::min() : stop.abs_tol;
-  check(KINSetFuncNormTol(kin.mem, fnormtol), "KINSetFuncNormTol");
+  const long mxiter =
+      kinsol_detail::configure_anderson(kin, context.ctx, options, &system_function, u.get(), &w, log, stop);
+  const double fnormtol = kinsol_detail::kinsol_fnormtol(options, stop);
 
   int flag = KIN_MAXITER_REACHED;
   bool ran = false;
   if (mxiter >= 1) {
-    check(KINSetNumMaxIters(kin.mem, mxiter), "KINSetNumMaxIters");
     flag = KINSol(kin.mem, u.get(), KIN_FP, scale.get(), scale.get());
     ran = true;
   }
