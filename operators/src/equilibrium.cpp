@@ -36,11 +36,11 @@ void EquilibriumOptions::validate() const {
 
 namespace {
 
-/// Solves x = g(x) from x0 by the chosen method, ||g(x) - x|| <= tol ||g(x0) - x0||.
+/// Solves x = g(x) from x0 by the chosen method, ||g(x) - x||_2 <= tol * scale.
 template <class G>
 iterop::Result<torch::Tensor> core_solve(const G& g, const torch::Tensor& x0, const EquilibriumOptions& o, double tol,
-                                         int max_iterations) {
-  const iterop::Stop stop{.abs_tol = 0.0, .rel_tol = tol, .max_iterations = max_iterations};
+                                         double scale, int max_iterations) {
+  const iterop::Stop stop{.abs_tol = tol * scale, .rel_tol = 0.0, .max_iterations = max_iterations};
   if (o.method == "picard") return iterop::solve(g, x0, iterop::Picard{}, stop);
   return iterop::solve(g, x0, iterop::Anderson{.memory = o.memory}, stop);
 }
@@ -106,11 +106,11 @@ struct EquilibriumFunction : torch::autograd::Function<EquilibriumFunction> {
         auto r = vjp(h) + v;
         return r;
       };
-      const auto r = core_solve(adjoint, v, o, o.backward_tol, o.backward_max_iterations);
+      const double vn = v.to(torch::kFloat64).norm().item<double>();
+      const auto r = core_solve(adjoint, v, o, o.backward_tol, vn, o.backward_max_iterations);
       st.backward_ran = true;
       st.backward_status = r.status;
       st.backward_iterations = r.iterations;
-      const double vn = v.to(torch::kFloat64).norm().item<double>();
       st.backward_residual = vn > 0 ? r.residual / vn : r.residual;
       g = r.solution;
       if (r.status != iterop::Status::converged) {
@@ -152,12 +152,16 @@ torch::Tensor equilibrium(const EquilibriumStep& f, const torch::Tensor& x0, con
   EquilibriumStats& st = stats ? *stats : local;
   st = EquilibriumStats{};
   return detail::translate_torch_errors([&] {
+    double scale = 0;  // ||f(x0)||_2, the scale of the state
+    {
+      torch::NoGradGuard no_grad;
+      scale = f(x0.detach()).to(torch::kFloat64).norm().item<double>();
+    }
     auto relative_residual = [&](const torch::Tensor& x) {
       torch::NoGradGuard no_grad;
       const auto xd = x.detach();
-      const double r0 = (f(x0.detach()) - x0.detach()).to(torch::kFloat64).norm().item<double>();
       const double r = (f(xd) - xd).to(torch::kFloat64).norm().item<double>();
-      return r0 > 0 ? r / r0 : r;
+      return scale > 0 ? r / scale : r;
     };
     if (options.training == "unrolled") {
       torch::Tensor x = x0;
@@ -170,11 +174,11 @@ torch::Tensor equilibrium(const EquilibriumStep& f, const torch::Tensor& x0, con
     iterop::Result<torch::Tensor> r;
     {
       torch::NoGradGuard no_grad;
-      r = core_solve(f, x0.detach(), options, options.forward_tol, options.forward_max_iterations);
+      r = core_solve(f, x0.detach(), options, options.forward_tol, scale, options.forward_max_iterations);
     }
     st.forward_status = r.status;
     st.forward_iterations = r.iterations;
-    st.forward_residual = r.initial_residual > 0 ? r.residual / r.initial_residual : r.residual;
+    st.forward_residual = scale > 0 ? r.residual / scale : r.residual;
     const torch::Tensor x_star = r.solution.detach();
     if (r.status != iterop::Status::converged) {
       if (options.on_failure == "error")

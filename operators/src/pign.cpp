@@ -95,6 +95,7 @@ struct Pign::Impl {
   torch::Device device{torch::kCPU};
   detail::GraphTensors data;
   std::shared_ptr<PignNet> net;
+  mutable torch::Tensor warm;  ///< the last training fixed point (warm start of the next training solve)
   mutable torch::Tensor sn_u;  ///< persistent left vector of the training-time power iteration (spectral normalisation)
 
   /// The shared weight as the step uses it: W, or W / max(1, sigma / c) under spectral normalisation
@@ -180,7 +181,9 @@ struct Pign::Impl {
       EquilibriumStep f = [this, e, w, mask, alpha](const torch::Tensor& z) {
         return step_with(z, e, w, net->b, alpha, mask);
       };
-      x = equilibrium(f, e, {e, w, net->b, alpha}, o.equilibrium, stats);
+      const bool warm_start = training && o.warm_start && warm.defined() && warm.sizes() == e.sizes();
+      x = equilibrium(f, warm_start ? warm : e, {e, w, net->b, alpha}, o.equilibrium, stats);
+      if (training) warm = x.detach();
       if (step_out) *step_out = f;
     } else {
       x = e;

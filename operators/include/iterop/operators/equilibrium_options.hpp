@@ -17,7 +17,9 @@ struct EquilibriumOptions {
   int unrolled_steps = 9;               ///< K of unrolled training and of the "unrolled" fallback (>= 1)
   std::string method = "anderson";      ///< "anderson" (memory below) or "picard", for both solves
   int memory = 5;                       ///< Anderson memory (>= 1)
-  double forward_tol = 1e-5;            ///< ||f(x) - x||_2 <= forward_tol ||f(x0) - x0||_2 (> 0)
+  /// ||f(x) - x||_2 <= forward_tol ||f(x0)||_2 (> 0): relative to the scale of the state, so that a
+  /// warm start (x0 near x*) does not tighten the test.
+  double forward_tol = 1e-5;
   int forward_max_iterations = 200;     ///< (>= 1)
   double backward_tol = 1e-5;           ///< ||J^T g + v - g||_2 <= backward_tol ||v||_2, v = dL/dx* (> 0)
   int backward_max_iterations = 200;    ///< (>= 1)
@@ -36,7 +38,7 @@ struct EquilibriumOptions {
 struct EquilibriumStats {
   Status forward_status = Status::converged;
   int forward_iterations = 0;
-  double forward_residual = 0;   ///< ||f(x) - x||_2 / ||f(x0) - x0||_2 at the returned point
+  double forward_residual = 0;   ///< ||f(x) - x||_2 / ||f(x0)||_2 at the returned point
   bool backward_ran = false;
   Status backward_status = Status::converged;
   int backward_iterations = 0;

@@ -60,6 +60,9 @@ struct PignOptions {
   /// Equilibrium mode: the forward and adjoint solves and the fallback when one does not converge.
   /// Its `training` field may also be "unrolled" (K = equilibrium.unrolled_steps steps of the injected step).
   EquilibriumOptions equilibrium{};
+  /// Equilibrium mode: start each training solve from the previous epoch's fixed point (the parameters
+  /// moved by one optimizer step, so it is close); false: from the encoder output e every time.
+  bool warm_start = true;
   std::uint64_t seed = 0;              ///< torch::manual_seed before initialisation and training
   std::string device = "cpu";          ///< torch::Device string: "cpu", "cuda", "cuda:1", ...
 
