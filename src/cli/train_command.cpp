@@ -65,6 +65,22 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->check(number_where([](double v) { return v >= 0; }, "0 (off) or a bound C > 0"))
       ->type_name("C")
       ->capture_default_str();
+  pign_->add_option("--mode", mode_,
+                    "unrolled: K steps, backpropagation through them; equilibrium: the step reads the encoder output, "
+                    "is solved to its fixed point by Anderson and trained by implicit gradients (needs a contraction: "
+                    "--spectral-norm C < 1)")
+      ->check(one_of({"unrolled", "equilibrium"}))
+      ->capture_default_str();
+  pign_->add_option("--weight-bound", weight_bound_,
+                    "How --spectral-norm C is kept: spectral (W / max(1, sigma / C)) or frobenius (W / max(1, ||W||_F / C), "
+                    "exact at every step)")
+      ->check(one_of({"spectral", "frobenius"}))
+      ->capture_default_str();
+  pign_->add_option("--jacobian-penalty", jacobian_penalty_,
+                    "gamma: adds gamma ||J||_F^2 / n (Hutchinson estimate at the training state) to the loss")
+      ->check(number_where([](double v) { return v >= 0; }, "gamma >= 0"))
+      ->type_name("G")
+      ->capture_default_str();
   add_format_option(*pign_, format_, {"table", "json"});
   add_renamed_option(*pign_, "--sbm", "--dataset sbm (the default without --data)", true);
   pign_->footer(
@@ -103,6 +119,9 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
   o.seed = seed;
   o.lr = lr_;
   o.spectral_norm_bound = spectral_norm;
+  o.mode = mode_;
+  o.weight_bound = weight_bound_;
+  o.jacobian_penalty = jacobian_penalty_;
   progress << "iterop train pign: " << g.name << " (" << g.num_nodes << " nodes), p = " << noise << ", seed " << seed
            << ", " << epochs << " epochs, K = " << k << ", alpha " << alpha << ", width " << width << std::endl;
   op::Pign model(g, o);
@@ -146,6 +165,14 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
                           {"alpha", alpha},
                           {"width", width},
                           {"spectral_norm", spectral_norm},
+                          {"mode", mode_},
+                          {"weight_bound", weight_bound_},
+                          {"jacobian_penalty", jacobian_penalty_},
+                          {"equilibrium_solves", {{"mean_forward_iterations", r.mean_forward_iterations},
+                                                  {"mean_backward_iterations", r.mean_backward_iterations},
+                                                  {"forward_failures", r.forward_failures},
+                                                  {"backward_failures", r.backward_failures},
+                                                  {"skipped_steps", r.skipped_steps}}},
                           {"contraction", contraction},
                           {"best_epoch", r.best_epoch},
                           {"val_acc", experiments::json_number(r.best_val_acc)},
@@ -159,6 +186,11 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
   out << fmt::format("PIGN on {}: {}{}, best epoch {} of {}, validation {:.1f} %, test {:.1f} %, trained in {:.2f} s\n",
                      g.name, status, finite ? "" : " (" + message + ")", r.best_epoch, epochs, 100 * r.best_val_acc,
                      100 * r.test_acc, r.seconds);
+  if (mode_ == "equilibrium")
+    out << fmt::format("Equilibrium training: {:.1f} forward and {:.1f} adjoint iterations per epoch; solves not "
+                       "converged: {} forward, {} adjoint ({} optimizer steps skipped)\n",
+                       r.mean_forward_iterations, r.mean_backward_iterations, r.forward_failures, r.backward_failures,
+                       r.skipped_steps);
   out << fmt::format("{:>9} {:>6} {:>9} {:>9} {:>9} {:>8} {:>10}\n", "iteration", "alpha", "train %", "val %", "test %",
                      "MAD", "step");
   for (const auto& rec : recs)

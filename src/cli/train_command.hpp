@@ -42,6 +42,9 @@ class TrainCommand {
   int width_ = 64;
   int infer_ = 0;  // 0: 2 K
   double spectral_norm_ = 0;
+  std::string mode_ = "unrolled";
+  std::string weight_bound_ = "spectral";
+  double jacobian_penalty_ = 0;
   std::string format_;
 };
 

@@ -117,6 +117,27 @@ TEST(PignCli, TrainWithSpectralNormalisationReportsAContraction) {
   EXPECT_NE(bad.err.find("--spectral-norm = -1"), std::string::npos) << bad.err;
 }
 
+TEST(PignCli, EquilibriumModeTrainsAtAContractiveFixedPoint) {
+  const auto r = run_iterop({"train", "pign", "--epochs", "20", "--seed", "2", "--mode", "equilibrium",
+                             "--spectral-norm", "0.9", "--weight-bound", "frobenius", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mode"], "equilibrium");
+  EXPECT_EQ(j["weight_bound"], "frobenius");
+  EXPECT_EQ(j["equilibrium_solves"]["forward_failures"], 0);
+  EXPECT_GT(j["equilibrium_solves"]["mean_forward_iterations"].get<double>(), 1.0);
+  const auto c = j["contraction"];
+  EXPECT_LT(c["bound"].get<double>(), 1.0);
+  EXPECT_LT(c["jacobian_spectral_radius"].get<double>(), 1.0);
+  EXPECT_LT(c["final_residual"].get<double>(), 1e-9);
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--mode", "implicit"}, {"--weight-bound", "nuclear"}, {"--jacobian-penalty", "-1"}}) {
+    const auto bad = run_iterop({"train", "pign", option, value});
+    EXPECT_EQ(bad.exit_code, 2) << option;
+    EXPECT_NE(bad.err.find(option + " = " + value), std::string::npos) << bad.err;
+  }
+}
+
 TEST(PignCli, LearnedContractionCheckPasses) {
   const auto list = run_iterop({"check", "--list"});
   EXPECT_NE(list.out.find("pign.learned_contraction"), std::string::npos) << list.out;
