@@ -15,8 +15,10 @@
 #include "iterop/experiments/runner/study.hpp"
 #include "iterop/experiments/problems/volterra_convergence.hpp"
 #include "iterop/quadrature/block_by_block.hpp"
+#include "iterop/quadrature/mittag_leffler.hpp"
 #include "iterop/quadrature/ode_forms.hpp"
 #include "iterop/quadrature/reference_problems.hpp"
+#include "iterop/quadrature/singular_convolution.hpp"
 #include "iterop/quadrature/trapezoid.hpp"
 
 #if defined(ITEROP_HAVE_ODE_BASELINES)
@@ -41,9 +43,14 @@ std::string problem_description(const std::string& id) {
   return id;
 }
 
-/// Runs `once` (which returns its own wall seconds) until the config's repetition rule is met; the best time.
+/// Runs `body` (timed here) until the config's repetition rule is met; the best wall time.
 template <class F>
-double best_time(const VolterraBenchConfig& c, int& repetitions, F&& once) {
+double best_time(const VolterraBenchConfig& c, int& repetitions, F&& body) {
+  auto once = [&] {
+    const auto t0 = Clock::now();
+    body();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
   double best = once();
   repetitions = 1;
   if (best < c.repeat_below_seconds)
@@ -60,14 +67,14 @@ Record run_vie(const VolterraBenchConfig& c, const std::string& id, const std::s
   q::VolterraResult result;
   int repetitions = 0;
   const double seconds = best_time(c, repetitions, [&] {
-    const auto t0 = Clock::now();
+    // The O(N) history with modified Newton (Jacobian factors reused across steps, no allocation per step).
+    const q::StepSolver newton{.kind = q::StepSolver::Kind::newton};
     if (soe && method == VolterraMethod::trapezoid)
-      result = q::solve_volterra(p, grid, q::Trapezoid{.lag_sums = {.method = q::LagSumMethod::soe}});
+      result = q::solve_volterra(p, grid, q::Trapezoid{.step = newton, .lag_sums = {.method = q::LagSumMethod::soe}});
     else if (soe)
-      result = q::solve_volterra(p, grid, q::BlockBySimpson{.lag_sums = {.method = q::LagSumMethod::soe}});
+      result = q::solve_volterra(p, grid, q::BlockBySimpson{.step = newton, .lag_sums = {.method = q::LagSumMethod::soe}});
     else
       result = solve_with(p, grid, method);
-    return std::chrono::duration<double>(Clock::now() - t0).count();
   });
   // The output points that are nodes: every (N / (M - 1))-th node when M - 1 divides N, else every
   // node when N divides M - 1 (then all N + 1 nodes are output points).
@@ -93,6 +100,38 @@ Record run_vie(const VolterraBenchConfig& c, const std::string& id, const std::s
           {"evaluations", result.kernel_evaluations}, {"solver_steps", N}};
 }
 
+/// "FR0.3" for alpha = 0.3: the fractional relaxation problem's id in the records.
+std::string fractional_id(double alpha) { return fmt::format("FR{}", alpha); }
+
+/// Fractional relaxation with alpha, method "<uniform|graded>/<direct|fft|soe>", N steps: max error over
+/// every node against E_alpha(-t^alpha).
+Record run_fractional(const VolterraBenchConfig& c, double alpha, const std::string& method, int N) {
+  q::SingularConvolutionProblem p;
+  p.id = fractional_id(alpha);
+  p.T = 1;
+  p.singular_exponent = 1 - alpha;
+  p.factor = -1 / std::tgamma(alpha);
+  p.forcing = [](double) { return 1.0; };
+  p.nonlinearity = [](double y) { return y; };
+  p.exact = [alpha](double t) { return q::mittag_leffler_neg(alpha, std::pow(t, alpha)); };
+  const bool graded = method.starts_with("graded/");
+  const std::string history = method.substr(method.find('/') + 1);
+  const q::SingularConvolutionOptions options{
+      .history = history == "fft" ? q::SingularHistory::fft
+                                  : history == "soe" ? q::SingularHistory::soe : q::SingularHistory::direct};
+  const q::Grid grid = graded ? q::Grid::graded(1, N, 2 / alpha) : q::Grid::uniform(1, N);
+  q::VolterraResult result;
+  int repetitions = 0;
+  const double seconds = best_time(c, repetitions, [&] {
+    result = q::solve_singular_convolution(p, grid, options);
+  });
+  return {{"problem", p.id}, {"family", "fractional"}, {"method", method}, {"steps", N},
+          {"setting", "N = " + std::to_string(N)}, {"status", std::string(to_string(result.status))},
+          {"message", result.message}, {"max_error", record_number(result.converged() ? result.max_error : nan_value)},
+          {"points", result.nodes()}, {"seconds", seconds}, {"repetitions", repetitions},
+          {"evaluations", result.kernel_evaluations}, {"solver_steps", N}};
+}
+
 #if defined(ITEROP_HAVE_ODE_BASELINES)
 Record run_ode(const VolterraBenchConfig& c, const std::string& id, const std::string& method_name, double rtol,
                const std::vector<double>& out_times) {
@@ -110,9 +149,7 @@ Record run_ode(const VolterraBenchConfig& c, const std::string& id, const std::s
   baselines::OdeSolution sol;
   int repetitions = 0;
   const double seconds = best_time(c, repetitions, [&] {
-    const auto t0 = Clock::now();
     sol = baselines::solve_ode(problem, out_times, options);
-    return std::chrono::duration<double>(Clock::now() - t0).count();
   });
   std::vector<double> y(static_cast<std::size_t>(form.vie_dimension)), e(y.size());
   double err = 0;
@@ -226,6 +263,14 @@ void VolterraBenchConfig::validate() const {
   require(output_points >= 2, "VolterraBenchConfig::output_points", output_points, "output_points >= 2");
   require(repetitions >= 1, "VolterraBenchConfig::repetitions", repetitions, "repetitions >= 1");
   for (double t : targets) require(t > 0, "VolterraBenchConfig::targets", t, "targets > 0");
+  for (double a : fractional_alphas)
+    require(a > 0 && a < 1, "VolterraBenchConfig::fractional_alphas", a, "0 < alpha < 1");
+  require(fractional_min_power >= 2 && fractional_min_power <= fractional_uniform_max_power &&
+              fractional_min_power <= fractional_graded_max_power && fractional_uniform_max_power <= 18 &&
+              fractional_graded_max_power <= 14,
+          "VolterraBenchConfig::fractional_min_power", fractional_min_power,
+          "2 <= fractional_min_power <= fractional_uniform_max_power <= 18 and <= fractional_graded_max_power <= 14");
+  require(fractional_target > 0, "VolterraBenchConfig::fractional_target", fractional_target, "fractional_target > 0");
   require(ratio_target > 0, "VolterraBenchConfig::ratio_target", ratio_target, "ratio_target > 0");
   const int m1 = output_points - 1;
   for (int p = min_power; p <= max_power; ++p) {
@@ -242,6 +287,7 @@ VolterraBenchConfig quick_volterra_bench_config() {
   c.rtols = {1e-3, 1e-4, 1e-5, 1e-6};
   c.repetitions = 1;
   c.soe_methods.clear();
+  c.fractional_alphas.clear();
   return c;
 }
 
@@ -283,7 +329,9 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
       "a(t - s) N + 1 times and G(y) once per node and implicit iteration, and sums the history as lag sums, "
       "here by the {} method, whose arithmetic is not counted as evaluations; block_simpson evaluates "
       "K(t, s, y) directly, O(N^2) times), right-hand-side evaluations for the ODE integrators (difference-quotient "
-      "Jacobians included). Time to accuracy is interpolated linearly in (log error, log time) between the two sweep "
+      "Jacobians included). Methods \"<rule>+soe\" carry the history of the exponential kernel as a few "
+      "ODE-like states (LagSumMethod::soe: O(1) work per step, O(N) in all) and solve each step by modified Newton "
+      "(the finite-difference Jacobian's factors reused across steps). Time to accuracy is interpolated linearly in (log error, log time) between the two sweep "
       "points around the target; \"<=\" marks a target already met by the cheapest setting.",
       fmt::join(config.vie_methods, ", "), config.min_power, config.max_power,
       ode ? fmt::format("{}", fmt::join(config.ode_methods, ", ")) : std::string("none in this build"),
@@ -315,6 +363,7 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
     std::string problem, method;
     int steps = 0;
     double rtol = 0;
+    double alpha = 0;  ///< > 0: a fractional relaxation run
   };
   std::vector<Run> runs;
   for (const auto& id : config.problems) {
@@ -326,6 +375,15 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
     if (ode)
       for (const auto& m : config.ode_methods)
         for (double rtol : config.rtols) runs.push_back({id, m, 0, rtol});
+  }
+  for (double alpha : config.fractional_alphas) {
+    for (const char* h : {"direct", "fft", "soe"})
+      for (int p = config.fractional_min_power; p <= config.fractional_uniform_max_power; ++p)
+        if (std::string(h) != "direct" || p <= 12)  // the O(N^2) sum stops at N = 4096
+          runs.push_back({fractional_id(alpha), std::string("uniform/") + h, 1 << p, 0, alpha});
+    for (const char* h : {"direct", "soe"})
+      for (int p = config.fractional_min_power; p <= config.fractional_graded_max_power; ++p)
+        runs.push_back({fractional_id(alpha), std::string("graded/") + h, 1 << p, 0, alpha});
   }
   for (const auto& r : runs)
     s.cells.push_back({{{"problem", r.problem}, {"method", r.method}, {"steps", r.steps}, {"rtol", r.rtol}},
@@ -340,6 +398,7 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
   };
   s.compute = [config, runs, output_times](std::size_t i) {
     const Run& r = runs[i];
+    if (r.alpha > 0) return run_fractional(config, r.alpha, r.method, r.steps);
 #if defined(ITEROP_HAVE_ODE_BASELINES)
     if (r.steps == 0) return run_ode(config, r.problem, r.method, r.rtol, output_times(r.problem));
 #endif
@@ -356,7 +415,8 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
     Table ratio_table;
     ratio_table.columns = {"method"};
     ratio_table.align = {Align::left};
-    for (const auto& [method, rs] : records.group_by({"method"})) ratio_table.add_row({method});
+    const Records ode_and_vie = records.where([](const Record& r) { return text_of(r, "family") != "fractional"; });
+    for (const auto& [method, rs] : ode_and_vie.group_by({"method"})) ratio_table.add_row({method});
     for (const auto& id : config.problems) {
       const Records problem_runs = records.where("problem", id);
       const Records times = with_ratio_to_fastest(time_to_targets(id, problem_runs, config.targets));
@@ -424,6 +484,52 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
                 .to_markdown() +
             "\n";
     }
+    // Fractional relaxation: time to the fractional target per history and mesh, work-precision plots.
+    std::string fractional_md;
+    for (double alpha : config.fractional_alphas) {
+      const std::string id = fractional_id(alpha);
+      const Records fr = records.where("problem", id);
+      Table t;
+      t.columns = {"mesh/history", "time to " + format_exact(config.fractional_target), "N there", "finest N",
+                   "max error at finest N"};
+      t.align = {Align::left, Align::right, Align::right, Align::right, Align::right};
+      for (const auto& [method, curve] : fr.group_by({"method"})) {
+        bool cheapest = false;
+        const double time = time_to_accuracy(curve_of(curve), config.fractional_target, &cheapest);
+        std::string n_there = "-";
+        for (const auto& r : curve)
+          if (usable(r) && number_of(r, "max_error") <= config.fractional_target) {
+            n_there = text_of(r, "steps");
+            break;
+          }
+        t.add_row({method, time_cell(time, cheapest), n_there, text_of(curve[curve.size() - 1], "steps"),
+                   format_scientific(number_of(curve[curve.size() - 1], "max_error"))});
+        Record d{{"kind", "fractional_time_to_accuracy"}, {"problem", id}, {"alpha", alpha}, {"method", method},
+                 {"target", config.fractional_target}, {"seconds", record_number(time)},
+                 {"reached", std::isfinite(time)}, {"at_cheapest_setting", cheapest}};
+        derived.push_back(std::move(d));
+      }
+      fractional_md += fmt::format("### alpha = {}\n\n", alpha) + t.to_markdown() + "\n" +
+                       report.plot(id + "-error-vs-time", work_figure(id, fr, true), id + "-error-vs-time") +
+                       "\n### Runs\n\n" +
+                       fr.table({Column::text("method", "method"), Column::text("setting", "setting"),
+                                 Column::text("status", "status"),
+                                 Column::number("max error (all nodes)", "max_error",
+                                                [](double v) { return format_scientific(v); }),
+                                 Column::number("wall time", "seconds", format_seconds),
+                                 Column::text("evaluations", "evaluations")})
+                           .to_markdown() +
+                       "\n";
+    }
+    if (!fractional_md.empty())
+      md += "## Fractional relaxation: FFT lag sums against SOE history against direct sum\n\n"
+            "y = 1 - 1 / Gamma(alpha) int_0^t (t - s)^(alpha - 1) y(s) ds on [0, 1], y = E_alpha(-t^alpha) "
+            "(mittag_leffler_neg: series for x <= 1, integral representation beyond). Product trapezoid; max error "
+            "over every node against the Mittag-Leffler reference. y - 1 ~ t^alpha is not smooth at 0: on uniform "
+            "grids the error falls like h^(1 + alpha) at best and sits at the first nodes; graded grids "
+            "t_j = (j / N)^(2 / alpha) restore order 2 (FFT lag sums need equal steps: uniform only; the SOE "
+            "history takes variable steps). Time to accuracy interpolated as above.\n\n" +
+            fractional_md;
     ReportText text;
     text.markdown = "## Time to max error " + format_exact(config.ratio_target) +
                     ", relative to iterop's best VIE method\n\n" + ratio_table.to_markdown() +

@@ -32,6 +32,15 @@ struct VolterraBenchConfig {
   double repeat_below_seconds = 1.0; ///< ... this; longer runs are timed once
   std::vector<double> targets = {1e-4, 1e-6, 1e-9};  ///< accuracies for the time-to-accuracy table
   double ratio_target = 1e-8;        ///< the accuracy of the ratio against iterop's best VIE method
+  /// Fractional relaxation y = 1 - 1 / Gamma(alpha) int (t - s)^(alpha - 1) y ds on [0, 1] (solution
+  /// E_alpha(-t^alpha)) for each alpha: the product trapezoid with the direct, FFT and SOE histories on
+  /// uniform grids (N = 2^fractional_min_power .. 2^fractional_uniform_max_power) and direct and SOE on the
+  /// graded grids t_j = (j / N)^(2 / alpha) (up to 2^fractional_graded_max_power). Empty in --quick.
+  std::vector<double> fractional_alphas = {0.3, 0.5, 0.8};
+  int fractional_min_power = 5;
+  int fractional_uniform_max_power = 14;
+  int fractional_graded_max_power = 11;
+  double fractional_target = 1e-6;   ///< the accuracy of the fractional time-to-accuracy table
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
   void validate() const;
