@@ -483,7 +483,11 @@ SamplingResult DiffusionDenoiser::sample_parallel(const SamplingOptions& s, cons
                       .max_iterations = std::numeric_limits<int>::max() / 2,
                       .max_evaluations = left,
                       .stagnation_window = 0,
-                      .returned = Returned::last};
+                      .returned = Returned::last,
+                      // The audit's extra T(x) would recompute `value` at the same (returned, last) iterate:
+                      // the network is deterministic here, so it would be one more sequential sweep that can
+                      // only repeat the residual already tested. The window keeps T(y) of the tested iterate.
+                      .verify = false};
       const torch::Tensor y0 = traj.narrow(0, done + 1, w) / sc;
       const auto res = p.method == ChainMethod::picard
                            ? iterop::solve(op, y0, Picard{}, stop, observer)
