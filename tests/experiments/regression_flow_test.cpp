@@ -12,10 +12,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "iterop/experiments/studies/flow.hpp"
 #include "test_support.hpp"
 
 #if defined(ITEROP_HAVE_OPERATORS)
+#include "iterop/experiments/studies/flow.hpp"
 
 using iterop::cli_test::read_file;
 using iterop::cli_test::run_iterop;

@@ -113,8 +113,12 @@ TEST(FalseSuccessAudit, HEquationNearTheSingularAlbedo) {
     const auto r = iterop::solve(h, h.initial_guess(), Anderson{.memory = 10, .orthogonalization = orth}, stop);
     const double checked = true_residual(h, r.solution);
     const double tol = 1e-8 + 1e-8 * r.initial_residual;
-    if (r.converged()) EXPECT_LE(checked, tol) << r.full_report();
-    if (checked > tol) EXPECT_FALSE(r.converged()) << r.full_report();
+    if (r.converged()) {
+      EXPECT_LE(checked, tol) << r.full_report();
+    }
+    if (checked > tol) {
+      EXPECT_FALSE(r.converged()) << r.full_report();
+    }
     EXPECT_NEAR(r.residual, checked, 1e-12 * (1 + checked)) << r.brief_report();
   }
 }
