@@ -195,10 +195,14 @@ TEST(Regression, TheoryChecksMatchTheOldExperiment) {
   ScratchFolder dir;
   auto facts = [](const json& rows) {
     std::vector<json> out;
-    for (const auto& r : rows)
+    for (const auto& r : rows) {
+#if !defined(ITEROP_HAVE_OPERATORS)
+      if (r["name"] == "pign.learned_contraction") continue;  // registered only in builds with LibTorch
+#endif
       out.push_back({{"id", {{"name", r["name"]}}},
                      {"values", {{"verdict", r["verdict"]}, {"premise_met", r["premise_met"]}, {"measured", r["measured"]},
                                  {"bound", r["bound"]}, {"margin", r["margin"]}}}});
+    }
     return out;
   };
   const json old = golden("old-theory-checks.results");
