@@ -139,7 +139,7 @@ void GraphData::validate() const {
   require(!train.empty(), "GraphData::train.size()", train.size(), "train.size() > 0");
 }
 
-GraphData read_planetoid(const std::filesystem::path& folder) {
+GraphData read_planetoid(const std::filesystem::path& folder, std::size_t max_feature_entries) {
   GraphData g;
   g.name = folder.filename().string();
   if (g.name.empty()) g.name = folder.parent_path().filename().string();
@@ -155,9 +155,11 @@ GraphData read_planetoid(const std::filesystem::path& folder) {
       f.fail("expected the header '# nodes N features F', found " + shown_field(line));
     const long n = f.to_int(h[2], "node count");
     const long nf = f.to_int(h[4], "feature count");
-    if (n <= 0 || nf <= 0 || n > (1L << 31) / nf)
+    const long cap = static_cast<long>(std::min<std::size_t>(max_feature_entries, std::size_t{1} << 31));
+    if (n <= 0 || nf <= 0 || n > cap / nf)
       f.fail("node count " + std::to_string(n) + " and feature count " + std::to_string(nf) +
-             " must be positive with nodes x features <= 2^31");
+             " must be positive with nodes x features <= " + std::to_string(cap) +
+             " (the dense feature matrix's limit, max_feature_entries)");
     g.num_nodes = int(n);
     g.num_features = int(nf);
     g.features.assign(std::size_t(n * nf), 0.0f);

@@ -95,6 +95,26 @@ TEST(Planetoid, MalformedLineNamesFileLineAndReason) {
   EXPECT_NE(error_of(d).find("cannot open"), std::string::npos);
 }
 
+// A header whose counts exceed the dense feature matrix's cap is refused on the header line, before the
+// matrix is allocated (the fuzzer found the 8 GiB allocation of "# nodes 400000000 features 1": 1.1 s).
+TEST(Planetoid, HeaderBeyondTheDenseCapIsRefusedBeforeAllocation) {
+  auto d = tiny_folder("huge_header");
+  std::ofstream(d / "features.tsv") << "# nodes\t400000000\tfeatures\t1\n0\t0\t1\n";
+  std::string e;
+  try {
+    (void)read_planetoid(d, std::size_t{1} << 22);
+  } catch (const data_error& x) {
+    e = x.what();
+  }
+  EXPECT_NE(e.find("features.tsv:1"), std::string::npos) << e;
+  EXPECT_NE(e.find("nodes x features <= 4194304"), std::string::npos) << e;
+  // The default cap (2^31 entries) keeps the old rule.
+  std::ofstream(d / "features.tsv") << "# nodes\t3000000000\tfeatures\t1\n";
+  EXPECT_NE(error_of(d).find("nodes x features <= 2147483648"), std::string::npos) << error_of(d);
+  // Inside the cap the tiny folder still reads.
+  EXPECT_EQ(read_planetoid(tiny_folder("small_cap"), 12).num_nodes, 4);
+}
+
 TEST(Planetoid, FeatureNoiseAddsOneToAFractionP) {
   GraphData g = make_sbm({.seed = 3});
   const auto before = g.features;

@@ -36,7 +36,10 @@ struct GraphData {
 /// Reads the Planetoid TSV format (features.tsv, labels.tsv, edges.tsv, split.tsv; see
 /// ../shared/data/planetoid/README.md) from `folder`. Throws data_error naming the file, the
 /// 1-based line number and the reason for a missing file, malformed line or out-of-range value.
-GraphData read_planetoid(const std::filesystem::path& folder);
+/// The features are stored dense (nodes x features floats); `max_feature_entries` caps that product
+/// and is checked on the header, before anything is allocated, so that a header with a mistyped count
+/// is refused instead of allocating gigabytes (the default, 2^31 entries, is 8 GiB).
+GraphData read_planetoid(const std::filesystem::path& folder, std::size_t max_feature_entries = std::size_t{1} << 31);
 
 /// Feature noise of [OL]: adds +1 to each of the N * F feature entries independently with
 /// probability p (so a fraction p of all entries in expectation), from std::mt19937_64(seed).
