@@ -42,18 +42,6 @@ struct Group {
 
 Group* g_group = nullptr;
 
-const char* env(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : nullptr;
-}
-
-int env_int(const char* name, const char* v) {
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  require(end && *end == '\0' && x >= 0 && x < 1000000, name, std::string(v), "a non-negative integer");
-  return int(x);
-}
-
 std::vector<std::string> own_command_line() {
   std::ifstream f("/proc/self/cmdline", std::ios::binary);
   const std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -135,39 +123,27 @@ int leave(Group& g) {
 
 }  // namespace
 
-bool launched_as_rank() { return env("ITEROP_DP_RANK") || env("OMPI_COMM_WORLD_SIZE") || env("PMI_SIZE"); }
-
 DataParallel::DataParallel(const DataParallelOptions& o) {
   require(o.ranks >= 0 && o.ranks <= 4096, "DataParallelOptions::ranks", o.ranks, "0 <= ranks <= 4096");
   require(o.timeout_seconds > 0, "DataParallelOptions::timeout_seconds", o.timeout_seconds, "timeout_seconds > 0");
   require(g_group == nullptr, "DataParallel", std::string("a second group"), "one DataParallel at a time per process");
+  const DataParallelLaunch& l = o.launch;
+  const bool launched = l.size > 0;
+  require(l.size >= 0 && l.size <= 4096, "DataParallelLaunch::size", l.size, "0 <= size <= 4096 (0: not launched as a rank)");
+  require(!launched || (l.rank >= 0 && l.rank < l.size), "DataParallelLaunch::rank", l.rank,
+          "0 <= rank < size (" + std::to_string(l.size) + ")");
   auto g = std::make_unique<Group>();
-  if (const char* r = env("ITEROP_DP_RANK")) {
-    g->rank = env_int("ITEROP_DP_RANK", r);
-    g->size = env_int("ITEROP_DP_SIZE", env("ITEROP_DP_SIZE") ? env("ITEROP_DP_SIZE") : "");
-    g->store_path = env("ITEROP_DP_STORE") ? env("ITEROP_DP_STORE") : "";
-  } else if (const char* s = env("OMPI_COMM_WORLD_SIZE") ? env("OMPI_COMM_WORLD_SIZE") : env("PMI_SIZE")) {
-    const bool ompi = env("OMPI_COMM_WORLD_SIZE") != nullptr;
-    g->size = env_int(ompi ? "OMPI_COMM_WORLD_SIZE" : "PMI_SIZE", s);
-    const char* r2 = env(ompi ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK");
-    g->rank = env_int(ompi ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK", r2 ? r2 : "");
-    if (const char* st = env("ITEROP_DP_STORE")) {
-      g->store_path = st;
-    } else {
-      const char* job = env("OMPI_MCA_ess_base_jobid") ? env("OMPI_MCA_ess_base_jobid")
-                        : env("PMIX_NAMESPACE")        ? env("PMIX_NAMESPACE")
-                                                       : env("PMI_JOBID");
-      require(job != nullptr || g->size == 1, "ITEROP_DP_STORE", std::string("unset"),
-              "a store file shared by the ranks (the launcher names no job)");
-      g->store_path = (std::filesystem::temp_directory_path() / ("iterop-dp-" + std::string(job ? job : "1"))).string();
-    }
+  if (launched) {
+    g->rank = l.rank;
+    g->size = l.size;
+    g->store_path = l.store;
   } else {
     g->size = std::max(o.ranks, 1);
   }
   require(g->size >= 1 && g->rank < g->size, "data parallel rank", g->rank, "0 <= rank < size (" + std::to_string(g->size) + ")");
   require(o.ranks == 0 || o.ranks == g->size, "DataParallelOptions::ranks", o.ranks,
           "0 or the launcher's number of ranks (" + std::to_string(g->size) + ")");
-  if (g->size > 1 && !launched_as_rank()) {
+  if (g->size > 1 && !launched) {
     static std::atomic<int> counter{0};
     const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
     g->store_path = (std::filesystem::temp_directory_path() /
@@ -188,14 +164,14 @@ DataParallel::DataParallel(const DataParallelOptions& o) {
     }
   }
   if (g->size > 1) {
-    require(!g->store_path.empty(), "ITEROP_DP_STORE", std::string("empty"), "a store file shared by the ranks");
+    require(!g->store_path.empty(), "DataParallelLaunch::store", std::string("empty"),
+            "a store file shared by the ranks (the iterop command: ITEROP_DP_STORE, or a launcher that names its job)");
     try {
       const auto timeout = std::chrono::milliseconds(int64_t(o.timeout_seconds * 1000));
       auto store = c10::make_intrusive<c10d::FileStore>(g->store_path, g->size);
       store->setTimeout(timeout);
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
-      const char* host = env("ITEROP_DP_HOST");
-      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host ? host : "127.0.0.1"));
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(l.host.empty() ? "127.0.0.1" : l.host));
       g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, g->rank, g->size, opts);
     } catch (const std::exception& e) {
       for (pid_t p : g->children) ::kill(p, SIGTERM);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "data_parallel_launch.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/points_csv.hpp"
 #include "iterop/distributions/sample_distances.hpp"
@@ -469,9 +470,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress_rank0) const {
   long parameters = 0;
   bool finite = true;
   // Data parallel: --ranks N spawns ranks 1..N-1 (this process is rank 0); under mpirun every rank runs this.
-  op::DataParallelOptions dpo;
-  dpo.ranks = ranks_;
-  op::DataParallel group(dpo);
+  op::DataParallel group(data_parallel_options(ranks_));
   std::ostream discard(nullptr);
   std::ostream& progress = group.writes_files() ? progress_rank0 : discard;
   progress << fmt::format("iterop train flow: {} {} -> {} (D = {}), {} steps, batch {}, seed {}", arch, source_label,

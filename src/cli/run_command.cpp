@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli_support.hpp"
+#include "launch_environment.hpp"
 #include "iterop/experiments/runner/cell_cache.hpp"
 #include "iterop/experiments/runner/experiment_file.hpp"
 #include "iterop/experiments/runner/experiment_suite.hpp"
@@ -133,6 +134,10 @@ int RunCommand::execute(std::ostream& out, std::ostream& progress) const {
   context.size = size_ == "full" ? experiments::RunSize::full : experiments::RunSize::standard;
   context.fresh = fresh_;
   context.stop_after_cells = stop_after;
+  const LaunchEnvironment launch = read_launch_environment();  // mpirun -np R: this rank's share of the cells
+  context.rank = launch.rank;
+  context.ranks = launch.size;
+  context.job = launch.job;
   context.progress = [&progress](std::string_view line) { progress << line << std::endl; };
   if (const char* gnuplot = std::getenv("ITEROP_GNUPLOT"); gnuplot != nullptr && *gnuplot != '\0')
     context.gnuplot = gnuplot;

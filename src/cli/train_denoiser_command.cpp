@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "data_parallel_launch.hpp"
 #include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
@@ -94,9 +95,7 @@ int TrainDenoiserCommand::execute(std::ostream& out, std::ostream& progress_rank
                  fmt::format("{} samples of dimension {} and their exact W2 (an n x n cost matrix)", samples, dim));
 
   // Data parallel: --ranks N spawns ranks 1..N-1 (this process is rank 0); under mpirun every rank runs this.
-  op::DataParallelOptions dpo;
-  dpo.ranks = ranks_;
-  op::DataParallel group(dpo);
+  op::DataParallel group(data_parallel_options(ranks_));
   std::ostream discard(nullptr);
   std::ostream& progress = group.writes_files() ? progress_rank0 : discard;
   op::DenoiserOptions o;

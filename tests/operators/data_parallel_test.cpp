@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -48,9 +49,18 @@ Trained train_denoiser() {
   return t;
 }
 
+// A rank spawned by the test's rank 0 learns its place from the variables DataParallel sets for the ranks it
+// starts (the iterop command reads them in src/cli/launch_environment.cpp; the library reads none).
+DataParallelLaunch spawned_launch() {
+  const char* rank = std::getenv("ITEROP_DP_RANK");
+  if (rank == nullptr) return {};
+  return {.rank = std::atoi(rank), .size = std::atoi(std::getenv("ITEROP_DP_SIZE")), .store = std::getenv("ITEROP_DP_STORE")};
+}
+
 DataParallelOptions ranks(int r) {
   DataParallelOptions o;
   o.ranks = r;
+  o.launch = spawned_launch();
   return o;
 }
 
@@ -59,10 +69,20 @@ TEST(DataParallel, RejectsBadOptions) {
   auto o = ranks(2);
   o.timeout_seconds = 0;
   EXPECT_THROW(DataParallel{o}, iterop::invalid_option);
+  // What a launcher says must be consistent: a rank inside the size, a store for more than one rank,
+  // and --ranks equal to the launcher's size.
+  DataParallelOptions l;
+  l.launch = {.rank = 2, .size = 2, .store = "/tmp/iterop-dp-test-store"};
+  EXPECT_THROW(DataParallel{l}, iterop::invalid_option);
+  l.launch = {.rank = 1, .size = 2, .store = ""};
+  EXPECT_THROW(DataParallel{l}, iterop::invalid_option);
+  l.launch = {.rank = 0, .size = 2, .store = "/tmp/iterop-dp-test-store"};
+  l.ranks = 3;
+  EXPECT_THROW(DataParallel{l}, iterop::invalid_option);
 }
 
 TEST(DataParallel, OneRankIsThePlainProcess) {
-  if (launched_as_rank()) GTEST_SKIP() << "run as a rank of another test";
+  if (spawned_launch().size > 0) GTEST_SKIP() << "run as a rank of another test";
   DataParallel g(ranks(1));
   EXPECT_EQ(g.rank(), 0);
   EXPECT_EQ(g.size(), 1);

@@ -5,18 +5,26 @@
 // and checkpoints are written by rank 0 only; the generator state in a checkpoint is that of every rank,
 // so a run resumes on any number of ranks.
 //
-// Launching: DataParallel{{.ranks = R}} in a process that no launcher started spawns R - 1 copies of this
-// process's command line (or Options::command) with ITEROP_DP_RANK/ITEROP_DP_SIZE/ITEROP_DP_STORE set, and
-// the spawned ranks join through a FileStore (a temporary file); under mpirun the rank and size come from
-// OMPI_COMM_WORLD_RANK/SIZE (or PMI_RANK/PMI_SIZE) and the store from ITEROP_DP_STORE, else a file named
-// after the MPI job in the temporary folder (one machine) -- on several machines set ITEROP_DP_STORE to a
-// path on a shared file system and ITEROP_DP_HOST to this machine's address.
+// Launching: DataParallel{{.ranks = R}} in a process that was not launched as a rank spawns R - 1 copies of
+// this process's command line (or Options::command) with ITEROP_DP_RANK/ITEROP_DP_SIZE/ITEROP_DP_STORE set in
+// their environment, and the spawned ranks join through a FileStore (a temporary file). The library reads no
+// environment variable: the program that runs as a rank passes what its launcher told it in Options::launch
+// (the iterop command reads mpirun's OMPI_COMM_WORLD_RANK/SIZE or PMI_RANK/SIZE, the ITEROP_DP_* variables
+// above, ITEROP_DP_STORE/ITEROP_DP_HOST for several machines: src/cli/launch_environment.hpp).
 #pragma once
 
 #include <string>
 #include <vector>
 
 namespace iterop::operators {
+
+/// How this process was launched, as its launcher says (filled by the application).
+struct DataParallelLaunch {
+  int rank = 0;  ///< this process's rank in the group (0 <= rank < size)
+  int size = 0;  ///< ranks of the group; 0: not launched as a rank (DataParallel spawns the others itself)
+  std::string store;               ///< FileStore path shared by the ranks (required when size > 1)
+  std::string host = "127.0.0.1";  ///< this machine's address for Gloo's device
+};
 
 struct DataParallelOptions {
   /// Ranks wanted: 0 = as launched (mpirun or a spawning parent; else 1); R >= 1 = R ranks (spawned here
@@ -26,6 +34,8 @@ struct DataParallelOptions {
   std::vector<std::string> command;
   /// Seconds a rank waits for the others (rendezvous and each all-reduce).
   double timeout_seconds = 300;
+  /// Set when this process was started as a rank (by mpirun or by a spawning rank 0).
+  DataParallelLaunch launch{};
 };
 
 /// The process group of this process while the object lives (one at a time per process). Training
@@ -48,8 +58,5 @@ class DataParallel {
   bool finished_ = false;
   int status_ = 0;
 };
-
-/// True when this process was started as a rank by a launcher (mpirun or a spawning parent).
-bool launched_as_rank();
 
 }  // namespace iterop::operators

@@ -45,7 +45,7 @@ std::string dump(const nlohmann::ordered_json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-// Cells over ranks: under mpirun (OMPI_COMM_WORLD_*, PMI_*) rank r of R computes cells r, r + R, ... into cells/,
+// Cells over ranks (ExperimentContext::rank, ranks, job): rank r of R computes cells r, r + R, ... into cells/,
 // then says so in cells/rank-<r>-of-<R>.done (with the launcher's job id); rank 0 waits for those files and
 // writes the report from all the cells.
 struct RankShare {
@@ -53,27 +53,6 @@ struct RankShare {
   int size = 1;
   std::string job;
 };
-
-RankShare launcher_share() {
-  auto env = [](const char* name) -> const char* {
-    const char* v = std::getenv(name);
-    return v && *v ? v : nullptr;
-  };
-  RankShare s;
-  const bool ompi = env("OMPI_COMM_WORLD_SIZE") != nullptr;
-  const char* size = env(ompi ? "OMPI_COMM_WORLD_SIZE" : "PMI_SIZE");
-  const char* rank = env(ompi ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK");
-  if (!size || !rank) return s;
-  s.size = std::max(1, std::atoi(size));
-  s.rank = std::atoi(rank);
-  require(s.rank >= 0 && s.rank < s.size, ompi ? "OMPI_COMM_WORLD_RANK" : "PMI_RANK", s.rank, "0 <= rank < size");
-  for (const char* k : {"OMPI_MCA_ess_base_jobid", "PMIX_NAMESPACE", "PMI_JOBID"})
-    if (const char* v = env(k)) {
-      s.job = v;
-      break;
-    }
-  return s;
-}
 
 }  // namespace
 
@@ -92,7 +71,9 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
   const std::size_t width = std::to_string(total).size();
   Records records;
   std::size_t reused = 0;
-  const RankShare share = launcher_share();
+  require(context.ranks >= 1 && context.rank >= 0 && context.rank < context.ranks, "ExperimentContext::rank",
+          context.rank, "0 <= rank < ranks (" + std::to_string(context.ranks) + ")");
+  const RankShare share{context.rank, context.ranks, context.job};
   const bool split = share.size > 1 && study.cache;  // without the cache every rank would compute every cell
   if (share.size > 1 && !study.cache && share.rank != 0) return {};  // rank 0 computes the uncached study alone
   std::vector<std::optional<Record>> by_index(total);

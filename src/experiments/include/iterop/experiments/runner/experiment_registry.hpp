@@ -34,6 +34,12 @@ struct ExperimentContext {
   /// Testing aid (ITEROP_STOP_AFTER_CELLS): experiments with a cell cache stop with run_interrupted
   /// after computing this many cells, as if the run had been killed; unset: no limit.
   std::optional<std::size_t> stop_after_cells;
+  /// Cells over ranks (`mpirun -np R iterop run NAME`): this process's rank, the number of ranks and the
+  /// launcher's job id, as the launcher set them (the CLI reads them; the library reads no environment).
+  /// Rank r computes cells r, r + R, ... of each cached study; rank 0 waits for the others and writes the report.
+  int rank = 0;
+  int ranks = 1;
+  std::string job;
 
   /// Sends `line` to the progress reporter, if there is one.
   void report(std::string_view line) const {
