@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <memory>
+#include <thread>
+
 #include "iterop/core/errors.hpp"
 #include "iterop/experiments/runner/cell_cache.hpp"
 #include "test_support.hpp"
@@ -139,4 +143,78 @@ TEST(StudyRunner, UncachedStudyComputesEveryTimeAndBadStudiesAreRefused) {
   ie::Study not_a_record = squares(&computed);
   not_a_record.compute = [](std::size_t) { return ie::Record(3.0); };
   EXPECT_THROW(ie::run_study(not_a_record, ctx), iterop::invalid_option);
+}
+
+namespace {
+
+/// Four trials x -> (x - 2.5)^2 (stage 0) and two finals (stage 1) that use the best trial begin_stage chose.
+ie::Study trials_then_finals(std::vector<int>* begin_calls) {
+  ie::Study s;
+  s.name = "staged";
+  for (int x = 1; x <= 4; ++x) s.cells.push_back({{{"trial", x}}, "trial " + std::to_string(x)});
+  for (int f = 0; f < 2; ++f) s.cells.push_back({{{"final", f}}, "final " + std::to_string(f), 1});
+  auto best = std::make_shared<double>(-1);
+  s.begin_stage = [best, begin_calls](int stage, const ie::Records& earlier) {
+    begin_calls->push_back(stage * 100 + static_cast<int>(earlier.size()));
+    double lowest = 1e300;
+    for (const auto& r : earlier)
+      if (ie::number_of(r, "loss") < lowest) lowest = ie::number_of(r, "loss"), *best = ie::number_of(r, "x");
+  };
+  s.compute = [best](std::size_t i) {
+    if (i < 4) {
+      const double x = static_cast<double>(i + 1);
+      return ie::Record{{"x", x}, {"loss", (x - 2.7) * (x - 2.7)}};
+    }
+    return ie::Record{{"final", static_cast<double>(i - 4)}, {"selected", *best}};
+  };
+  s.report = [](const ie::Records& records, ie::StudyReport&) {
+    ie::ReportText t;
+    t.summary = std::to_string(records.size()) + " cells";
+    return t;
+  };
+  return s;
+}
+
+}  // namespace
+
+// Stages: the finals see every trial (begin_stage once, with the 4 trial records); with two ranks (here two
+// threads with the rank fields a launcher would give) each rank computes its share of each stage, yet both
+// ranks' finals use the selection made from all trials, and rank 0's results equal one rank's.
+TEST(StudyRunner, LaterStagesSeeEveryEarlierCellOnEveryRank) {
+  ScratchFolder dir;
+  std::vector<std::string> lines;
+  std::vector<int> calls;
+  const auto one = context_in(dir.path() / "one", &lines);
+  ie::run_study(trials_then_finals(&calls), one);
+  EXPECT_EQ(calls, (std::vector<int>{104}));  // stage 1, 4 earlier records
+  const auto single = nlohmann::json::parse(read_file(one.output_folder / "results.json"))["results"];
+  ASSERT_EQ(single.size(), 6u);
+  EXPECT_EQ(single[4]["selected"], 3.0);
+  EXPECT_EQ(single[5]["selected"], 3.0);
+
+  std::vector<int> calls0, calls1;
+  std::vector<std::string> lines0, lines1;
+  auto ctx0 = context_in(dir.path() / "two", &lines0), ctx1 = context_in(dir.path() / "two", &lines1);
+  ctx0.ranks = ctx1.ranks = 2;
+  ctx1.rank = 1;
+  ctx0.job = ctx1.job = "test-job";
+  const auto s0 = trials_then_finals(&calls0), s1 = trials_then_finals(&calls1);
+  std::thread other([&] { ie::run_study(s1, ctx1); });
+  ie::run_study(s0, ctx0);
+  other.join();
+  EXPECT_EQ(calls0, (std::vector<int>{104}));
+  EXPECT_EQ(calls1, (std::vector<int>{104}));
+  const auto two = nlohmann::json::parse(read_file(ctx0.output_folder / "results.json"))["results"];
+  ASSERT_EQ(two.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    for (const char* f : {"x", "loss", "selected", "final"})
+      if (single[i].contains(f)) EXPECT_EQ(two[i][f], single[i][f]) << "cell " << i << " field " << f;
+  }
+  // Each rank computed its own cells: rank 1 the odd ones of each stage.
+  std::size_t mine = 0;
+  for (const auto& l : lines1) mine += l.rfind("[", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(mine, 3u);
+  // No marker file is left behind.
+  for (const auto& e : std::filesystem::directory_iterator(ctx0.output_folder / "cells"))
+    EXPECT_EQ(e.path().string().find(".done"), std::string::npos) << e.path();
 }

@@ -78,46 +78,17 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
   if (share.size > 1 && !study.cache && share.rank != 0) return {};  // rank 0 computes the uncached study alone
   std::vector<std::optional<Record>> by_index(total);
   std::vector<std::size_t> reused_here;
-  for (std::size_t i = 0; i < total; ++i) {
-    if (split && i % std::size_t(share.size) != std::size_t(share.rank)) continue;  // another rank's cell
-    const Cell& cell = study.cells[i];
-    const nlohmann::json key = {{"experiment", study.name}, {"cell", cell.key}, {"seed", context.seed}};
-    const std::string hash = cell_hash(canonical_cell_key(key));
-    Record r;
-    bool cached = false;
-    if (const auto stored = cache.load_ordered(key); stored && stored->is_object()) {
-      r = *stored;
-      cached = true;
-      ++reused;
-    } else {
-      const auto c0 = std::chrono::steady_clock::now();
-      r = study.compute(i);
-      require(r.is_object(), "Study::compute", study.name + " cell " + cell.label, "a record (a JSON object)");
-      if (!r.contains("seconds")) r["seconds"] = seconds_since(c0);
-      r["cell"] = hash;
-      if (study.cache) cache.store_ordered(key, r);
-    }
-    r["cached"] = cached;
-    if (cached) reused_here.push_back(i);
-    const std::string more = study.progress ? study.progress(r) : std::string();
-    context.report(fmt::format("[{:>{}}/{}] {}{}{}", i + 1, width, total, cached ? "cached: " : "", cell.label, more));
-    by_index[i] = std::move(r);
-    if (!cached) budget.computed(total - i - 1);
-  }
-  if (split) {
-    const auto cells_folder = folder.path() / "cells";
-    auto marker = [&](int k) { return cells_folder / fmt::format("rank-{}-of-{}.done", k, share.size); };
-    if (share.rank != 0) {
-      write_file_atomically(marker(share.rank), nlohmann::json{{"job", share.job}, {"reused", reused_here}}.dump() + "\n");
-      ExperimentOutcome outcome;
-      outcome.summary = fmt::format("rank {} of {}: its cells are in {}; rank 0 writes the report", share.rank, share.size,
-                                    cells_folder.string());
-      return outcome;
-    }
+  const auto cells_folder = folder.path() / "cells";
+  const CellCache peers(cells_folder, true);
+  // Reads the cells [of the stages <= last_stage] that other ranks computed, once each of them has said so in its
+  // marker file; `reused` counts those they read back from an earlier run.
+  auto collect_peers = [&](const std::string& marker_suffix, int last_stage) {
     std::set<std::size_t> reused_by_peers;
-    for (int k = 1; k < share.size; ++k) {  // the barrier: each rank's marker of this job
+    for (int k = 0; k < share.size; ++k) {  // the barrier: each other rank's marker of this job
+      if (k == share.rank) continue;
+      const auto path = cells_folder / fmt::format("rank-{}-of-{}{}", k, share.size, marker_suffix);
       for (;;) {
-        std::ifstream in(marker(k));
+        std::ifstream in(path);
         const auto m = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
         if (m.is_object() && m.value("job", std::string()) == share.job) {
           for (const auto& i : m["reused"]) reused_by_peers.insert(i.get<std::size_t>());
@@ -126,9 +97,8 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
-    const CellCache peers(cells_folder, true);
     for (std::size_t i = 0; i < total; ++i) {
-      if (by_index[i]) continue;
+      if (by_index[i] || study.cells[i].stage > last_stage) continue;
       const nlohmann::json key = {{"experiment", study.name}, {"cell", study.cells[i].key}, {"seed", context.seed}};
       const auto stored = peers.load_ordered(key);
       if (!stored || !stored->is_object())
@@ -139,7 +109,77 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
       if (reused_by_peers.count(i)) ++reused;
       by_index[i] = std::move(r);
     }
-    for (int k = 1; k < share.size; ++k) std::filesystem::remove(marker(k));
+  };
+  auto write_marker = [&](const std::string& marker_suffix) {
+    write_file_atomically(cells_folder / fmt::format("rank-{}-of-{}{}", share.rank, share.size, marker_suffix),
+                          nlohmann::json{{"job", share.job}, {"reused", reused_here}}.dump() + "\n");
+  };
+  std::set<int> stages;
+  for (const auto& c : study.cells) {
+    require(c.stage >= 0, "Cell::stage", c.stage, "stage >= 0");
+    stages.insert(c.stage);
+  }
+  const int first_stage = stages.empty() ? 0 : *stages.begin();
+  int previous_stage = first_stage;
+  for (const int stage : stages) {
+    if (stage != first_stage) {
+      if (split) {  // every rank needs every earlier cell: a barrier per stage
+        const std::string suffix = fmt::format(".stage-{}.done", previous_stage);
+        write_marker(suffix);
+        collect_peers(suffix, previous_stage);
+      }
+      if (study.begin_stage) {
+        Records earlier;
+        for (std::size_t i = 0; i < total; ++i)
+          if (study.cells[i].stage < stage) earlier.push_back(*by_index[i]);
+        study.begin_stage(stage, earlier);
+      }
+      previous_stage = stage;
+    }
+    for (std::size_t i = 0; i < total; ++i) {
+      if (study.cells[i].stage != stage) continue;
+      if (split && i % std::size_t(share.size) != std::size_t(share.rank)) continue;  // another rank's cell
+      const Cell& cell = study.cells[i];
+      const nlohmann::json key = {{"experiment", study.name}, {"cell", cell.key}, {"seed", context.seed}};
+      const std::string hash = cell_hash(canonical_cell_key(key));
+      Record r;
+      bool cached = false;
+      if (const auto stored = cache.load_ordered(key); stored && stored->is_object()) {
+        r = *stored;
+        cached = true;
+        ++reused;
+      } else {
+        const auto c0 = std::chrono::steady_clock::now();
+        r = study.compute(i);
+        require(r.is_object(), "Study::compute", study.name + " cell " + cell.label, "a record (a JSON object)");
+        if (!r.contains("seconds")) r["seconds"] = seconds_since(c0);
+        r["cell"] = hash;
+        if (study.cache) cache.store_ordered(key, r);
+      }
+      r["cached"] = cached;
+      if (cached) reused_here.push_back(i);
+      const std::string more = study.progress ? study.progress(r) : std::string();
+      context.report(fmt::format("[{:>{}}/{}] {}{}{}", i + 1, width, total, cached ? "cached: " : "", cell.label, more));
+      by_index[i] = std::move(r);
+      if (!cached) budget.computed(total - i - 1);
+    }
+  }
+  if (split) {
+    if (share.rank != 0) {
+      write_marker(".done");
+      ExperimentOutcome outcome;
+      outcome.summary = fmt::format("rank {} of {}: its cells are in {}; rank 0 writes the report", share.rank, share.size,
+                                    cells_folder.string());
+      return outcome;
+    }
+    collect_peers(".done", previous_stage);
+    for (int k = 1; k < share.size; ++k) {  // every rank has passed every barrier: the markers can go
+      std::filesystem::remove(cells_folder / fmt::format("rank-{}-of-{}.done", k, share.size));
+      for (const int stage : stages)
+        std::filesystem::remove(cells_folder / fmt::format("rank-{}-of-{}.stage-{}.done", k, share.size, stage));
+    }
+    for (const int stage : stages)
+      std::filesystem::remove(cells_folder / fmt::format("rank-0-of-{}.stage-{}.done", share.size, stage));
     context.report(fmt::format("{} ranks: the cells of ranks 1..{} read back from {}", share.size, share.size - 1,
                                cells_folder.string()));
   }

@@ -520,14 +520,22 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
         items.push_back({p, kind, t, seed});
         study.cells.push_back({{{"noise", p}, {kind, t}, {"config", study.config}},
                                kind == "final" ? fmt::format("p = {} final seed {}", format_exact(p), seed)
-                                               : fmt::format("p = {} {} {}", format_exact(p), kind, t)});
+                                               : fmt::format("p = {} {} {}", format_exact(p), kind, t),
+                               kind == "final" ? 1 : 0});
       }
   }
-  // The final cells train the trials with the best validation accuracy at their noise level. The runner
-  // gives compute only the cell's index, so the selections are kept here from the trials' records, which
-  // the progress callback sees in cell order, computed or read back alike.
+  // The final cells (stage 1) train the trials with the best validation accuracy at their noise level
+  // (ties: the earlier trial), chosen in begin_stage from the records of every trial, on every rank.
   using Best = std::map<std::pair<std::string, double>, std::pair<int, double>>;
   auto best = std::make_shared<Best>();
+  study.begin_stage = [best](int, const Records& trials) {
+    best->clear();
+    for (const Record& r : trials) {
+      const double p = number_of(r, "noise"), val = number_of(r, "val_acc");
+      auto [at, first] = best->try_emplace({text_of(r, "kind"), p}, r["trial"].get<int>(), val);
+      if (!first && val > at->second.second) at->second = {r["trial"].get<int>(), val};
+    }
+  };
   study.compute = [s, data, items, configs, gcns, best](std::size_t i) {
     const Item& it = items[i];
     if (it.kind == "final") {
@@ -564,13 +572,9 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
     r.update({{"val_acc", record_number(tr.best_val_acc)}, {"best_epoch", tr.best_epoch}, {"seconds", tr.seconds}});
     return r;
   };
-  study.progress = [best](const Record& r) {
-    const std::string kind = text_of(r, "kind");
-    if (kind == "final") return progress_line(r);
-    const double p = number_of(r, "noise"), val = number_of(r, "val_acc");
-    auto [at, first] = best->try_emplace({kind, p}, r["trial"].get<int>(), val);
-    if (!first && val > at->second.second) at->second = {r["trial"].get<int>(), val};
-    return fmt::format(": validation {} % ({})", pct(val), text_of(r, "configuration"));
+  study.progress = [](const Record& r) {
+    if (text_of(r, "kind") == "final") return progress_line(r);
+    return fmt::format(": validation {} % ({})", pct(number_of(r, "val_acc")), text_of(r, "configuration"));
   };
   study.report = [s](const Records& cells, StudyReport&) {
     const Records finals = cells.where("kind", "final");

@@ -23,6 +23,10 @@ namespace iterop::experiments {
 struct Cell {
   nlohmann::json key;
   std::string label;
+  /// Cells of a stage s > 0 may depend on the records of every cell of an earlier stage (a search's final
+  /// runs train what its trials selected): the runner computes the stages in increasing order and calls
+  /// Study::begin_stage before each later one. Within a stage the cells are independent.
+  int stage = 0;
 };
 
 /// What a report is given besides the records: the folder (for plots) and the context.
@@ -65,6 +69,9 @@ struct Study {
   std::function<Record(std::size_t cell)> compute;
   /// The progress text of a finished cell, appended to its label (e.g. ": converged, 9 iterations").
   std::function<std::string(const Record&)> progress;
+  /// Called before the cells of stage s > 0 are computed, on every rank, with the records of all the cells of
+  /// the earlier stages in cell order (computed here, by another rank, or read back): what those cells need.
+  std::function<void(int stage, const Records& earlier)> begin_stage;
   /// The report body from the records.
   std::function<ReportText(const Records&, StudyReport&)> report;
   std::vector<std::string> notes;    ///< shown at the top of report.md (e.g. cases skipped in this build)
