@@ -105,6 +105,23 @@ TEST(VectorAlgebraContiguous, WeightedRmsNormFollowsSundials) {
                    std::sqrt((w0 * w0 + w1 * w1) / 2));
 }
 
+// A NaN anywhere makes the max-norms NaN, not only a NaN in the last entry (a running max that keeps the
+// larger of "m" and |x_i| by a comparison drops the NaN at the next finite entry): a stop rule on
+// ||x||_inf must never see a finite norm of a vector holding NaN.
+TEST(VectorAlgebraContiguous, MaxNormsPropagateNanFromAnyEntry) {
+  using ops = iterop::vector_ops<std::vector<double>>;
+  for (std::size_t at : {std::size_t{0}, std::size_t{3}, std::size_t{9}}) {
+    std::vector<double> x(10, 1.0), y(10, 0.5);
+    x[at] = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_TRUE(std::isnan(ops::norm_inf(x))) << "NaN at " << at;
+    EXPECT_TRUE(std::isnan(ops::distance_inf(x, y))) << "NaN at " << at;
+    EXPECT_TRUE(std::isnan(ops::distance_inf(y, x))) << "NaN at " << at;
+  }
+  std::vector<double> finite{1.0, -7.0, 3.0};
+  EXPECT_EQ(ops::norm_inf(finite), 7.0);
+  EXPECT_EQ(ops::distance_inf(finite, std::vector<double>{0.0, 0.0, 10.0}), 7.0);
+}
+
 TEST(VectorAlgebraContiguous, FusedKernelsAgreeOnLongVectors) {
   // Longer than the blocking of dot_many / linear_combination / transform_columns.
   const std::size_t n = 5000;

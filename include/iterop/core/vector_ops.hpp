@@ -6,6 +6,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -85,11 +86,13 @@ struct contiguous_vector_ops {
     const T* px = ptr(x);
     const std::size_t n = size(x);
     T m = 0;
+    bool nan = false;  // a NaN anywhere makes the norm NaN (a running max alone would drop it at the next entry)
     for (std::size_t i = 0; i < n; ++i) {
       const T a = std::abs(px[i]);
-      if (!(a <= m)) m = a;  // propagates NaN
+      nan |= a != a;
+      m = a > m ? a : m;
     }
-    return m;
+    return nan ? std::numeric_limits<T>::quiet_NaN() : m;
   }
 
   /// ||x - y||_2 in one pass.
@@ -111,11 +114,13 @@ struct contiguous_vector_ops {
     const T* py = ptr(y);
     const std::size_t n = size(x);
     T m = 0;
+    bool nan = false;
     for (std::size_t i = 0; i < n; ++i) {
       const T a = std::abs(px[i] - py[i]);
-      if (!(a <= m)) m = a;
+      nan |= a != a;
+      m = a > m ? a : m;
     }
-    return m;
+    return nan ? std::numeric_limits<T>::quiet_NaN() : m;
   }
 
   /// Weighted root-mean-square norm as in SUNDIALS: sqrt(mean((v_i / (rtol |x_i| + atol))^2)).

@@ -112,12 +112,15 @@ struct vector_ops<mpi::distributed_vector> {
 
   static double dot(const X& x, const X& y) { return x.comm()->sum(L::dot(x.local_vector(), y.local_vector())); }
   static double norm2(const X& x) { return std::sqrt(dot(x, x)); }
-  static double norm_inf(const X& x) { return x.comm()->max(local_max_abs(x.local(), {})); }
+  // The local max-norms are NaN when any local entry is (core's contiguous kernels); Communicator::max keeps NaN.
+  static double norm_inf(const X& x) { return x.comm()->max(L::norm_inf(x.local_vector())); }
   static double distance2(const X& x, const X& y) {
     const double d = L::distance2(x.local_vector(), y.local_vector());
     return std::sqrt(x.comm()->sum(d * d));
   }
-  static double distance_inf(const X& x, const X& y) { return x.comm()->max(local_max_abs(x.local(), y.local())); }
+  static double distance_inf(const X& x, const X& y) {
+    return x.comm()->max(L::distance_inf(x.local_vector(), y.local_vector()));
+  }
   /// sqrt(sum_i w_i^2 / n) over all ranks: the local sum of squares and one reduction.
   static double wrms_norm(const X& v, const X& x, double rtol, double atol) {
     const std::size_t nl = v.local_size();
@@ -128,18 +131,6 @@ struct vector_ops<mpi::distributed_vector> {
   }
   static bool all_finite(const X& x) {
     return x.comm()->max(L::all_finite(x.local_vector()) ? 0.0 : 1.0) == 0.0;
-  }
-
-  /// max_i |x_i - y_i| on this rank (y empty: max_i |x_i|); NaN when any entry is NaN.
-  static double local_max_abs(std::span<const double> x, std::span<const double> y) {
-    double m = 0;
-    bool nan = false;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      const double a = std::abs(y.empty() ? x[i] : x[i] - y[i]);
-      nan |= a != a;
-      m = a > m ? a : m;
-    }
-    return nan ? std::numeric_limits<double>::quiet_NaN() : m;
   }
 
   /// out[j] = <x, ys[j]> for all j: one blocked local pass, then one MPI_Allreduce of m values.
