@@ -21,8 +21,9 @@ struct VolterraBenchConfig {
   int max_power = 14;
   std::vector<std::string> vie_methods = {"trapezoid", "block_simpson"};
   /// The same rules with the O(N) sum-of-exponentials history (LagSumMethod::soe), run as
-  /// "<rule>+soe" on the problems whose kernel gives its exponentials (L3). Empty in --quick.
-  std::vector<std::string> soe_methods = {"trapezoid", "block_simpson"};
+  /// "<rule>+soe" on the problems whose kernel gives its exponentials (L3), and "exponential_trapezoid"
+  /// (product integration against those exponentials, exponential_trapezoid.hpp). Empty in --quick.
+  std::vector<std::string> soe_methods = {"trapezoid", "block_simpson", "exponential_trapezoid"};
   std::vector<std::string> ode_methods = {"cvode_bdf",   "cvode_adams",   "arkode_erk",
                                           "arkode_dirk", "odeint_dopri5", "odeint_rosenbrock4"};
   std::vector<double> rtols = {1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10};  ///< ODE tolerance sweep
