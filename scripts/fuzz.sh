@@ -41,7 +41,7 @@ for harness in "$build"/fuzz/*_fuzz; do
   fi
   # The figures of the run: executions, rate, coverage (edges), features, corpus size, time.
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log.txt" | grep -o '[0-9]*$' || true)
-  cov=$(grep -oE '#[0-9]+ +(DONE|pulse|NEW|REDUCE|INITED).* cov: [0-9]+' "$work/log.txt" | tail -1 | grep -oE 'cov: [0-9]+' || true)
+  cov=$(grep -oE '#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED).* cov: [0-9]+' "$work/log.txt" | tail -1 | grep -oE 'cov: [0-9]+' || true)
   echo "$name: $result, ${runs:-?} executions in $(( $(date +%s) - start )) s, ${cov:-cov: ?} edges, corpus $(ls "$work/corpus" | wc -l) inputs (log: $work/log.txt)"
   if [ "$result" != ok ]; then grep -E 'ERROR|SUMMARY|undocumented|Test unit written' "$work/log.txt" | head -5; fi
 done
