@@ -9,6 +9,7 @@
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 
+#include "detail/data_parallel.hpp"
 #include "detail/graph_tensors.hpp"
 #include "iterop/operators/equilibrium.hpp"
 #include "iterop/fixed_point/anderson.hpp"
@@ -232,7 +233,9 @@ TrainReport Pign::train() {
     torch::manual_seed(m.o.seed + 1);
     torch::optim::Adam opt(m.net->parameters(), torch::optim::AdamOptions(m.o.lr).weight_decay(m.o.weight_decay));
     TrainReport rep;
-    std::vector<torch::Tensor> best;
+    std::vector<torch::Tensor> best, trained;
+    for (const auto& p : m.net->parameters())
+      if (p.requires_grad()) trained.push_back(p);  // alpha's theta is fixed unless learn_alpha
     for (int epoch = 1; epoch <= m.o.epochs; ++epoch) {
       m.net->train();
       opt.zero_grad();
@@ -240,24 +243,35 @@ TrainReport Pign::train() {
       torch::Tensor state;
       EquilibriumStep f;
       const bool penalty = m.o.jacobian_penalty > 0;
-      auto loss = detail::cross_entropy(m.forward(true, &st, penalty ? &state : nullptr, penalty ? &f : nullptr),
-                                        m.data.labels, m.data.train);
-      auto total = penalty ? loss + m.o.jacobian_penalty * jacobian_frobenius_penalty(f, state, m.o.jacobian_penalty_samples)
+      // Data parallel: every rank runs the same full-graph forward (same parameters, dropout masks and
+      // Hutchinson vectors: same seed) and the loss of its share of the training nodes, weighted so that
+      // the sum over the ranks is the one-process loss; the gradients are summed after backward.
+      const auto share = detail::batch_share(m.data.train.size(0));
+      const auto logits = m.forward(true, &st, penalty ? &state : nullptr, penalty ? &f : nullptr);
+      auto loss = share.hi > share.lo
+                      ? detail::cross_entropy(logits, m.data.labels, m.data.train.slice(0, share.lo, share.hi)) * share.weight
+                      : logits.sum() * 0.0;  // no training node on this rank: a zero that keeps the graph
+      auto total = penalty ? loss + m.o.jacobian_penalty * share.weight *
+                                        jacobian_frobenius_penalty(f, state, m.o.jacobian_penalty_samples)
                            : loss;
       total.backward();
+      // A step is taken only where every rank's adjoint solve gave a usable gradient.
+      auto unusable = torch::full({}, st.gradient_usable() ? 0.0 : 1.0, torch::kFloat32);
+      const double summed_loss = detail::reduce_gradients(trained, loss, {&unusable});
+      const bool usable = unusable.item<double>() == 0.0;
       if (m.o.mode == "equilibrium") {
         rep.forward_failures += st.forward_status != iterop::Status::converged;
         rep.backward_failures += st.backward_ran && st.backward_status != iterop::Status::converged;
-        rep.skipped_steps += !st.gradient_usable();
+        rep.skipped_steps += !usable;
         rep.fallback_steps += st.fallback == "unrolled";
         rep.mean_forward_iterations += st.forward_iterations;
         rep.mean_backward_iterations += st.backward_iterations;
         rep.max_forward_residual = std::max(rep.max_forward_residual, st.forward_residual);
       }
-      if (st.gradient_usable()) opt.step();
+      if (usable) opt.step();
       EpochRecord e;
       e.epoch = epoch;
-      e.loss = loss.item<double>();
+      e.loss = summed_loss;
       {
         torch::NoGradGuard no_grad;
         m.net->eval();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_support.hpp"
+#include "data_parallel_launch.hpp"
 #include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/report_writer.hpp"
 #include "iterop/experiments/studies/pign.hpp"
@@ -81,6 +82,13 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->check(number_where([](double v) { return v >= 0; }, "gamma >= 0"))
       ->type_name("G")
       ->capture_default_str();
+  pign_->add_option("--ranks", ranks_,
+                    "Data-parallel training on N local processes (Gloo): each runs the whole graph and the loss of 1 / N "
+                    "of the training nodes, the gradients summed; the same training as one process, to float rounding "
+                    "(full-batch graph training: no speed-up, the forward pass is repeated on every rank); under mpirun "
+                    "the ranks come from it")
+      ->transform(integer_in("ranks", 1, 256))
+      ->type_name("N");
   add_format_option(*pign_, format_, {"table", "json"});
   add_renamed_option(*pign_, "--sbm", "--dataset sbm (the default without --data)", true);
   pign_->footer(
@@ -95,7 +103,7 @@ TrainCommand::TrainCommand(CLI::App& app) {
       exit_status_text());
 }
 
-int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
+int TrainCommand::execute(std::ostream& out, std::ostream& progress_rank0) const {
   namespace op = operators;
   require_usage(data_.empty() || dataset_option_->count() == 0, "--dataset", dataset_ + " with --data " + data_,
                 "at most one of --data and --dataset");
@@ -111,6 +119,10 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
   op::GraphData g = data_.empty() ? op::make_sbm({.seed = seed}) : op::read_planetoid(data_);
   op::add_feature_noise(g, noise, 1000003 * seed + 17);
 
+  // Data parallel: --ranks N spawns ranks 1..N-1 (this process is rank 0); under mpirun every rank runs this.
+  op::DataParallel group(data_parallel_options(ranks_));
+  std::ostream discard(nullptr);
+  std::ostream& progress = group.writes_files() ? progress_rank0 : discard;
   op::PignOptions o = experiments::tuned_pign_options();
   o.epochs = epochs;
   o.iterations = k;
@@ -126,6 +138,8 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress) const {
            << ", " << epochs << " epochs, K = " << k << ", alpha " << alpha << ", width " << width << std::endl;
   op::Pign model(g, o);
   const op::TrainReport r = model.train();
+  if (!group.writes_files()) return exit_ok;  // the other ranks end after training; rank 0 evaluates and reports
+  if (group.finish() != 0) return exit_failure;  // a rank failed (its messages are on stderr)
   // PIGN's training has no status of its own: a non-finite loss in any epoch is the trainers' non_finite_loss.
   const auto bad_epoch = std::find_if(r.epochs.begin(), r.epochs.end(),
                                       [](const op::EpochRecord& e) { return !std::isfinite(e.loss); });

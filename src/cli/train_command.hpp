@@ -45,6 +45,7 @@ class TrainCommand {
   std::string mode_ = "unrolled";
   std::string weight_bound_ = "spectral";
   double jacobian_penalty_ = 0;
+  int ranks_ = 0;  // --ranks: 0 = one process, or as launched by mpirun
   std::string format_;
 };
 
