@@ -24,8 +24,8 @@ struct LaunchEnvironment {
   std::string dp_host = "127.0.0.1";
 };
 
-/// Reads the variables above; a malformed one (not an integer, rank outside 0..size-1) throws
-/// iterop::invalid_option naming the variable, its value and the rule.
+/// Reads the variables above; a malformed one (not an integer, a rank outside 0..size-1, a size without its
+/// rank) is a usage error (exit 2) naming the variable, its value and the rule.
 LaunchEnvironment read_launch_environment();
 
 }  // namespace iterop::cli

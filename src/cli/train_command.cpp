@@ -84,9 +84,10 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->capture_default_str();
   pign_->add_option("--ranks", ranks_,
                     "Data-parallel training on N local processes (Gloo): each runs the whole graph and the loss of 1 / N "
-                    "of the training nodes, the gradients summed; the same training as one process, to float rounding "
-                    "(full-batch graph training: no speed-up, the forward pass is repeated on every rank); under mpirun "
-                    "the ranks come from it")
+                    "of the training nodes, the gradients summed; the same training as one process to float rounding "
+                    "(in equilibrium mode to the solves' tolerance: the selected epoch may differ). Full-batch graph "
+                    "training: no speed-up, the forward pass is repeated on every rank. Under mpirun the ranks come "
+                    "from it")
       ->transform(integer_in("ranks", 1, 256))
       ->type_name("N");
   add_format_option(*pign_, format_, {"table", "json"});

@@ -53,6 +53,8 @@ TEST(PignCli, BadOptionsAreOneLineAndExitTwo) {
       {{"--dataset", "cora"}, "--dataset = cora"},
       {{"--data", "/no/such/folder"}, "--data = /no/such/folder"},
       {{"--sbm"}, "--sbm = (given). Violated constraint: renamed: --dataset sbm"},
+      {{"--ranks", "0"}, "--ranks = 0"},
+      {{"--ranks", "2.5"}, "--ranks = 2.5"},
   };
   for (const auto& [extra, expected] : cases) {
     std::vector<std::string> args = {"train", "pign"};
@@ -167,3 +169,40 @@ TEST(PignCli, TrainWithoutLibTorchSaysWhy) {
 }
 
 #endif
+
+// --ranks 2: this process and one spawned rank, each with the loss of half the training nodes; the printed
+// result is that of one process (best epoch, accuracies, contraction), and only rank 0 prints. Unrolled mode:
+// no solve stops at a tolerance, so the two runs agree to float rounding. (In equilibrium mode they agree to
+// the solves' tolerance only, and the selected epoch may differ: 11 vs 10 with --mode equilibrium
+// --spectral-norm 0.9 here.)
+TEST(PignCli, TwoRanksPrintTheOneProcessResult) {
+  const std::vector<std::string> args = {"train", "pign", "--epochs", "15", "--seed", "2", "--format", "json"};
+  const auto one = run_iterop(args);
+  auto with_ranks = args;
+  with_ranks.insert(with_ranks.end(), {"--ranks", "2"});
+  const auto two = run_iterop(with_ranks);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const auto a = nlohmann::json::parse(one.out), b = nlohmann::json::parse(two.out);  // one JSON document each
+  EXPECT_EQ(a["best_epoch"], b["best_epoch"]);
+  EXPECT_NEAR(a["test_acc"].get<double>(), b["test_acc"].get<double>(), 1e-9);
+  EXPECT_NEAR(a["val_acc"].get<double>(), b["val_acc"].get<double>(), 1e-9);
+  EXPECT_NEAR(a["contraction"]["weight_norm"].get<double>(), b["contraction"]["weight_norm"].get<double>(), 1e-6);
+}
+
+// The launcher's variables are read by the command (src/cli/launch_environment.cpp): a malformed one is a
+// usage error naming the variable, before any training.
+TEST(PignCli, MalformedLauncherVariablesAreUsageErrors) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"OMPI_COMM_WORLD_SIZE=2", "OMPI_COMM_WORLD_RANK=7"}, "OMPI_COMM_WORLD_RANK = 7"},
+      {{"OMPI_COMM_WORLD_SIZE=two", "OMPI_COMM_WORLD_RANK=0"}, "OMPI_COMM_WORLD_SIZE = two"},
+      {{"OMPI_COMM_WORLD_SIZE=2"}, "OMPI_COMM_WORLD_RANK"},
+      {{"ITEROP_DP_RANK=1", "ITEROP_DP_SIZE=1"}, "ITEROP_DP_RANK = 1"},
+  };
+  for (const auto& [env, expected] : cases) {
+    const auto r = run_iterop({"train", "pign", "--epochs", "2"}, env);
+    EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(iterop::cli_test::count_lines(r.err), 1) << r.err;
+  }
+}

@@ -48,8 +48,13 @@ TEST(PignStudy, SbmExperimentWritesItsReport) {
     EXPECT_NEAR(s["pign_test_acc_std"].get<double>(),
                 std::abs(a["pign_test_acc"].get<double>() - b["pign_test_acc"].get<double>()) / std::sqrt(2.0), 1e-15);
     EXPECT_GT(s["gcn_test_acc_mean"].get<double>(), 0.25);  // chance is 0.25 (4 classes)
+    // The trivial baseline beside them: the test nodes' majority class (4 balanced SBM classes: near 1/4).
+    EXPECT_GE(s["majority_test_acc_mean"].get<double>(), 0.25);
+    EXPECT_LT(s["majority_test_acc_mean"].get<double>(), 0.5);
+    EXPECT_GT(s["gcn_test_acc_mean"].get<double>(), s["majority_test_acc_mean"].get<double>());
     EXPECT_EQ(s["pign_mad_per_iteration"].size(), 19u);
   }
+  EXPECT_NE(read_file(out / "report.md").find("majority class % (test)"), std::string::npos);
   const auto cfg = json::parse(read_file(out / "config.json"));
   EXPECT_EQ(cfg["seed"], 3);
   EXPECT_EQ(cfg["config"]["pign"]["iterations"], 9);
