@@ -37,21 +37,22 @@ q::SecondKindProblem n3_with_soe() {
 
 }  // namespace
 
+// The step's weights (shared with solve_singular_convolution): near node w1, far node w0.
 TEST(ExponentialTrapezoid, WeightsSeriesMatchesClosedFormAndTrapezoidAtZero) {
   double w0 = 0, w1 = 0;
-  q::ExponentialTrapezoid::weights(0.0, w0, w1);
+  q::detail::exponential_hat_weights(0.0, w1, w0);
   EXPECT_DOUBLE_EQ(w0, 0.5);
   EXPECT_DOUBLE_EQ(w1, 0.5);
-  // Across the switch at z = 1 the series and the closed form agree to rounding; below it the series
+  // Across the switch at z = 0.5 the series and the closed form agree to rounding; below it the series
   // matches the closed form to the closed form's own cancellation error (about eps / z^2).
-  for (double z : {0.999999, 1.0, 1.000001, 0.1, 0.01}) {
-    q::ExponentialTrapezoid::weights(z, w0, w1);
+  for (double z : {0.499999, 0.5, 0.500001, 0.1, 0.01, 2.0}) {
+    q::detail::exponential_hat_weights(z, w1, w0);
     const double e = std::exp(-z);
     EXPECT_NEAR(w1, (z - 1 + e) / (z * z), 4e-16 / (z * z)) << z;
-    EXPECT_NEAR(w0 + w1, -std::expm1(-z) / z, 4e-16) << z;
+    EXPECT_NEAR(w0 + w1, -std::expm1(-z) / z, 4e-16 / (z * z)) << z;
   }
   // Large z: w0 -> 1/z^2 and w1 -> 1/z - 1/z^2 (the exponential has decayed within the step).
-  q::ExponentialTrapezoid::weights(1e6, w0, w1);
+  q::detail::exponential_hat_weights(1e6, w1, w0);
   EXPECT_NEAR(w1, 1e-6 - 1e-12, 1e-18);
   EXPECT_NEAR(w0, 1e-12, 1e-18);
 }

@@ -7,6 +7,8 @@
 // is carried as one state per term (d numbers):
 //   H_l(t_{n+1}) = exp(-z) H_l(t_n) + h (w0(z) G_n + w1(z) G_{n+1}),   z = lambda_l h,
 //   w1(z) = (z - 1 + exp(-z)) / z^2,   w0(z) = (1 - exp(-z)) / z - w1(z)   (both 1/2 at z = 0),
+// the exact hat-function weights that solve_singular_convolution uses too (detail::exponential_hat_weights,
+// by their series below z = 0.5),
 // and y_{n+1} = f(t_{n+1}) + sum_l c_l H_l(t_{n+1}) is the implicit equation of the step (StepSolver).
 // O(L) work and memory per step, O(N L) in all. The quadrature is exact for G(y(s)) linear in s whatever
 // lambda_l h is, so the global error is O(h^2) with a constant set by the smoothness of G(y(t)), not by
@@ -42,28 +44,6 @@ struct ExponentialTrapezoid {
     step.validate();
     require(blow_up_threshold > 1, "ExponentialTrapezoid::blow_up_threshold", blow_up_threshold,
             "blow_up_threshold > 1");
-  }
-
-  /// The weights (w0, w1) of one step at z = lambda h >= 0 (per unit h): exp(-z) H + h (w0 G_n + w1 G_{n+1}).
-  /// Below z = 1 by their Taylor series, 20 terms (the closed form of w1 loses about eps / z^2 to
-  /// cancellation; the series' first omitted term is below z^20 / 22! < 1e-21), above by the closed forms.
-  static void weights(double z, double& w0, double& w1) {
-    if (z < 1) {
-      // w1 = sum_k (-z)^k / (k + 2)!,  w0 + w1 = (1 - exp(-z)) / z = sum_k (-z)^k / (k + 1)!
-      double term1 = 0.5, term = 1.0, s1 = 0, s = 0;
-      for (int k = 0; k < 20; ++k) {
-        s1 += term1;
-        s += term;
-        term1 *= -z / (k + 3);
-        term *= -z / (k + 2);
-      }
-      w1 = s1;
-      w0 = s - s1;
-      return;
-    }
-    const double e = std::exp(-z);
-    w1 = (z - 1 + e) / (z * z);
-    w0 = (1 - e) / z - w1;
   }
 };
 
@@ -106,7 +86,7 @@ inline VolterraResult solve_volterra(const SecondKindProblem& p, const Grid& gri
       for (std::size_t l = 0; l < L; ++l) {
         const double z = soe.rates[l] * h;
         decay[l] = std::exp(-z);
-        ExponentialTrapezoid::weights(z, w0[l], w1[l]);
+        detail::exponential_hat_weights(z, w1[l], w0[l]);  // the near node t_{n+1} gets w1, the far t_n w0
         w0[l] *= h;
         w1[l] *= h;
       }

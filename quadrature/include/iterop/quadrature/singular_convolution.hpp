@@ -85,26 +85,6 @@ inline Exact scalar_exact(const SingularConvolutionProblem& p) {
   return [e = p.exact](double t, std::span<double> out) { out[0] = e(t); };
 }
 
-/// int_0^h e^(-lambda u) (1 - u/h) du and int_0^h e^(-lambda u) u/h du, divided by h (x = lambda h >= 0):
-/// the weights of the far and near node of an interval, by their series for small x.
-inline void exponential_hat_weights(double x, double& phi0, double& phi1) {
-  if (x < 0.5) {
-    double p0 = 0, p1 = 0, power = 1, fact = 2;  // fact = (m)! for m = k + 2
-    for (int k = 0; k < 30; ++k) {
-      const int m = k + 2;
-      p0 += power / fact;
-      p1 += power * (m - 1) / fact;
-      power *= -x;
-      fact *= m + 1;
-    }
-    phi0 = p0;
-    phi1 = p1;
-    return;
-  }
-  const double e = std::exp(-x);
-  phi0 = (x - 1 + e) / (x * x);
-  phi1 = (1 - e - x * e) / (x * x);
-}
 }  // namespace detail
 
 /// Solves on the uniform grid of N steps (N >= 2) with the product trapezoid (ProductTrapezoid's

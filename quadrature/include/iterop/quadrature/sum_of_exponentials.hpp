@@ -160,6 +160,29 @@ struct SoeFitResult {
 
 namespace detail {
 
+/// int_0^h e^(-lambda u) (1 - u/h) du and int_0^h e^(-lambda u) u/h du, divided by h (x = lambda h >= 0):
+/// the weights of the far and near node of an interval when a linear interpolant is integrated exactly
+/// against the exponential (singular_convolution.hpp, exponential_trapezoid.hpp); by their series below x = 0.5.
+inline void exponential_hat_weights(double x, double& phi0, double& phi1) {
+  if (x < 0.5) {
+    double p0 = 0, p1 = 0, power = 1, fact = 2;  // fact = (m)! for m = k + 2
+    for (int k = 0; k < 30; ++k) {
+      const int m = k + 2;
+      p0 += power / fact;
+      p1 += power * (m - 1) / fact;
+      power *= -x;
+      fact *= m + 1;
+    }
+    phi0 = p0;
+    phi1 = p1;
+    return;
+  }
+  const double e = std::exp(-x);
+  phi0 = (x - 1 + e) / (x * x);
+  phi1 = (1 - e - x * e) / (x * x);
+}
+
+
 /// Relative error of the infinite trapezoidal rule with step eta for the x = log s form of
 /// tau^(-a) Gamma(a) = int e^{a x} exp(-e^x tau) dx, the same for every tau (Poisson summation):
 /// 2 sum_{k>=1} |Gamma(a + 2 pi i k / eta)| / Gamma(a), with Stirling's |Gamma(a + iy)| ~
