@@ -3,16 +3,13 @@
 #include "iterop/operators/conditional_flow_matching.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <random>
-#include <sstream>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
@@ -20,6 +17,7 @@
 #include <torch/utils.h>
 
 #include "detail/checkpoint_file.hpp"
+#include "detail/conditional_flow_matching_format.hpp"
 #include "detail/data_parallel.hpp"
 #include "detail/graph_tensors.hpp"
 #include "iterop/core/errors.hpp"
@@ -32,11 +30,6 @@ namespace iterop::operators {
 using distributions::SampleSet;
 
 namespace {
-
-const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names{"relu", "selu", "silu", "gelu", "tanh", "elu"};
-  return names;
-}
 
 torch::Tensor activate(const std::string& a, const torch::Tensor& x) {
   if (a == "relu") return torch::relu(x);
@@ -86,13 +79,7 @@ std::mt19937_64 step_rng(std::uint64_t seed, long step, std::uint64_t stream) {
 // ---------------------------------------------------------------------------------------------------------------
 // Options, names, samplers, pairings
 
-std::string to_string(CfmCoupling c) { return c == CfmCoupling::independent ? "icfm" : "otcfm"; }
-
-CfmCoupling parse_cfm_coupling(const std::string& name) {
-  if (name == "icfm" || name == "independent") return CfmCoupling::independent;
-  if (name == "otcfm" || name == "ot" || name == "optimal_transport") return CfmCoupling::optimal_transport;
-  throw invalid_option("coupling = " + name + ". Violated constraint: one of icfm, independent, otcfm, ot, optimal_transport.");
-}
+// (to_string(CfmCoupling), parse_cfm_coupling and CfmOptions::validate: conditional_flow_matching_format.cpp)
 
 std::string to_string(CfmTrainStatus s) {
   switch (s) {
@@ -101,21 +88,6 @@ std::string to_string(CfmTrainStatus s) {
     case CfmTrainStatus::non_finite_loss: return "non_finite_loss";
   }
   return "unknown";
-}
-
-void CfmOptions::validate() const {
-  require(dim >= 1, "CfmOptions::dim", dim, "dim >= 1");
-  require(width >= 1, "CfmOptions::width", width, "width >= 1");
-  require(depth >= 1, "CfmOptions::depth", depth, "depth >= 1");
-  const auto& names = activation_names();
-  require(std::find(names.begin(), names.end(), activation) != names.end(), "CfmOptions::activation", activation,
-          "one of relu, selu, silu, gelu, tanh, elu");
-  require(coupling == CfmCoupling::independent || coupling == CfmCoupling::optimal_transport, "CfmOptions::coupling",
-          int(coupling), "icfm or otcfm");
-  require(std::isfinite(lr) && lr > 0, "CfmOptions::lr", lr, "lr > 0 and finite");
-  require(batch >= 1, "CfmOptions::batch", batch, "batch >= 1");
-  require(steps >= 1, "CfmOptions::steps", steps, "steps >= 1");
-  require(!device.empty(), "CfmOptions::device", device, "a torch::Device string such as cpu, cuda, cuda:0");
 }
 
 double CfmTrainReport::final_loss(std::size_t window) const {
@@ -367,158 +339,47 @@ SampleSet ConditionalFlowMatching::velocity(const SampleSet& x, double t) const 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Save / load: a text file, "key value" lines, then one "param <name> <numel>" line per tensor followed by
-// its values on one line (shortest round-trip decimal of the stored float/double).
+// Save / load: the text format of conditional_flow_matching_format.cpp (no LibTorch there), behind the checked
+// header (size and CRC-32).
 
 void ConditionalFlowMatching::save(const std::string& path) const {
   const auto& m = *impl_;
-  std::ostringstream s;
-  s << "iterop-cfm 1\n";
-  s << "dim " << m.o.dim << "\nwidth " << m.o.width << "\ndepth " << m.o.depth << "\nactivation " << m.o.activation
-    << "\ncoupling " << to_string(m.o.coupling) << "\nlr " << format_double(m.o.lr) << "\nbatch " << m.o.batch
-    << "\nsteps " << m.o.steps << "\nseed " << m.o.seed << "\ndevice " << m.o.device << "\nfloat64 "
-    << (m.o.float64 ? 1 : 0) << "\nsteps_trained " << m.steps_trained << "\n";
+  detail::CfmFile file{m.o, m.steps_trained, {}};
   detail::translate_torch_errors([&] {
-    const auto named = m.net->named_parameters(true);
-    s << "parameters " << named.size() << "\n";
-    for (const auto& item : named) {
-      auto v = item.value().detach().to(torch::kCPU).contiguous();
-      s << "param " << item.key() << " " << v.numel() << "\n";
-      char buf[64];
-      if (v.scalar_type() == torch::kFloat32) {
-        const float* p = v.data_ptr<float>();
-        for (int64_t i = 0; i < v.numel(); ++i) {
-          auto r = std::to_chars(buf, buf + sizeof buf, p[i]);
-          s.write(buf, r.ptr - buf);
-          s << (i + 1 < v.numel() ? ' ' : '\n');
-        }
-      } else {
-        auto vd = v.to(torch::kFloat64);
-        const double* p = vd.data_ptr<double>();
-        for (int64_t i = 0; i < vd.numel(); ++i) {
-          auto r = std::to_chars(buf, buf + sizeof buf, p[i]);
-          s.write(buf, r.ptr - buf);
-          s << (i + 1 < vd.numel() ? ' ' : '\n');
-        }
-      }
+    for (const auto& item : m.net->named_parameters(true)) {
+      const auto v = item.value().detach().to(torch::kCPU, torch::kFloat64).contiguous();
+      const double* p = v.data_ptr<double>();
+      file.parameters.push_back({item.key(), std::vector<double>(p, p + v.numel())});
     }
     return 0;
   });
-  detail::write_checked_file(path, detail::checked_format::cfm, s.str(), "ConditionalFlowMatching::save path");
+  detail::write_checked_file(path, detail::checked_format::cfm, detail::cfm_file_text(file),
+                             "ConditionalFlowMatching::save path");
 }
 
 ConditionalFlowMatching ConditionalFlowMatching::load(const std::string& path, const std::string& device) {
-  // Header, size and CRC-32 first (a truncated or damaged file is refused whole); line numbers count the header.
-  std::istringstream f(detail::read_checked_file(path, detail::checked_format::cfm, "ConditionalFlowMatching::load path",
-                                                 "a readable file written by ConditionalFlowMatching::save"));
-  int line_no = 1;
-  std::string line;
-  auto fail = [&](const std::string& why) -> void {
-    throw invalid_option(path + ":" + std::to_string(line_no) + ": " + why);
-  };
-  auto next_line = [&]() -> std::string {
-    if (!std::getline(f, line)) fail("unexpected end of file");
-    ++line_no;
-    return line;
-  };
-  if (next_line() != "iterop-cfm 1") fail("expected the header 'iterop-cfm 1', found '" + line + "'");
-  std::map<std::string, std::pair<std::string, int>> kv;  // key -> (value, line)
-  const std::vector<std::string> keys{"dim", "width", "depth", "activation", "coupling", "lr", "batch",
-                                      "steps", "seed", "device", "float64", "steps_trained"};
-  for (const auto& key : keys) {
-    std::istringstream ls(next_line());
-    std::string k, v;
-    ls >> k >> v;
-    if (k != key || v.empty()) fail("expected '" + key + " <value>', found '" + line + "'");
-    kv[k] = {v, line_no};
-  }
-  CfmOptions o;
-  long steps_trained = 0;
-  auto parse = [&](const std::string& key, auto convert) {
-    const auto& [v, at] = kv[key];
-    try {
-      std::size_t used = 0;
-      auto r = convert(v, &used);
-      if (used != v.size()) throw std::invalid_argument("trailing characters");
-      return r;
-    } catch (const std::logic_error&) {
-      line_no = at;
-      fail("malformed value '" + v + "' of " + key);
-    }
-    return decltype(convert(v, nullptr)){};
-  };
-  auto to_int = [](const std::string& v, std::size_t* u) { return std::stoi(v, u); };
-  o.dim = parse("dim", to_int);
-  o.width = parse("width", to_int);
-  o.depth = parse("depth", to_int);
-  o.activation = kv["activation"].first;
-  o.coupling = parse("coupling", [](const std::string& v, std::size_t* u) {
-    if (u) *u = v.size();
-    try {
-      return parse_cfm_coupling(v);
-    } catch (const invalid_option& e) {
-      throw std::invalid_argument(e.what());
-    }
-  });
-  o.lr = parse("lr", [](const std::string& v, std::size_t* u) { return std::stod(v, u); });
-  o.batch = parse("batch", to_int);
-  o.steps = parse("steps", to_int);
-  o.seed = parse("seed", [](const std::string& v, std::size_t* u) { return std::stoull(v, u); });
-  o.device = device.empty() ? kv["device"].first : device;
-  o.float64 = parse("float64", to_int) != 0;
-  steps_trained = parse("steps_trained", [](const std::string& v, std::size_t* u) { return std::stol(v, u); });
-  try {
-    o.validate();
-  } catch (const invalid_option& e) {
-    throw invalid_option(path + ": " + e.what());
-  }
-  ConditionalFlowMatching model(o);
-  model.impl_->steps_trained = steps_trained;
-  std::size_t count = 0;
-  {
-    std::istringstream ls(next_line());
-    std::string k;
-    ls >> k >> count;
-    if (k != "parameters" || !ls) fail("expected 'parameters <count>', found '" + line + "'");
-  }
+  // Header, size and CRC-32 first (a truncated or damaged file is refused whole), then the whole text is parsed
+  // and checked against the layout its options imply before the network is built.
+  const detail::CfmFile file = detail::parse_cfm_file(
+      detail::read_checked_file(path, detail::checked_format::cfm, "ConditionalFlowMatching::load path",
+                                "a readable file written by ConditionalFlowMatching::save"),
+      path, device);
+  ConditionalFlowMatching model(file.options);
+  model.impl_->steps_trained = file.steps_trained;
   detail::translate_torch_errors([&] {
     torch::NoGradGuard no_grad;
     auto named = model.impl_->net->named_parameters(true);
-    if (count != named.size())
-      fail("the file holds " + std::to_string(count) + " parameter tensors, the model built from its options " +
-           std::to_string(named.size()));
-    for (auto& item : named) {
-      std::istringstream ls(next_line());
-      std::string k, name;
-      int64_t numel = -1;
-      ls >> k >> name >> numel;
-      if (k != "param" || name != item.key() || numel != item.value().numel())
-        fail("expected 'param " + item.key() + " " + std::to_string(item.value().numel()) + "', found '" + line + "'");
-      next_line();
-      // Parse in the stored type itself, so float32 weights read back bit-identical (no double rounding).
-      auto parse_values = [&](auto& vals) {
-        const char* p = line.data();
-        const char* end = line.data() + line.size();
-        for (auto& v : vals) {
-          while (p < end && *p == ' ') ++p;
-          auto r = std::from_chars(p, end, v);
-          if (r.ec != std::errc{} || !std::isfinite(v)) fail("malformed or non-finite value in parameter " + name);
-          p = r.ptr;
-        }
-        while (p < end && *p == ' ') ++p;
-        if (p != end) fail("more than " + std::to_string(numel) + " values for parameter " + name);
-      };
-      torch::Tensor t;
-      if (item.value().scalar_type() == torch::kFloat32) {
-        std::vector<float> vals(static_cast<std::size_t>(numel));
-        parse_values(vals);
-        t = torch::from_blob(vals.data(), item.value().sizes(), torch::kFloat32).clone();
-      } else {
-        std::vector<double> vals(static_cast<std::size_t>(numel));
-        parse_values(vals);
-        t = torch::from_blob(vals.data(), item.value().sizes(), torch::kFloat64).clone();
-      }
-      item.value().copy_(t.to(item.value().device(), item.value().scalar_type()));
+    if (named.size() != file.parameters.size())
+      throw backend_error("LibTorch", "the CFM network has " + std::to_string(named.size()) +
+                                          " parameter tensors, its file layout " + std::to_string(file.parameters.size()));
+    for (std::size_t i = 0; i < named.size(); ++i) {
+      auto& value = named[i].value();
+      const auto& p = file.parameters[i];
+      if (named[i].key() != p.name || value.numel() != std::int64_t(p.values.size()))
+        throw backend_error("LibTorch", "the CFM network's parameter " + named[i].key() + " does not match the file layout's " + p.name);
+      // float32 values were parsed as floats: the float64 tensor converts back to them exactly.
+      const auto t = torch::from_blob(const_cast<double*>(p.values.data()), value.sizes(), torch::kFloat64);
+      value.copy_(t.to(value.device(), value.scalar_type()));
     }
     return 0;
   });
