@@ -31,12 +31,6 @@ namespace {
 
 const std::vector<std::string> method_names = {"picard", "km", "anderson", "anderson-type1", "lm"};
 
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const auto& item : items) s += (s.empty() ? "" : ", ") + item;
-  return s;
-}
-
 bool contains(const std::vector<std::string>& items, const std::string& x) {
   for (const auto& item : items)
     if (item == x) return true;
@@ -153,11 +147,9 @@ SolveSummary solve_ceres(const FixedPointProblem& p, const Stop& stop, std::vect
 }
 #endif
 
-}  // namespace
-
-namespace {
 constexpr EnumNames<Backend, 3> backend_names{
     {{{Backend::iterop, "iterop"}, {Backend::kinsol, "kinsol"}, {Backend::ceres, "ceres"}}}};
+
 }  // namespace
 
 std::string to_string(Backend backend) { return std::string(backend_names.name(backend)); }

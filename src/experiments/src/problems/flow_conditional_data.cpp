@@ -9,6 +9,7 @@
 
 #include "iterop/core/errors.hpp"
 #include "iterop/distributions/flow_datasets.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 namespace iterop::experiments {
 
@@ -16,12 +17,6 @@ namespace {
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& w : v) s += (s.empty() ? "" : ", ") + w;
-  return s;
 }
 
 std::string lower(std::string_view s) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/experiments/runner/table.hpp"
 #include "iterop/problems/elementary_maps.hpp"
 #include "iterop/problems/h_equation.hpp"
 #include "iterop/problems/linear_map.hpp"
@@ -16,15 +17,6 @@
 namespace iterop::experiments {
 
 namespace {
-
-std::string join_names(const std::vector<std::string>& names) {
-  std::string s;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (i) s += ", ";
-    s += names[i];
-  }
-  return s;
-}
 
 /// Wraps an iterop::problems functor (templated operator()(x, y) on indexable vectors) as a ProblemOperator.
 template <class Functor>
@@ -206,12 +198,12 @@ std::vector<std::string> ProblemCatalogue::names() const {
 
 FixedPointProblem ProblemCatalogue::make(std::string_view name, const ParameterValues& given) const {
   const ProblemEntry* entry = find(name);
-  require(entry != nullptr, "problem", std::string(name), "one of " + join_names(names()));
+  require(entry != nullptr, "problem", std::string(name), "one of " + join(names()));
   std::vector<std::string> taken;
   for (const auto& spec : entry->parameters) taken.push_back(spec.name);
   for (const auto& [key, value] : given) {
     require(std::find(taken.begin(), taken.end(), key) != taken.end(), entry->name + " parameter " + key, value,
-            "problem " + entry->name + " takes only " + join_names(taken));
+            "problem " + entry->name + " takes only " + join(taken));
   }
   ParameterValues values;
   for (const auto& spec : entry->parameters) {

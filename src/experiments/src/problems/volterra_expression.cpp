@@ -12,16 +12,11 @@
 #include <numbers>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/experiments/runner/table.hpp"
 
 namespace iterop::experiments {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (const auto& item : items) s += (s.empty() ? "" : ", ") + item;
-  return s;
-}
 
 [[noreturn]] void fail(const std::string& option, const std::string& text, const std::string& rule) {
   throw invalid_option(option + " = \"" + text + "\". Violated constraint: " + rule + ".");

@@ -28,12 +28,6 @@ namespace {
 
 int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
-std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
-  std::string s;
-  for (const auto& item : items) s += (s.empty() ? "" : separator) + item;
-  return s;
-}
-
 /// A value as the file spells it (strings in double quotes, lists in brackets, tables as {...}).
 std::string value_text(const toml::node& n) {
   if (const auto* s = n.as_string()) return "\"" + s->get() + "\"";
@@ -246,7 +240,19 @@ const toml::table* one_table(const Reader& reader, const toml::table& root, cons
   reader.fail(fallback_line, table + ": " + what);
 }
 
-std::string short_number(double v) { return format_exact(v); }
+/// Runs a library check (`check` throws iterop::invalid_option) and rethrows its failure at the line of the key
+/// the option stands for (rethrow_at); the file's own errors pass through.
+template <class Check>
+void checked(const Reader& reader, const std::string& table, const std::map<std::string, std::string>& option_to_key,
+             const Combination& c, int fallback_line, Check&& check) {
+  try {
+    check();
+  } catch (const experiment_file_error&) {
+    throw;
+  } catch (const invalid_option& e) {
+    rethrow_at(reader, e, table, option_to_key, c, fallback_line);
+  }
+}
 
 /// A [[method]]'s `problems = ["A2", ...]`: the problems it applies to, by a problem's label or its name
 /// (fixed-point) or reference id (volterra); each must name a problem of the file. Empty: every problem.
@@ -400,7 +406,7 @@ std::vector<ProblemInstance> read_fixed_point_problems(const Reader& reader, con
           v = reader.number(*n, "problem.parameters." + spec.name);
           if (const auto broken = spec.violation(v)) reader.bad(*n, "problem.parameters." + spec.name, *broken);
           inst.given[spec.name] = v;
-          if (label.empty() || swept(c, spec.name)) swept_part += " " + spec.name + "=" + short_number(v);
+          if (label.empty() || swept(c, spec.name)) swept_part += " " + spec.name + "=" + format_exact(v);
         }
         inst.values[spec.name] = v;
         if (spec.name == "seed") {
@@ -477,11 +483,7 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
         skipped_backends.insert(to_string(m.spec.solver));
         continue;
       }
-      try {
-        m.spec.validate();
-      } catch (const invalid_option& e) {
-        rethrow_at(reader, e, "method", method_option_keys(), c, m.line);
-      }
+      checked(reader, "method", method_option_keys(), c, m.line, [&] { m.spec.validate(); });
       // The label: the given one plus the swept options, or solver, method and every option given.
       std::string l = label.empty() ? to_string(m.spec.solver) + " " + m.spec.method_name() : label;
       auto add = [&](const char* key, const std::string& text) {
@@ -490,7 +492,7 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
       if (!label.empty() && swept(c, "solver")) l += " " + to_string(m.spec.solver);
       if (!label.empty() && swept(c, "method")) l += " " + m.spec.method_name();
       if (m.spec.memory) add("memory", "m=" + std::to_string(*m.spec.memory));
-      if (m.spec.relaxation) add("relaxation", "relaxation=" + short_number(*m.spec.relaxation));
+      if (m.spec.relaxation) add("relaxation", "relaxation=" + format_exact(*m.spec.relaxation));
       if (m.spec.orth) add("orth", "orth=" + *m.spec.orth);
       if (m.spec.kinsol_test) add("kinsol_test", std::string("test=") + (*m.spec.kinsol_test == KinsolTest::kinsol ? "kinsol" : "iterop"));
       m.label = l;
@@ -682,12 +684,12 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
                  : std::holds_alternative<quadrature::FirstKindProblem>(prob) ? VolterraKind::first
                                                                               : VolterraKind::ide;
         if (const auto* sk = std::get_if<quadrature::SecondKindProblem>(&prob)) p.singular_exponent = sk->singular_exponent;
-        p.label = label.empty() ? id + (p.T ? " on [0, " + short_number(*p.T) + "]" : std::string())
+        p.label = label.empty() ? id + (p.T ? " on [0, " + format_exact(*p.T) + "]" : std::string())
                                 : label + (swept(c, "reference") ? " " + id : std::string());
         p.names.push_back(id);
       } else {
         VolterraExpressionSpec& s = p.expression;
-        try {
+        checked(reader, "problem", expression_option_keys(), c, p.line, [&] {
           if (const auto* n = find(c, "kind")) s.kind = parse_volterra_kind(reader.string(*n, "problem.kind"));
           s.f = reader.string(*find(c, "f"), "problem.f");
           s.kernel = reader.string(*find(c, "kernel"), "problem.kernel");
@@ -696,11 +698,7 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
           if (const auto* n = find(c, "singular_exponent")) s.singular_exponent = reader.number(*n, "problem.singular_exponent");
           if (const auto* n = find(c, "exact")) s.exact = reader.string(*n, "problem.exact");
           (void)make_expression_problem(s);  // compiles the expressions: syntax errors and unknown names now
-        } catch (const experiment_file_error&) {
-          throw;
-        } catch (const invalid_option& e) {
-          rethrow_at(reader, e, "problem", expression_option_keys(), c, p.line);
-        }
+        });
         p.kind = s.kind;
         p.singular_exponent = s.singular_exponent.value_or(0.0);
         if (!label.empty()) {
@@ -709,7 +707,7 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
             if (swept(c, k)) p.label += " " + k + "=" + value_text(*find(c, k));
         } else {
           p.label = (s.kind == VolterraKind::ide ? "F=" : s.kind == VolterraKind::first ? "g=" : "f=") + s.f + ", K=" + s.kernel;
-          if (swept(c, "T")) p.label += ", T=" + short_number(s.T);
+          if (swept(c, "T")) p.label += ", T=" + format_exact(s.T);
         }
       }
       if (!label.empty()) p.names.push_back(label);
@@ -747,19 +745,14 @@ std::vector<VolterraMethodChoice> read_volterra_methods(const Reader& reader, co
       m.combination = c;
       m.problems = only;
       const toml::node* mn = find(c, "method");
-      try {
-        m.method = parse_volterra_method(reader.string(*mn, "method.method"));
-      } catch (const experiment_file_error&) {
-        throw;
-      } catch (const invalid_option& e) {
-        rethrow_at(reader, e, "method", {{"--method", "method"}}, c, m.line);
-      }
+      checked(reader, "method", {{"--method", "method"}}, c, m.line,
+              [&] { m.method = parse_volterra_method(reader.string(*mn, "method.method")); });
       if (const auto* n = find(c, "grading")) {
         m.grading = reader.number(*n, "method.grading");
         if (!(m.grading >= 1)) reader.bad(*n, "method.grading", "grading >= 1 (t_j = T (j/N)^r; 1 is uniform)");
       }
       m.label = (label.empty() ? to_string(m.method) : label + (swept(c, "method") ? " " + to_string(m.method) : "")) +
-                (m.grading == 1 ? std::string() : " (graded r=" + short_number(m.grading) + ")");
+                (m.grading == 1 ? std::string() : " (graded r=" + format_exact(m.grading) + ")");
       check_new_label(reader, out, m);
       out.push_back(std::move(m));
     }
@@ -819,13 +812,11 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
         }
         method_used[mi] = true;
         if (!p.reference && p.kind == VolterraKind::first) {
-          try {
+          checked(reader, "problem", expression_option_keys(), p.combination, p.line, [&] {
             const auto built = make_expression_problem(p.expression);
             check_first_kind(std::get<quadrature::FirstKindProblem>(built.problem), p.steps, m.grading,
                              p.expression.kernel, p.expression.f);
-          } catch (const invalid_option& e) {
-            rethrow_at(reader, e, "problem", expression_option_keys(), p.combination, p.line);
-          }
+          });
         }
         VolterraFileCell cell;
         cell.problem_label = p.label;
@@ -869,7 +860,7 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
       const toml::node* n = find(methods[mi].combination, "method");
       reader.fail(n ? line_of(*n) : methods[mi].line,
                   "method.method = \"" + to_string(methods[mi].method) + "\"" +
-                      (methods[mi].grading != 1 ? " with grading = " + short_number(methods[mi].grading) : std::string()) +
+                      (methods[mi].grading != 1 ? " with grading = " + format_exact(methods[mi].grading) : std::string()) +
                       ". Violated constraint: a method that fits at least one problem of the file (" + first_reason[mi] +
                       ").");
     }

@@ -43,25 +43,24 @@ void Table::add_row(std::vector<std::string> row) {
 }
 
 std::string Table::to_markdown() const {
-  std::string out = "|";
-  for (const auto& c : columns) {
-    out += ' ';
-    out += markdown_cell(c);
-    out += " |";
-  }
-  out += "\n|";
+  std::string out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    out += "|";
+    for (const auto& cell : cells) out += " " + markdown_cell(cell) + " |";
+    out += "\n";
+  };
+  line(columns);
+  out += "|";
   for (std::size_t j = 0; j < columns.size(); ++j) out += align_of(*this, j) == Align::right ? " ---: |" : " --- |";
   out += "\n";
-  for (const auto& row : rows) {
-    out += "|";
-    for (const auto& cell : row) {
-      out += ' ';
-      out += markdown_cell(cell);
-      out += " |";
-    }
-    out += "\n";
-  }
+  for (const auto& row : rows) line(row);
   return out;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string s;
+  for (const auto& item : items) s += (s.empty() ? "" : separator) + item;
+  return s;
 }
 
 std::string csv_escape(const std::string& cell) {

@@ -27,6 +27,9 @@ struct Table {
   std::string to_text() const;
 };
 
+/// The items separated by `separator` ("a, b, c"): the lists of names in messages and reports.
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
+
 /// Quotes one CSV cell if it needs quoting (comma, double quote, CR or LF).
 std::string csv_escape(const std::string& cell);
 
