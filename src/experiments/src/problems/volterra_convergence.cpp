@@ -88,8 +88,6 @@ VolterraMethod parse_volterra_method(const std::string& name) {
 
 int stated_order(VolterraMethod method) { return info(method).order; }
 
-VolterraKind volterra_kind_of(VolterraMethod method) { return kind_of(info(method).equation); }
-
 VolterraMethod default_volterra_method(VolterraKind kind, double singular_exponent) {
   const q::RuleInfo* r = q::default_rule<rules>(equation_of(kind), singular_exponent);
   require(r != nullptr, "--kind", to_string(kind), "a kind of equation that a rule of the list solves");

@@ -76,10 +76,6 @@ Record check_record(const theory::CheckResult& r) {
                 {"details", r.details}};
 }
 
-ExperimentOutcome run_theory_checks_experiment(const ExperimentContext& context) {
-  return run_study(theory_checks_study(), context);
-}
-
 Experiment theory_checks_experiment() {
   return study_experiment(
       "theory-checks",

@@ -55,8 +55,6 @@ std::ostream& operator<<(std::ostream& out, VolterraMethod method);
 VolterraMethod parse_volterra_method(const std::string& name);
 /// The order the method states (its struct's `static constexpr int order`).
 int stated_order(VolterraMethod method);
-/// The kind of equation the method solves (its struct's `equation`).
-VolterraKind volterra_kind_of(VolterraMethod method);
 /// One line generated from the rule's data: what it is, the kind of equation and kernel, the grids,
 /// the order, and whether it is a default; for --help.
 std::string describe(VolterraMethod method);
