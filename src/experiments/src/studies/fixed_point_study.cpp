@@ -79,22 +79,11 @@ std::string verdict_section(const Records& records) {
 }  // namespace
 
 Study fixed_point_file_study(const ExperimentFile& file) {
-  Study study;
-  study.name = file.name;
-  study.title = "Experiment " + file.name + " (fixed-point, from `" + file.path.string() + "`)";
-  study.description = file.description;
-  study.notes = file.notes;
-  study.config = {{"kind", "fixed-point"},
-                  {"file", file.path.string()},
-                  {"seeds", file.seeds},
-                  {"seed_source", file.seed_from_command_line ? "--seed" : "the file ([experiment] seed, default 1)"},
-                  {"plots", file.plots},
-                  {"document", file.document},
-                  {"backends_available",
-                   {{"kinsol", backend_available(Backend::kinsol)}, {"ceres", backend_available(Backend::ceres)}}}};
-  study.results_header = {{"kind", "fixed-point"},
-                          {"stop_rule", "||G(x) - x||_2 <= rtol ||G(x0) - x0||_2 + atol (2-norm), true residual "
-                                        "computed by iterop"}};
+  Study study = file_study_frame(file);
+  study.config["backends_available"] = {{"kinsol", backend_available(Backend::kinsol)},
+                                        {"ceres", backend_available(Backend::ceres)}};
+  study.results_header["stop_rule"] =
+      "||G(x) - x||_2 <= rtol ||G(x0) - x0||_2 + atol (2-norm), true residual computed by iterop";
   const bool seeds_vary = file.seeds.size() > 1;
   auto group_of = [seeds_vary](const FixedPointFileCell& c) {
     return c.problem_label + (seeds_vary ? " seed=" + std::to_string(c.seed) : std::string()) +

@@ -59,22 +59,25 @@ Figure convergence_figure(const Records& records) {
 
 }  // namespace
 
-Study volterra_file_study(const ExperimentFile& file) {
+Study file_study_frame(const ExperimentFile& file) {
+  const std::string kind = to_string(file.kind);
   Study study;
   study.name = file.name;
-  study.title = "Experiment " + file.name + " (volterra, from `" + file.path.string() + "`)";
+  study.title = "Experiment " + file.name + " (" + kind + ", from `" + file.path.string() + "`)";
   study.description = file.description;
   study.notes = file.notes;
-  study.config = {{"kind", "volterra"},
-                  {"file", file.path.string()},
-                  {"seeds", file.seeds},
+  study.config = {{"kind", kind}, {"file", file.path.string()}, {"seeds", file.seeds},
                   {"seed_source", file.seed_from_command_line ? "--seed" : "the file ([experiment] seed, default 1)"},
-                  {"plots", file.plots},
-                  {"document", file.document},
-                  {"left_out", file.left_out}};
-  study.results_header = {{"kind", "volterra"},
-                          {"observed_order_rule", "least-squares slope of log(max error) over log(h) over the converged "
-                                                  "runs with a finite, positive error"}};
+                  {"plots", file.plots}, {"document", file.document}};
+  study.results_header = {{"kind", kind}};
+  return study;
+}
+
+Study volterra_file_study(const ExperimentFile& file) {
+  Study study = file_study_frame(file);
+  study.config["left_out"] = file.left_out;
+  study.results_header["observed_order_rule"] =
+      "least-squares slope of log(max error) over log(h) over the converged runs with a finite, positive error";
   const bool seeds_vary = file.seeds.size() > 1;
   struct Solve {
     std::size_t cell;

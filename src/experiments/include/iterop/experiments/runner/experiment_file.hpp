@@ -102,6 +102,9 @@ ExperimentFile load_experiment_file(const std::filesystem::path& path, std::opti
 /// The reference problem `id` of PROBLEMS.md (L2, L3, N1, N3, N4, S1, A2, F2, D2); N4 ends at `T` when T > 0.
 AnyVolterraProblem volterra_reference_problem(const std::string& id, double T = 0);
 
+/// What the study of either kind of file starts from: name, title, description, notes, the config's file, seeds,
+/// plots and parsed document, and results.json's "kind".
+Study file_study_frame(const ExperimentFile& file);
 /// The study of a fixed-point file: one solve per cell, one record each (see runner/study.hpp).
 Study fixed_point_file_study(const ExperimentFile& file);
 /// The study of a volterra file: one solve per (cell, N), one record each; orders fitted in the report.
