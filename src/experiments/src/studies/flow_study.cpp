@@ -505,26 +505,19 @@ std::vector<Variant> ablation_variants(const FlowAblationStudy& study) {
   op::CalmFlowOptions base = study.base;
   base.dim = study.pair.dim;
   std::vector<Variant> variants{{"base", "base", base}};
-  auto add = [&](const std::string& factor, const std::vector<int>& values, int op::CalmFlowOptions::*field) {
-    for (int v : values)
+  // One variant per value of a factor that differs from the base's (an int or a text option).
+  auto add = [&](const std::string& factor, const auto& values, auto field) {
+    for (const auto& v : values)
       if (v != base.*field) {
-        variants.push_back({factor, std::to_string(v), base});
+        variants.push_back({factor, fmt::format("{}", v), base});
         variants.back().options.*field = v;
       }
   };
   add("N", study.time_points, &op::CalmFlowOptions::time_points);
   add("M", study.trajectories, &op::CalmFlowOptions::trajectories);
   add("K", study.spatial_tokens, &op::CalmFlowOptions::spatial_tokens);
-  for (const auto& head : study.heads)
-    if (head != base.head) {
-      variants.push_back({"head", head, base});
-      variants.back().options.head = head;
-    }
-  for (const auto& paths : study.paths)
-    if (paths != base.paths) {
-      variants.push_back({"paths", paths, base});
-      variants.back().options.paths = paths;
-    }
+  add("head", study.heads, &op::CalmFlowOptions::head);
+  add("paths", study.paths, &op::CalmFlowOptions::paths);
   if (study.paper_preset) {
     op::CalmFlowOptions paper = op::calmflow_preset("paper-2d");
     for (auto field : {&op::CalmFlowOptions::dim, &op::CalmFlowOptions::time_points, &op::CalmFlowOptions::trajectories,
@@ -937,9 +930,8 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     const std::string prompt = conditional_prompt(all[k]);
     const dist::SampleSet own = target(k, 1000);
     const dist::SampleSet x0 = dist::sample_dataset(settings.source, eval.samples, 2, derived_seed(seed, 2000 + k));
-    const dist::SampleSet gen =
-        m.model.sample(x0, {.temperature = sampling_temperature(eval.temperature, settings.calmflow), .seed = seed,
-                            .prompt = prompt});
+    const double tau = sampling_temperature(eval.temperature, settings.calmflow);
+    const dist::SampleSet gen = m.model.sample(x0, {.temperature = tau, .seed = seed, .prompt = prompt});
     Record r = {{"prompt", prompt},
                 {"component", all[k].component},
                 {"direction", all[k].direction},
@@ -948,8 +940,7 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     r.update(m.fields);
     put_quality(r, dist::sample_quality(gen, own, eval.gamma));
     r["floor_w2"] = record_number(dist::wasserstein2(target(k, 3000), own));
-    const dist::SampleSet unprompted =
-        u.model.sample(x0, {.temperature = sampling_temperature(eval.temperature, settings.calmflow), .seed = seed});
+    const dist::SampleSet unprompted = u.model.sample(x0, {.temperature = tau, .seed = seed});
     r["unconditional_w2"] = record_number(dist::wasserstein2(unprompted, own));
     r["better_than_unconditional"] = number_of(r, "w2") < number_of(r, "unconditional_w2");
     // The nearest other combination sharing a word: is the sample closer to its own target?
