@@ -51,40 +51,21 @@ std::filesystem::path CellCache::path_of(const nlohmann::json& key) const {
   return folder_ / (cell_hash(canonical_cell_key(key)) + ".json");
 }
 
-namespace {
-
-// The stored result of `path` as J (json: sorted keys; ordered_json: the file's order), checked as load() says.
-template <class J>
-std::optional<J> load_as(const std::filesystem::path& path, const nlohmann::json& key, const std::string& build) {
-  std::ifstream in(path, std::ios::binary);
+std::optional<nlohmann::ordered_json> CellCache::load(const nlohmann::json& key) const {
+  if (!reuse_) return std::nullopt;
+  std::ifstream in(path_of(key), std::ios::binary);
   if (!in) return std::nullopt;
   std::ostringstream text;
   text << in.rdbuf();
-  const J stored = J::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const auto stored = nlohmann::ordered_json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (!stored.is_object() || !stored.contains("result") || stored.value("format", 0) != cell_format) return std::nullopt;
   if (!stored.contains("key") || canonical_cell_key(nlohmann::json::parse(stored["key"].dump())) != canonical_cell_key(key))
     return std::nullopt;
-  if (stored.value("build", std::string()) != build) return std::nullopt;
+  if (stored.value("build", std::string()) != build_) return std::nullopt;
   return stored["result"];
 }
 
-}  // namespace
-
-std::optional<nlohmann::json> CellCache::load(const nlohmann::json& key) const {
-  if (!reuse_) return std::nullopt;
-  return load_as<nlohmann::json>(path_of(key), key, build_);
-}
-
-std::optional<nlohmann::ordered_json> CellCache::load_ordered(const nlohmann::json& key) const {
-  if (!reuse_) return std::nullopt;
-  return load_as<nlohmann::ordered_json>(path_of(key), key, build_);
-}
-
-std::filesystem::path CellCache::store(const nlohmann::json& key, const nlohmann::json& result) const {
-  return store_ordered(key, nlohmann::ordered_json::parse(result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-}
-
-std::filesystem::path CellCache::store_ordered(const nlohmann::json& key, const nlohmann::ordered_json& result) const {
+std::filesystem::path CellCache::store(const nlohmann::json& key, const nlohmann::ordered_json& result) const {
   std::error_code ec;
   std::filesystem::create_directories(folder_, ec);
   if (ec) throw io_error("cannot create the folder " + folder_.string() + ": " + ec.message());

@@ -45,15 +45,6 @@ std::string dump(const nlohmann::ordered_json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-// Cells over ranks (ExperimentContext::rank, ranks, job): rank r of R computes cells r, r + R, ... into cells/,
-// then says so in cells/rank-<r>-of-<R>.done (with the launcher's job id); rank 0 waits for those files and
-// writes the report from all the cells.
-struct RankShare {
-  int rank = 0;
-  int size = 1;
-  std::string job;
-};
-
 }  // namespace
 
 ExperimentOutcome run_study(const Study& study, const ExperimentContext& context) {
@@ -73,9 +64,12 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
   std::size_t reused = 0;
   require(context.ranks >= 1 && context.rank >= 0 && context.rank < context.ranks, "ExperimentContext::rank",
           context.rank, "0 <= rank < ranks (" + std::to_string(context.ranks) + ")");
-  const RankShare share{context.rank, context.ranks, context.job};
-  const bool split = share.size > 1 && study.cache;  // without the cache every rank would compute every cell
-  if (share.size > 1 && !study.cache && share.rank != 0) return {};  // rank 0 computes the uncached study alone
+  // Cells over ranks: rank r of R computes cells r, r + R, ... into cells/, then says so in
+  // cells/rank-<r>-of-<R>.done (with the launcher's job id); rank 0 waits for those files and writes the report
+  // from all the cells.
+  const int rank = context.rank, ranks = context.ranks;
+  const bool split = ranks > 1 && study.cache;  // without the cache every rank would compute every cell
+  if (ranks > 1 && !study.cache && rank != 0) return {};  // rank 0 computes the uncached study alone
   std::vector<std::optional<Record>> by_index(total);
   std::vector<std::size_t> reused_here;
   const auto cells_folder = folder.path() / "cells";
@@ -84,13 +78,13 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
   // marker file; `reused` counts those they read back from an earlier run.
   auto collect_peers = [&](const std::string& marker_suffix, int last_stage) {
     std::set<std::size_t> reused_by_peers;
-    for (int k = 0; k < share.size; ++k) {  // the barrier: each other rank's marker of this job
-      if (k == share.rank) continue;
-      const auto path = cells_folder / fmt::format("rank-{}-of-{}{}", k, share.size, marker_suffix);
+    for (int k = 0; k < ranks; ++k) {  // the barrier: each other rank's marker of this job
+      if (k == rank) continue;
+      const auto path = cells_folder / fmt::format("rank-{}-of-{}{}", k, ranks, marker_suffix);
       for (;;) {
         std::ifstream in(path);
         const auto m = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
-        if (m.is_object() && m.value("job", std::string()) == share.job) {
+        if (m.is_object() && m.value("job", std::string()) == context.job) {
           for (const auto& i : m["reused"]) reused_by_peers.insert(i.get<std::size_t>());
           break;
         }
@@ -100,9 +94,9 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
     for (std::size_t i = 0; i < total; ++i) {
       if (by_index[i] || study.cells[i].stage > last_stage) continue;
       const nlohmann::json key = {{"experiment", study.name}, {"cell", study.cells[i].key}, {"seed", context.seed}};
-      const auto stored = peers.load_ordered(key);
+      const auto stored = peers.load(key);
       if (!stored || !stored->is_object())
-        throw io_error("cell " + study.cells[i].label + " of rank " + std::to_string(i % std::size_t(share.size)) +
+        throw io_error("cell " + study.cells[i].label + " of rank " + std::to_string(i % std::size_t(ranks)) +
                        " is missing from " + cells_folder.string() + " (the ranks must run the same build)");
       Record r = *stored;
       r["cached"] = reused_by_peers.count(i) > 0;
@@ -111,8 +105,8 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
     }
   };
   auto write_marker = [&](const std::string& marker_suffix) {
-    write_file_atomically(cells_folder / fmt::format("rank-{}-of-{}{}", share.rank, share.size, marker_suffix),
-                          nlohmann::json{{"job", share.job}, {"reused", reused_here}}.dump() + "\n");
+    write_file_atomically(cells_folder / fmt::format("rank-{}-of-{}{}", rank, ranks, marker_suffix),
+                          nlohmann::json{{"job", context.job}, {"reused", reused_here}}.dump() + "\n");
   };
   std::set<int> stages;
   for (const auto& c : study.cells) {
@@ -138,13 +132,13 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
     }
     for (std::size_t i = 0; i < total; ++i) {
       if (study.cells[i].stage != stage) continue;
-      if (split && i % std::size_t(share.size) != std::size_t(share.rank)) continue;  // another rank's cell
+      if (split && i % std::size_t(ranks) != std::size_t(rank)) continue;  // another rank's cell
       const Cell& cell = study.cells[i];
       const nlohmann::json key = {{"experiment", study.name}, {"cell", cell.key}, {"seed", context.seed}};
       const std::string hash = cell_hash(canonical_cell_key(key));
       Record r;
       bool cached = false;
-      if (const auto stored = cache.load_ordered(key); stored && stored->is_object()) {
+      if (const auto stored = cache.load(key); stored && stored->is_object()) {
         r = *stored;
         cached = true;
         ++reused;
@@ -154,7 +148,7 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
         require(r.is_object(), "Study::compute", study.name + " cell " + cell.label, "a record (a JSON object)");
         if (!r.contains("seconds")) r["seconds"] = seconds_since(c0);
         r["cell"] = hash;
-        if (study.cache) cache.store_ordered(key, r);
+        if (study.cache) cache.store(key, r);
       }
       r["cached"] = cached;
       if (cached) reused_here.push_back(i);
@@ -165,22 +159,18 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
     }
   }
   if (split) {
-    if (share.rank != 0) {
+    if (rank != 0) {
       write_marker(".done");
-      ExperimentOutcome outcome;
-      outcome.summary = fmt::format("rank {} of {}: its cells are in {}; rank 0 writes the report", share.rank, share.size,
-                                    cells_folder.string());
-      return outcome;
+      return {.summary = fmt::format("rank {} of {}: its cells are in {}; rank 0 writes the report", rank, ranks,
+                                     cells_folder.string())};
     }
     collect_peers(".done", previous_stage);
-    for (int k = 1; k < share.size; ++k) {  // every rank has passed every barrier: the markers can go
-      std::filesystem::remove(cells_folder / fmt::format("rank-{}-of-{}.done", k, share.size));
+    for (int k = 0; k < ranks; ++k) {  // every rank has passed every barrier: the markers can go
+      std::filesystem::remove(cells_folder / fmt::format("rank-{}-of-{}.done", k, ranks));  // none of rank 0
       for (const int stage : stages)
-        std::filesystem::remove(cells_folder / fmt::format("rank-{}-of-{}.stage-{}.done", k, share.size, stage));
+        std::filesystem::remove(cells_folder / fmt::format("rank-{}-of-{}.stage-{}.done", k, ranks, stage));
     }
-    for (const int stage : stages)
-      std::filesystem::remove(cells_folder / fmt::format("rank-0-of-{}.stage-{}.done", share.size, stage));
-    context.report(fmt::format("{} ranks: the cells of ranks 1..{} read back from {}", share.size, share.size - 1,
+    context.report(fmt::format("{} ranks: the cells of ranks 1..{} read back from {}", ranks, ranks - 1,
                                cells_folder.string()));
   }
   for (auto& r : by_index) records.push_back(std::move(*r));
@@ -223,12 +213,10 @@ ExperimentOutcome run_study(const Study& study, const ExperimentContext& context
         "versions), `cells/` (finished cells, reused by a rerun into this folder).\n";
   folder.write_text("report.md", md);
 
-  ExperimentOutcome outcome;
-  outcome.files = folder.written();
-  outcome.notes = report.notes();
-  outcome.summary = text.summary + (reused > 0 ? fmt::format(" ({} of {} cells read back from cells/)", reused, total)
-                                               : std::string());
-  return outcome;
+  return {.files = folder.written(),
+          .notes = report.notes(),
+          .summary = text.summary + (reused > 0 ? fmt::format(" ({} of {} cells read back from cells/)", reused, total)
+                                                : std::string())};
 }
 
 Experiment study_experiment(std::string name, std::string description, bool in_suite,

@@ -44,17 +44,14 @@ class CellCache {
   std::filesystem::path path_of(const nlohmann::json& key) const;
 
   /// The stored result of the cell `key`, if a file for it exists, parses, holds exactly this key and
-  /// was written by this build (build_fingerprint()); otherwise nothing (the cell is computed again).
-  std::optional<nlohmann::json> load(const nlohmann::json& key) const;
+  /// was written by this build (build_fingerprint()); otherwise nothing (the cell is computed again). The
+  /// result's keys keep the order they were stored in: a record read back (a rerun, or another rank's cell)
+  /// is the record as computed.
+  std::optional<nlohmann::ordered_json> load(const nlohmann::json& key) const;
 
   /// Writes {"format", "key", "build", "result"} atomically to path_of(key); returns the path.
   /// Throws io_error when the folder or the file cannot be written.
-  std::filesystem::path store(const nlohmann::json& key, const nlohmann::json& result) const;
-
-  /// load() and store() for records: the result's keys keep the order they were stored in, so that a record
-  /// read back (a rerun, or another rank's cell) is the record as computed.
-  std::optional<nlohmann::ordered_json> load_ordered(const nlohmann::json& key) const;
-  std::filesystem::path store_ordered(const nlohmann::json& key, const nlohmann::ordered_json& result) const;
+  std::filesystem::path store(const nlohmann::json& key, const nlohmann::ordered_json& result) const;
 
  private:
   std::filesystem::path folder_;
