@@ -49,11 +49,6 @@ std::string number(double v) {
   return buf;
 }
 
-struct RunResult {
-  bool ok = false;
-  std::string message;
-};
-
 std::string first_line(const std::string& text) {
   std::istringstream in(text);
   std::string line, last;
@@ -63,8 +58,9 @@ std::string first_line(const std::string& text) {
   return last;
 }
 
-/// Runs `program script` in `folder` with stdin and stdout on /dev/null and stderr captured.
-RunResult run_gnuplot(const std::string& program, const std::filesystem::path& folder, const std::string& script_name) {
+/// Runs `program script` in `folder` with stdin and stdout on /dev/null and stderr captured; "" when it succeeded,
+/// else why not.
+std::string run_gnuplot(const std::string& program, const std::filesystem::path& folder, const std::string& script_name) {
   const std::filesystem::path err_path = temporary_sibling(folder / "gnuplot-stderr");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -77,40 +73,23 @@ RunResult run_gnuplot(const std::string& program, const std::filesystem::path& f
   pid_t pid = 0;
   const int rc = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
-  RunResult out;
   if (rc != 0) {
     std::error_code ec;
     std::filesystem::remove(err_path, ec);
-    out.message = rc == ENOENT ? program + " not found" : "cannot start " + program + ": " + std::strerror(rc);
-    return out;
+    return rc == ENOENT ? program + " not found" : "cannot start " + program + ": " + std::strerror(rc);
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      out.message = std::string("waiting for gnuplot failed: ") + std::strerror(errno);
-      return out;
-    }
-  }
-  std::string err;
-  {
-    std::ifstream in(err_path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    err = ss.str();
-  }
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return std::string("waiting for gnuplot failed: ") + std::strerror(errno);
+  std::ostringstream err;
+  err << std::ifstream(err_path).rdbuf();
   std::error_code ec;
   std::filesystem::remove(err_path, ec);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    out.ok = true;
-    return out;
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-    out.message = program + " not found";  // posix_spawnp implementations may report ENOENT this way
-    return out;
-  }
-  const std::string why = first_line(err);
-  out.message = program + " failed" + (why.empty() ? std::string() : ": " + why);
-  return out;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  // posix_spawnp implementations may report ENOENT as exit status 127.
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return program + " not found";
+  const std::string why = first_line(err.str());
+  return program + " failed" + (why.empty() ? std::string() : ": " + why);
 }
 
 }  // namespace
@@ -198,10 +177,10 @@ PlotOutcome plot_png(ReportFolder& folder, std::string_view stem, const Figure& 
     const std::filesystem::path tmp_png = temporary_sibling(out.png);
     const std::filesystem::path run_script = temporary_sibling(folder.file(script_name));
     write_file_atomically(run_script, gnuplot_script(figure, data_name, tmp_png.filename().string(), terminal));
-    const RunResult r = run_gnuplot(options.gnuplot, folder.path(), run_script.filename().string());
+    const std::string failure = run_gnuplot(options.gnuplot, folder.path(), run_script.filename().string());
     std::error_code ec;
     std::filesystem::remove(run_script, ec);
-    const bool made = r.ok && std::filesystem::file_size(tmp_png, ec) > 0 && !ec;
+    const bool made = failure.empty() && std::filesystem::file_size(tmp_png, ec) > 0 && !ec;
     if (made) {
       std::filesystem::rename(tmp_png, out.png, ec);
       if (!ec) {
@@ -211,7 +190,7 @@ PlotOutcome plot_png(ReportFolder& folder, std::string_view stem, const Figure& 
       }
       why = "cannot rename the plot to " + out.png.string() + ": " + ec.message();
     } else {
-      why = r.ok ? options.gnuplot + " wrote no image" : r.message;
+      why = failure.empty() ? options.gnuplot + " wrote no image" : failure;
     }
     std::filesystem::remove(tmp_png, ec);
     if (why.find("not found") != std::string::npos || why.find("cannot start") != std::string::npos) break;
