@@ -85,22 +85,15 @@ const Record* Records::find(const std::vector<std::pair<std::string, std::string
 }
 
 MeanStd Records::mean_std(const std::string& field) const {
-  MeanStd s;
-  double sum = 0;
-  for (const auto& r : rows_) {
-    const double v = number_of(r, field);
-    if (std::isfinite(v)) {
-      sum += v;
-      ++s.n;
-    }
-  }
-  if (s.n == 0) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(), 0};
+  std::vector<double> values;
+  for (const auto& r : rows_)
+    if (const double v = number_of(r, field); std::isfinite(v)) values.push_back(v);
+  if (values.empty()) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN(), 0};
+  MeanStd s{.n = values.size()};
+  double sum = 0, ss = 0;
+  for (double v : values) sum += v;
   s.mean = sum / static_cast<double>(s.n);
-  double ss = 0;
-  for (const auto& r : rows_) {
-    const double v = number_of(r, field);
-    if (std::isfinite(v)) ss += (v - s.mean) * (v - s.mean);
-  }
+  for (double v : values) ss += (v - s.mean) * (v - s.mean);
   s.std = s.n > 1 ? std::sqrt(ss / static_cast<double>(s.n - 1)) : 0.0;
   return s;
 }
