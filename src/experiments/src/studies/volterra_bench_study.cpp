@@ -59,6 +59,16 @@ double best_time(const VolterraBenchConfig& c, int& repetitions, F&& body) {
   return best;
 }
 
+/// The record of one fixed-step run (a VIE method or a fractional history) of N steps.
+Record step_run_record(const std::string& problem, const std::string& family, const std::string& method, int N,
+                       const q::VolterraResult& result, double max_error, int points, double seconds, int repetitions) {
+  return {{"problem", problem}, {"family", family}, {"method", method}, {"steps", N},
+          {"setting", "N = " + std::to_string(N)}, {"status", std::string(to_string(result.status))},
+          {"message", result.message}, {"max_error", record_number(result.converged() ? max_error : nan_value)},
+          {"points", points}, {"seconds", seconds}, {"repetitions", repetitions},
+          {"evaluations", result.kernel_evaluations}, {"solver_steps", N}};
+}
+
 Record run_vie(const VolterraBenchConfig& c, const std::string& id, const std::string& method_name, int N,
                const std::vector<double>& out_times) {
   const q::SecondKindProblem p = q::reference::second_kind(id);
@@ -99,11 +109,7 @@ Record run_vie(const VolterraBenchConfig& c, const std::string& id, const std::s
     for (int k = 0; k < d; ++k) err = std::max(err, std::abs(result.value(j, k) - e[static_cast<std::size_t>(k)]));
     ++points;
   }
-  return {{"problem", id}, {"family", "vie"}, {"method", method_name}, {"steps", N},
-          {"setting", "N = " + std::to_string(N)}, {"status", std::string(to_string(result.status))},
-          {"message", result.message}, {"max_error", record_number(result.converged() ? err : nan_value)},
-          {"points", points}, {"seconds", seconds}, {"repetitions", repetitions},
-          {"evaluations", result.kernel_evaluations}, {"solver_steps", N}};
+  return step_run_record(id, "vie", method_name, N, result, err, points, seconds, repetitions);
 }
 
 /// "FR0.3" for alpha = 0.3: the fractional relaxation problem's id in the records.
@@ -131,11 +137,7 @@ Record run_fractional(const VolterraBenchConfig& c, double alpha, const std::str
   const double seconds = best_time(c, repetitions, [&] {
     result = q::solve_singular_convolution(p, grid, options);
   });
-  return {{"problem", p.id}, {"family", "fractional"}, {"method", method}, {"steps", N},
-          {"setting", "N = " + std::to_string(N)}, {"status", std::string(to_string(result.status))},
-          {"message", result.message}, {"max_error", record_number(result.converged() ? result.max_error : nan_value)},
-          {"points", result.nodes()}, {"seconds", seconds}, {"repetitions", repetitions},
-          {"evaluations", result.kernel_evaluations}, {"solver_steps", N}};
+  return step_run_record(p.id, "fractional", method, N, result, result.max_error, result.nodes(), seconds, repetitions);
 }
 
 #if defined(ITEROP_HAVE_ODE_BASELINES)
@@ -422,9 +424,7 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
   s.report = [config, output_times](const Records& records, StudyReport& report) {
     Records derived;
     std::string md, ratios_md, summary;
-    Table ratio_table;
-    ratio_table.columns = {"method"};
-    ratio_table.align = {Align::left};
+    Table ratio_table{.columns = {"method"}, .align = {Align::left}};
     const Records ode_and_vie = records.where([](const Record& r) { return text_of(r, "family") != "fractional"; });
     for (const auto& [method, rs] : ode_and_vie.group_by({"method"})) ratio_table.add_row({method});
     for (const auto& id : config.problems) {
@@ -465,9 +465,7 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
       const q::OdeForm form = q::ode_form(id);
       md += "## " + id + "\n\n" + problem_description(id) + ".\n\nODE form: " + form.reduction +
             (form.stiff ? " (stiff)" : "") + ".\n\n### Time to accuracy\n\n";
-      Table t;
-      t.columns = {"method", "family"};
-      t.align = {Align::left, Align::left};
+      Table t{.columns = {"method", "family"}, .align = {Align::left, Align::left}};
       for (double target : config.targets) {
         t.columns.insert(t.columns.end(), {"time to " + format_exact(target), "/ fastest"});
         t.align.insert(t.align.end(), {Align::right, Align::right});
@@ -499,10 +497,9 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
     for (double alpha : config.fractional_alphas) {
       const std::string id = fractional_id(alpha);
       const Records fr = records.where("problem", id);
-      Table t;
-      t.columns = {"mesh/history", "time to " + format_exact(config.fractional_target), "N there", "finest N",
-                   "max error at finest N"};
-      t.align = {Align::left, Align::right, Align::right, Align::right, Align::right};
+      Table t{.columns = {"mesh/history", "time to " + format_exact(config.fractional_target), "N there", "finest N",
+                          "max error at finest N"},
+              .align = {Align::left, Align::right, Align::right, Align::right, Align::right}};
       for (const auto& [method, curve] : fr.group_by({"method"})) {
         bool cheapest = false;
         const double time = time_to_accuracy(curve_of(curve), config.fractional_target, &cheapest);
@@ -540,15 +537,14 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
             "t_j = (j / N)^(2 / alpha) restore order 2 (FFT lag sums need equal steps: uniform only; the SOE "
             "history takes variable steps). Time to accuracy interpolated as above.\n\n" +
             fractional_md;
-    ReportText text;
-    text.markdown = "## Time to max error " + format_exact(config.ratio_target) +
+    return ReportText{
+        .markdown = "## Time to max error " + format_exact(config.ratio_target) +
                     ", relative to iterop's best VIE method\n\n" + ratio_table.to_markdown() +
                     "\nA ratio below 1 means the method reaches the accuracy faster than iterop's best VIE method on "
-                    "that problem; n/a where either does not reach it.\n\n" + md;
-    text.summary = fmt::format("{} runs on {}{}", records.size(), fmt::join(config.problems, ", "), summary) +
-                   (volterra_bench_has_ode_baselines() ? "" : " (no ODE baselines in this build)");
-    text.derived = std::move(derived);
-    return text;
+                    "that problem; n/a where either does not reach it.\n\n" + md,
+        .summary = fmt::format("{} runs on {}{}", records.size(), fmt::join(config.problems, ", "), summary) +
+                   (volterra_bench_has_ode_baselines() ? "" : " (no ODE baselines in this build)"),
+        .derived = std::move(derived)};
   };
   return s;
 }

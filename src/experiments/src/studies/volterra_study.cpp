@@ -224,13 +224,10 @@ Study volterra_file_study(const ExperimentFile& file) {
         const double o = number_of(d, "observed_order");
         if (std::isfinite(o) && std::abs(o - number_of(d, "stated_order")) <= 0.3) ++near;
       }
-    ReportText text;
-    text.markdown = std::move(md);
-    text.summary = fmt::format("{} solves in {} studies; observed order within 0.3 of the stated order in {} of {} "
-                               "(the studies with an exact solution where every run converged)",
-                               records.size(), derived.size(), near, with_order);
-    text.derived = std::move(derived);
-    return text;
+    const std::string summary = fmt::format("{} solves in {} studies; observed order within 0.3 of the stated order "
+                                            "in {} of {} (the studies with an exact solution where every run converged)",
+                                            records.size(), derived.size(), near, with_order);
+    return ReportText{std::move(md), summary, std::move(derived)};
   };
   return study;
 }
