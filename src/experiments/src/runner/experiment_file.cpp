@@ -566,18 +566,10 @@ void build_fixed_point(const Reader& reader, const toml::table& root, Experiment
       for (const auto& s : stops)
         for (const auto& m : methods) {
           if (!applies(m.problems, p.names)) continue;
-          FixedPointFileCell cell;
-          cell.problem = p.name;
-          cell.parameters = p.values;
+          FixedPointFileCell cell{.problem = p.name, .parameters = p.values, .problem_label = p.label,
+                                  .method = m.spec, .method_label = m.label, .atol = s.atol, .rtol = s.rtol,
+                                  .max_iterations = s.max_iterations, .stop_label = s.label, .seed = seed};
           if (p.takes_seed && !p.seed_given) cell.parameters["seed"] = static_cast<double>(seed);
-          cell.problem_label = p.label;
-          cell.method = m.spec;
-          cell.method_label = m.label;
-          cell.atol = s.atol;
-          cell.rtol = s.rtol;
-          cell.max_iterations = s.max_iterations;
-          cell.stop_label = s.label;
-          cell.seed = seed;
           nlohmann::json params = nlohmann::json::object();
           for (const auto& [k, v] : cell.parameters) params[k] = v;
           cell.key = {{"kind", "fixed-point"},
@@ -818,18 +810,9 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
                              p.expression.kernel, p.expression.f);
           });
         }
-        VolterraFileCell cell;
-        cell.problem_label = p.label;
-        cell.reference = p.reference;
-        cell.T = p.T;
-        cell.expression = p.expression;
-        cell.equation_kind = p.kind;
-        cell.singular_exponent = p.singular_exponent;
-        cell.method = m.method;
-        cell.grading = m.grading;
-        cell.steps = p.steps;
-        cell.method_label = m.label;
-        cell.seed = seed;
+        VolterraFileCell cell{.problem_label = p.label, .reference = p.reference, .T = p.T, .expression = p.expression,
+                              .equation_kind = p.kind, .singular_exponent = p.singular_exponent, .method = m.method,
+                              .grading = m.grading, .steps = p.steps, .method_label = m.label, .seed = seed};
         nlohmann::json problem;
         if (p.reference) {
           problem = {{"reference", *p.reference}};
