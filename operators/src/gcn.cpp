@@ -47,6 +47,8 @@ void GcnOptions::validate() const {
   require(lr > 0, "GcnOptions::lr", lr, "lr > 0");
   require(weight_decay >= 0, "GcnOptions::weight_decay", weight_decay, "weight_decay >= 0");
   require(epochs >= 1, "GcnOptions::epochs", epochs, "epochs >= 1");
+  require(feature_scaling == "none" || feature_scaling == "standardise", "GcnOptions::feature_scaling",
+          feature_scaling, "\"none\" or \"standardise\"");
 }
 
 TrainReport train_gcn(const GraphData& g, const GcnOptions& o) {
@@ -54,7 +56,10 @@ TrainReport train_gcn(const GraphData& g, const GcnOptions& o) {
   const torch::Device device = detail::parse_device(o.device);
   return detail::translate_torch_errors([&] {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto data = detail::to_tensors(g, o.row_normalise, device);
+    const bool scaled = o.feature_scaling != "none";  // scale_features() on a copy; else to_tensors row-normalises
+    GraphData h = scaled ? g : GraphData{};
+    if (scaled) scale_features(h, o.row_normalise, o.feature_scaling, "GcnOptions::feature_scaling");
+    const auto data = detail::to_tensors(scaled ? h : g, o.row_normalise && !scaled, device);
     torch::manual_seed(o.seed);
     auto net = std::make_shared<GcnNet>(g.num_features, o.hidden, g.num_classes, o.dropout);
     net->to(device);

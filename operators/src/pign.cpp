@@ -26,6 +26,15 @@ torch::Tensor glorot(int64_t in, int64_t out) {
   return torch::rand({in, out}) * (2 * r) - r;
 }
 
+/// The map inside the relaxation, g(x): "gcn": ReLU(A_hat x W + b [+ e when injected]); "propagate":
+/// (1 - teleport) A_hat x + teleport e (APPNP's personalised-PageRank step; no weight, no ReLU).
+torch::Tensor inner_map(const torch::Tensor& adj, const torch::Tensor& x, const torch::Tensor& e, const torch::Tensor& w,
+                        const torch::Tensor& b, const std::string& step, double teleport, bool injected) {
+  if (step == "propagate") return (1 - teleport) * torch::mm(adj, x) + teleport * e;
+  auto pre = torch::mm(adj, torch::mm(x, w)) + b;
+  return torch::relu(injected ? pre + e : pre);
+}
+
 /// Mean average cosine distance of the rows of h: mean over ordered pairs i != j of
 /// 1 - cos(h_i, h_j); a zero row has cosine 0 with every row (distance 1).
 double mad_of(const torch::Tensor& h) {
@@ -68,6 +77,8 @@ void PignOptions::validate() const {
   require(lr > 0, "PignOptions::lr", lr, "lr > 0");
   require(weight_decay >= 0, "PignOptions::weight_decay", weight_decay, "weight_decay >= 0");
   require(epochs >= 1, "PignOptions::epochs", epochs, "epochs >= 1");
+  require(feature_scaling == "none" || feature_scaling == "standardise", "PignOptions::feature_scaling",
+          feature_scaling, "\"none\" or \"standardise\"");
   require(spectral_norm_bound >= 0 && std::isfinite(spectral_norm_bound), "PignOptions::spectral_norm_bound",
           spectral_norm_bound, "0 (off) or a finite bound c > 0");
   require(weight_bound == "spectral" || weight_bound == "frobenius", "PignOptions::weight_bound", weight_bound,
@@ -77,6 +88,8 @@ void PignOptions::validate() const {
   require(jacobian_penalty_samples >= 1, "PignOptions::jacobian_penalty_samples", jacobian_penalty_samples,
           "jacobian_penalty_samples >= 1");
   require(mode == "unrolled" || mode == "equilibrium", "PignOptions::mode", mode, "\"unrolled\" or \"equilibrium\"");
+  require(step == "gcn" || step == "propagate", "PignOptions::step", step, "\"gcn\" or \"propagate\"");
+  require(teleport > 0 && teleport <= 1, "PignOptions::teleport", teleport, "0 < teleport <= 1");
   if (mode == "equilibrium") {
     require(alpha_schedule.empty(), "PignOptions::alpha_schedule.size()", alpha_schedule.size(),
             "empty in equilibrium mode (one step, one alpha)");
@@ -134,17 +147,13 @@ struct Pign::Impl {
   /// mask (undefined: none).
   torch::Tensor step_with(const torch::Tensor& x, const torch::Tensor& e, const torch::Tensor& w,
                           const torch::Tensor& b, const torch::Tensor& alpha, const torch::Tensor& mask) const {
-    auto pre = torch::mm(data.adj, torch::mm(x, w)) + b;
-    if (injected()) pre = pre + e;
-    auto g = torch::relu(pre);
+    auto g = inner_map(data.adj, x, e, w, b, o.step, o.teleport, injected());
     if (mask.defined()) g = g * mask;
     return alpha * x + (1 - alpha) * g;
   }
   /// The unrolled-mode step: dropout inside the loop draws a fresh mask at every iteration.
   torch::Tensor step(const torch::Tensor& x, const torch::Tensor& e, const torch::Tensor& alpha, bool training) const {
-    auto pre = torch::mm(data.adj, torch::mm(x, weight(training))) + net->b;
-    if (injected()) pre = pre + e;
-    auto g = torch::relu(pre);
+    auto g = inner_map(data.adj, x, e, weight(training), net->b, o.step, o.teleport, injected());
     if (training && o.dropout_in_loop) g = torch::dropout(g, o.dropout, true);
     return alpha * x + (1 - alpha) * g;
   }
@@ -161,11 +170,8 @@ struct Pign::Impl {
     auto b = net->b.detach().to(torch::kFloat64);
     auto e = encode(false).to(torch::kFloat64);
     if (x0) *x0 = e;
-    const bool inject = injected();
-    return [adj, w, b, e, alpha, inject](const torch::Tensor& z) {
-      auto pre = torch::mm(adj, torch::mm(z, w)) + b;
-      if (inject) pre = pre + e;
-      return alpha * z + (1 - alpha) * torch::relu(pre);
+    return [adj, w, b, e, alpha, step = o.step, teleport = o.teleport, inject = injected()](const torch::Tensor& z) {
+      return alpha * z + (1 - alpha) * inner_map(adj, z, e, w, b, step, teleport, inject);
     };
   }
   /// Training (or evaluation) logits; in equilibrium mode the state solves the fixed point, and the
@@ -205,7 +211,10 @@ Pign::Pign(const GraphData& g, const PignOptions& o) : impl_(std::make_unique<Im
   impl_->o = o;
   impl_->device = detail::parse_device(o.device);
   detail::translate_torch_errors([&] {
-    impl_->data = detail::to_tensors(g, o.row_normalise, impl_->device);
+    const bool scaled = o.feature_scaling != "none";  // scale_features() on a copy; else to_tensors row-normalises
+    GraphData h = scaled ? g : GraphData{};
+    if (scaled) scale_features(h, o.row_normalise, o.feature_scaling, "PignOptions::feature_scaling");
+    impl_->data = detail::to_tensors(scaled ? h : g, o.row_normalise && !scaled, impl_->device);
     torch::manual_seed(o.seed);
     const auto alphas = o.alpha_schedule.empty() ? std::vector<double>(std::size_t(o.iterations), o.alpha)
                                                  : o.alpha_schedule;
@@ -356,7 +365,7 @@ PignContraction Pign::contraction(double alpha, int iterations) const {
     torch::NoGradGuard no_grad;
     PignContraction c;
     c.alpha = alpha;
-    c.weight_norm = weight_spectral_norm();
+    c.weight_norm = m.o.step == "propagate" ? 1 - m.o.teleport : weight_spectral_norm();
     c.bound = alpha + (1 - alpha) * c.weight_norm;
     torch::Tensor x;
     const TensorStep step = m.eval_step(alpha, &x);

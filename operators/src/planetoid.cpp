@@ -248,6 +248,29 @@ void add_feature_noise(GraphData& g, double p, std::uint64_t seed) {
     if (coin(rng)) v += 1.0f;
 }
 
+void scale_features(GraphData& g, bool row_normalise, const std::string& scaling, const std::string& field) {
+  require(scaling == "none" || scaling == "standardise", field, scaling, "\"none\" or \"standardise\"");
+  const auto n = std::size_t(g.num_nodes), f = std::size_t(g.num_features);
+  require(g.features.size() == n * f, "GraphData::features.size()", g.features.size(), "num_nodes * num_features");
+  if (row_normalise)
+    for (std::size_t i = 0; i < n; ++i) {
+      double sum = 0;
+      for (std::size_t j = 0; j < f; ++j) sum += g.features[i * f + j];
+      if (sum != 0)
+        for (std::size_t j = 0; j < f; ++j) g.features[i * f + j] = float(g.features[i * f + j] / sum);
+    }
+  if (scaling == "none" || n == 0) return;
+  std::vector<double> mean(f, 0.0), var(f, 0.0);  // two passes: the mean, then the (population) variance
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < f; ++j) mean[j] += g.features[i * f + j];
+  for (double& m : mean) m /= double(n);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < f; ++j) var[j] += (g.features[i * f + j] - mean[j]) * (g.features[i * f + j] - mean[j]);
+  for (std::size_t j = 0; j < f; ++j) var[j] = var[j] > 0 ? 1.0 / std::sqrt(var[j] / double(n)) : 0.0;  // 1 / std
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < f; ++j) g.features[i * f + j] = float((g.features[i * f + j] - mean[j]) * var[j]);
+}
+
 void SbmOptions::validate() const {
   require(num_classes >= 2, "SbmOptions::num_classes", num_classes, "num_classes >= 2");
   require(num_nodes >= 2 * num_classes, "SbmOptions::num_nodes", num_nodes, "num_nodes >= 2 * num_classes");

@@ -82,6 +82,24 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->check(number_where([](double v) { return v >= 0; }, "gamma >= 0"))
       ->type_name("G")
       ->capture_default_str();
+  // Options stored by CLI11 itself (read back in execute()).
+  pign_->add_option("--feature-scaling",
+                    "none, or standardise: each feature column to mean 0 and variance 1 over all nodes (no label read)")
+      ->check(one_of({"none", "standardise"}))
+      ->default_val("none")
+      ->capture_default_str();
+  pign_->add_option("--step",
+                    "The map inside the relaxation: gcn (ReLU(A_hat x W + b), + e in equilibrium mode) or propagate "
+                    "((1 - B) A_hat x + B e, APPNP's step with teleport B to the encoder output e: a contraction with "
+                    "factor alpha + (1 - alpha) (1 - B))")
+      ->check(one_of({"gcn", "propagate"}))
+      ->default_val("gcn")
+      ->capture_default_str();
+  pign_->add_option("--teleport", "B: the weight of the encoder output in --step propagate")
+      ->check(number_where([](double v) { return v > 0 && v <= 1; }, "0 < B <= 1"))
+      ->type_name("B")
+      ->default_val(0.1)
+      ->capture_default_str();
   pign_->add_option("--ranks", ranks_,
                     "Data-parallel training on N local processes (Gloo): each runs the whole graph and the loss of 1 / N "
                     "of the training nodes, the gradients summed; the same training as one process to float rounding "
@@ -135,6 +153,9 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress_rank0) const
   o.mode = mode_;
   o.weight_bound = weight_bound_;
   o.jacobian_penalty = jacobian_penalty_;
+  o.feature_scaling = pign_->get_option("--feature-scaling")->as<std::string>();
+  o.step = pign_->get_option("--step")->as<std::string>();
+  o.teleport = pign_->get_option("--teleport")->as<double>();
   progress << "iterop train pign: " << g.name << " (" << g.num_nodes << " nodes), p = " << noise << ", seed " << seed
            << ", " << epochs << " epochs, K = " << k << ", alpha " << alpha << ", width " << width << std::endl;
   op::Pign model(g, o);
@@ -183,6 +204,9 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress_rank0) const
                           {"mode", mode_},
                           {"weight_bound", weight_bound_},
                           {"jacobian_penalty", jacobian_penalty_},
+                          {"feature_scaling", o.feature_scaling},
+                          {"step", o.step},
+                          {"teleport", o.teleport},
                           {"equilibrium_solves", {{"mean_forward_iterations", r.mean_forward_iterations},
                                                   {"mean_backward_iterations", r.mean_backward_iterations},
                                                   {"forward_failures", r.forward_failures},
@@ -211,10 +235,11 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress_rank0) const
   for (const auto& rec : recs)
     out << fmt::format("{:>9} {:>6.3f} {:>9.1f} {:>9.1f} {:>9.1f} {:>8.4f} {:>10.3g}\n", rec.iteration, rec.alpha,
                        100 * rec.train_acc, 100 * rec.val_acc, 100 * rec.test_acc, rec.mad, rec.step);
-  out << fmt::format("Contraction at alpha {}: ||W||_2 {:.4g}, bound alpha + (1 - alpha) ||W||_2 = {:.4g}; observed rate "
+  const std::string lipschitz = o.step == "propagate" ? "(1 - teleport)" : "||W||_2";  // of the map inside the relaxation
+  out << fmt::format("Contraction at alpha {}: {} {:.4g}, bound alpha + (1 - alpha) {} = {:.4g}; observed rate "
                      "{:.4g} (max step ratio {:.4g}) over {} iterations; at the last iterate (residual {:.2g}) "
                      "rho(J) = {:.4g}, ||J||_2 = {:.4g}\n",
-                     alpha, c.weight_norm, c.bound, c.mean_ratio, c.max_ratio, c.iterations, c.final_residual,
+                     alpha, lipschitz, c.weight_norm, lipschitz, c.bound, c.mean_ratio, c.max_ratio, c.iterations, c.final_residual,
                      c.jacobian_spectral_radius, c.jacobian_norm);
   return finite ? exit_ok : exit_failure;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <string>
 
 #include "iterop/core/errors.hpp"
 #include "iterop/operators/gcn.hpp"
@@ -33,6 +34,53 @@ TEST(NormalizedAdjacency, PathOfThreeByHand) {
   EXPECT_DOUBLE_EQ(at(0, 2), 0.0);
   EXPECT_THROW(normalized_adjacency(3, {{1, 1}}), iterop::invalid_option);
   EXPECT_THROW(normalized_adjacency(3, {{0, 3}}), iterop::invalid_option);
+}
+
+TEST(FeatureScaling, StandardiseGivesZeroMeanUnitVarianceColumns) {
+  GraphData g = make_sbm({.seed = 3});
+  add_feature_noise(g, 0.3, 5);
+  const auto n = std::size_t(g.num_nodes), f = std::size_t(g.num_features);
+  for (bool row : {false, true}) {
+    GraphData h = g;
+    for (std::size_t i = 0; i < n; ++i) h.features[i * f] = 2.0f;  // a constant column becomes 0
+    scale_features(h, row, "standardise");
+    for (std::size_t j = 0; j < f; ++j) {
+      double mean = 0, square = 0;
+      for (std::size_t i = 0; i < n; ++i) mean += h.features[i * f + j];
+      mean /= double(n);
+      for (std::size_t i = 0; i < n; ++i) square += (h.features[i * f + j] - mean) * (h.features[i * f + j] - mean);
+      EXPECT_NEAR(mean, 0.0, 1e-5) << j;
+      const bool constant = j == 0 && !row;  // (after row normalisation column 0 is 2 / row sum, not constant)
+      EXPECT_NEAR(square / double(n), constant ? 0.0 : 1.0, 1e-4) << "column " << j << ", row normalisation " << row;
+    }
+  }
+  GraphData h = g;  // "none" with row normalisation: rows sum to 1 (a zero row stays zero)
+  scale_features(h, true, "none");
+  for (std::size_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (std::size_t j = 0; j < f; ++j) sum += h.features[i * f + j];
+    if (sum != 0) EXPECT_NEAR(sum, 1.0, 1e-5) << i;
+  }
+  try {
+    scale_features(h, false, "zscore", "GcnOptions::feature_scaling");
+    ADD_FAILURE() << "no exception";
+  } catch (const iterop::invalid_option& e) {
+    EXPECT_NE(std::string(e.what()).find("GcnOptions::feature_scaling"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Gcn, BadFeatureScalingNamesTheField) {
+  const GraphData g = make_sbm({.seed = 1});
+  GcnOptions o{.epochs = 1};
+  o.feature_scaling = "zscore";
+  try {
+    (void)train_gcn(g, o);
+    ADD_FAILURE() << "no exception";
+  } catch (const iterop::invalid_option& e) {
+    EXPECT_NE(std::string(e.what()).find("GcnOptions::feature_scaling"), std::string::npos) << e.what();
+  }
+  o.feature_scaling = "standardise";
+  EXPECT_EQ(train_gcn(g, o).epochs.size(), 1u);
 }
 
 TEST(Gcn, SeededTrainingIsReproducible) {

@@ -20,6 +20,8 @@ struct GcnOptions {
   bool decay_first_layer_only = true;  ///< Kipf & Welling apply weight decay to the first layer only
   int epochs = 200;                  ///< training epochs (>= 1)
   bool row_normalise = true;         ///< divide each feature row by its sum (rows of zeros stay zero)
+  /// Then "none", or "standardise": each column to mean 0 and variance 1 over all nodes (see scale_features()).
+  std::string feature_scaling = "none";
   std::uint64_t seed = 0;            ///< torch::manual_seed before initialisation and training
   std::string device = "cpu";        ///< torch::Device string: "cpu", "cuda", "cuda:1", ...
 

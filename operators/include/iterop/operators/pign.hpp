@@ -39,6 +39,8 @@ struct PignOptions {
   double weight_decay = 5e-4;          ///< Adam weight decay on every weight (>= 0)
   int epochs = 200;                    ///< training epochs (>= 1)
   bool row_normalise = true;           ///< divide each feature row by its sum
+  /// Then "none", or "standardise": each column to mean 0 and variance 1 over all nodes (see scale_features()).
+  std::string feature_scaling = "none";
   /// Spectral normalisation of the shared layer (0: off). With c > 0 the step uses
   /// W_c = W / max(1, sigma(W) / c), so ||W_c||_2 <= c and the relaxed step is a contraction with
   /// factor alpha + (1 - alpha) c when c < 1. Training estimates sigma(W) = u^T W v by one power-iteration
@@ -57,6 +59,14 @@ struct PignOptions {
   int jacobian_penalty_samples = 1;    ///< Rademacher vectors per epoch for the penalty (>= 1)
   std::string mode = "unrolled";       ///< "unrolled" (K = iterations steps) or "equilibrium" (see above)
   bool input_injection = false;        ///< unrolled mode: also add e inside the ReLU (always on in equilibrium mode)
+  /// The map inside the relaxation: "gcn" (above: ReLU(A_hat x W + b [+ e])), or "propagate": APPNP's
+  /// personalised-PageRank step with teleport to the encoder output (Klicpera et al., ICLR 2019),
+  ///   x_{k+1} = alpha x_k + (1 - alpha) drop_loop((1 - teleport) A_hat x_k + teleport e),
+  /// with no weight and no ReLU inside the loop (W and b are unused): a contraction with factor
+  /// alpha + (1 - alpha) (1 - teleport) in any mode, since ||A_hat||_2 = 1, whose fixed point
+  /// teleport (I - (1 - teleport) A_hat)^-1 e averages e over many hops.
+  std::string step = "gcn";
+  double teleport = 0.1;               ///< step "propagate": the weight of e in each step, in (0, 1]
   /// Equilibrium mode: the forward and adjoint solves and the fallback when one does not converge.
   /// Its `training` field may also be "unrolled" (K = equilibrium.unrolled_steps steps of the injected step).
   EquilibriumOptions equilibrium{};
@@ -84,8 +94,8 @@ struct PignIterationRecord {
 /// The contraction bound of one relaxed step against the rate observed when iterating it.
 struct PignContraction {
   double alpha = 0;        ///< the constant relaxation used
-  double weight_norm = 0;  ///< ||W||_2 of the shared layer, by power iteration
-  double bound = 0;        ///< alpha + (1 - alpha) ||W||_2 (Lipschitz bound, since ||A_hat||_2 = 1)
+  double weight_norm = 0;  ///< ||W||_2 of the shared layer, by power iteration (step "propagate": 1 - teleport)
+  double bound = 0;        ///< alpha + (1 - alpha) weight_norm (Lipschitz bound, since ||A_hat||_2 = 1)
   double max_ratio = 0;    ///< max_k ||x_{k+1} - x_k|| / ||x_k - x_{k-1}|| over the iterations run
   double mean_ratio = 0;   ///< geometric mean of those ratios over the second half of the iterations
   int iterations = 0;      ///< iterations run (stops early when the step falls below 1e-13 ||x||)
@@ -139,8 +149,9 @@ class Pign {
   /// and the Jacobian's spectral radius and norm at the last iterate (see PignContraction).
   PignContraction contraction(double alpha, int iterations = 60) const;
 
-  /// Solves x = alpha x + (1 - alpha) ReLU(A_hat x W + b [+ e in equilibrium mode]) with the core's Picard and
-  /// Anderson(memory) on tensors (float64), |residual|_2 <= tol * ||x_0||, at most max_iterations.
+  /// Solves x = step(x), the trained step at constant alpha (x = alpha x + (1 - alpha) g(x), g as `step` says),
+  /// with the core's Picard and Anderson(memory) on tensors (float64), |residual|_2 <= tol * ||x_0||, at most
+  /// max_iterations.
   PignFixedPoint solve_fixed_point(double alpha, int memory = 5, double tol = 1e-6, int max_iterations = 500) const;
 
   /// Number of trainable scalars.

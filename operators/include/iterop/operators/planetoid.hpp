@@ -46,6 +46,14 @@ GraphData read_planetoid(const std::filesystem::path& folder, std::size_t max_fe
 /// p = 0 leaves the features unchanged. Throws invalid_option unless 0 <= p <= 1.
 void add_feature_noise(GraphData& g, double p, std::uint64_t seed);
 
+/// Feature scaling of the GCN and PIGN (their `feature_scaling` option), applied to g.features in place:
+/// with `row_normalise` each row is first divided by its sum (rows of zeros stay zero); then `scaling`
+/// "none" leaves the features, "standardise" shifts and scales each column to mean 0 and variance 1 over
+/// all nodes (transductive: every node's features, no label; a constant column becomes 0). Throws
+/// invalid_option naming `field` for another `scaling`.
+void scale_features(GraphData& g, bool row_normalise, const std::string& scaling,
+                    const std::string& field = "feature_scaling");
+
 /// Options of the stochastic-block-model generator.
 struct SbmOptions {
   int num_nodes = 600;           ///< N, divided evenly among the classes (remainder to the first)

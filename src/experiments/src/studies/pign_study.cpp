@@ -26,10 +26,14 @@ std::string g4(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : 
 std::string f3(double v) { return fmt::format("{:.3f}", v); }
 
 json pign_options_json(const op::PignOptions& o) {
-  return {{"hidden", o.hidden}, {"iterations", o.iterations}, {"alpha", o.alpha}, {"alpha_schedule", o.alpha_schedule},
-          {"learn_alpha", o.learn_alpha}, {"input_dropout", o.input_dropout}, {"dropout", o.dropout},
-          {"dropout_in_loop", o.dropout_in_loop}, {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"epochs", o.epochs},
-          {"row_normalise", o.row_normalise}, {"spectral_norm_bound", o.spectral_norm_bound}, {"device", o.device}};
+  json j = {{"hidden", o.hidden}, {"iterations", o.iterations}, {"alpha", o.alpha}, {"alpha_schedule", o.alpha_schedule},
+            {"learn_alpha", o.learn_alpha}, {"input_dropout", o.input_dropout}, {"dropout", o.dropout},
+            {"dropout_in_loop", o.dropout_in_loop}, {"lr", o.lr}, {"weight_decay", o.weight_decay}, {"epochs", o.epochs},
+            {"row_normalise", o.row_normalise}, {"spectral_norm_bound", o.spectral_norm_bound}, {"device", o.device}};
+  // Keys of the later options only when they differ from the defaults, so that earlier configurations keep their keys.
+  if (o.feature_scaling != "none") j["feature_scaling"] = o.feature_scaling;
+  if (o.step != "gcn") j.update({{"step", o.step}, {"teleport", o.teleport}});
+  return j;
 }
 
 /// The equilibrium settings of PIGN's options (only for mode "equilibrium": the unrolled records keep their keys).
@@ -44,9 +48,11 @@ void put_equilibrium_options(json& j, const op::PignOptions& o) {
 }
 
 json gcn_options_json(const op::GcnOptions& o) {
-  return {{"hidden", o.hidden}, {"dropout", o.dropout}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
-          {"decay_first_layer_only", o.decay_first_layer_only}, {"epochs", o.epochs},
-          {"row_normalise", o.row_normalise}, {"device", o.device}};
+  json j = {{"hidden", o.hidden}, {"dropout", o.dropout}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
+            {"decay_first_layer_only", o.decay_first_layer_only}, {"epochs", o.epochs},
+            {"row_normalise", o.row_normalise}, {"device", o.device}};
+  if (o.feature_scaling != "none") j["feature_scaling"] = o.feature_scaling;  // only when set (as for PIGN)
+  return j;
 }
 
 /// The data of a study: the Planetoid graph of `folder` (read once), or the SBM generator's settings.
@@ -248,11 +254,16 @@ struct SearchConfig {
   std::string schedule;  ///< "constant", "rising", "learned"
   std::string dropout;   ///< "encoder", "encoder+loop", "input+encoder"
   std::string text() const {
+    const std::string scaling = o.feature_scaling == "none" ? "" : ", features " + o.feature_scaling;
+    if (o.mode == "equilibrium" && o.step == "propagate")
+      return fmt::format("equilibrium, propagation step, teleport {}, alpha {}, width {}, dropout {}, row norm {}{}, lr {}, "
+                         "weight decay {}",
+                         o.teleport, o.alpha, o.hidden, dropout, o.row_normalise ? "on" : "off", scaling, o.lr, o.weight_decay);
     if (o.mode == "equilibrium")
-      return fmt::format("equilibrium, alpha {}, {} bound {}, width {}, dropout {}, row norm {}, lr {}, weight decay {}, "
+      return fmt::format("equilibrium, alpha {}, {} bound {}, width {}, dropout {}, row norm {}{}, lr {}, weight decay {}, "
                          "Jacobian penalty {}",
                          o.alpha, o.weight_bound, o.spectral_norm_bound, o.hidden, dropout, o.row_normalise ? "on" : "off",
-                         o.lr, o.weight_decay, o.jacobian_penalty);
+                         scaling, o.lr, o.weight_decay, o.jacobian_penalty);
     return fmt::format("alpha {} {}, K {}, width {}, dropout {}, row norm {}, spectral norm {}, lr {}", o.alpha, schedule,
                        o.iterations, o.hidden, dropout, o.row_normalise ? "on" : "off",
                        o.spectral_norm_bound > 0 ? format_exact(o.spectral_norm_bound) : std::string("off"), o.lr);
@@ -277,6 +288,18 @@ SearchConfig default_equilibrium_config() {
   return c;
 }
 
+/// Trials 1 and 2 of the equilibrium search: APPNP's propagation step (teleport 0.1, alpha 0: the contraction
+/// factor 0.9) with trial 0's width, dropout, lr and weight decay; trial 1 on row-normalised features,
+/// trial 2 on standardised ones (the setting that learns under heavy feature noise).
+SearchConfig propagation_config(const std::string& feature_scaling) {
+  SearchConfig c{default_equilibrium_config()};
+  c.o.step = "propagate";
+  c.o.teleport = 0.1;
+  c.o.alpha = 0.0;
+  c.o.feature_scaling = feature_scaling;
+  return c;
+}
+
 /// An equilibrium configuration: every step a contraction by construction (bound alpha + (1 - alpha) c < 1).
 SearchConfig draw_equilibrium_config(std::mt19937_64& rng) {
   auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
@@ -288,6 +311,9 @@ SearchConfig draw_equilibrium_config(std::mt19937_64& rng) {
   static const double lrs[] = {0.005, 0.01, 0.02};
   static const double decays[] = {5e-4, 5e-3};
   static const double penalties[] = {0.0, 0.1};
+  static const char* steps[] = {"gcn", "propagate"};
+  static const double teleports[] = {0.1, 0.2};
+  static const char* scalings[] = {"none", "standardise"};
   SearchConfig c{default_equilibrium_config()};
   c.o.alpha = alphas[pick(3)];
   c.o.spectral_norm_bound = bounds[pick(3)];
@@ -298,6 +324,9 @@ SearchConfig draw_equilibrium_config(std::mt19937_64& rng) {
   c.o.lr = lrs[pick(3)];
   c.o.weight_decay = decays[pick(2)];
   c.o.jacobian_penalty = penalties[pick(2)];
+  c.o.step = steps[pick(2)];  // drawn after the earlier fields, so that those keep their draws
+  c.o.teleport = teleports[pick(2)];
+  c.o.feature_scaling = scalings[pick(2)];
   place_dropout(c);
   return c;
 }
@@ -315,12 +344,14 @@ op::GcnOptions draw_gcn_config(std::mt19937_64& rng) {
   g.lr = lrs[pick(2)];
   g.weight_decay = decays[pick(2)];
   g.row_normalise = pick(2) == 0;
+  g.feature_scaling = pick(2) == 0 ? "none" : "standardise";
   return g;
 }
 
 std::string gcn_text(const op::GcnOptions& g) {
-  return fmt::format("width {}, dropout {}, lr {}, weight decay {}, row norm {}", g.hidden, g.dropout, g.lr,
-                     g.weight_decay, g.row_normalise ? "on" : "off");
+  return fmt::format("width {}, dropout {}, lr {}, weight decay {}, row norm {}{}", g.hidden, g.dropout, g.lr,
+                     g.weight_decay, g.row_normalise ? "on" : "off",
+                     g.feature_scaling == "none" ? "" : ", features " + g.feature_scaling);
 }
 
 /// Trial 0: the hand-tuned setting that preceded the search (width 32, lr 0.01; otherwise as
@@ -487,7 +518,10 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
   std::vector<SearchConfig> configs;
   for (int t = 0; t < s.trials; ++t) {
     if (equilibrium)
-      configs.push_back(t == 0 ? default_equilibrium_config() : draw_equilibrium_config(rng));
+      configs.push_back(t == 0   ? default_equilibrium_config()
+                        : t == 1 ? propagation_config("none")
+                        : t == 2 ? propagation_config("standardise")
+                                 : draw_equilibrium_config(rng));
     else
       configs.push_back(t == 0 ? default_config() : draw_config(rng));
     configs.back().o.epochs = s.epochs;
@@ -495,7 +529,9 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
   std::mt19937_64 gcn_rng(context.seed + 1);
   std::vector<op::GcnOptions> gcns;
   for (int t = 0; t < s.gcn_trials; ++t) {
-    gcns.push_back(t == 0 ? op::GcnOptions{} : draw_gcn_config(gcn_rng));
+    op::GcnOptions standardised;  // GCN trial 1: Kipf and Welling's setting on standardised features
+    standardised.feature_scaling = "standardise";
+    gcns.push_back(t == 0 ? op::GcnOptions{} : t == 1 ? standardised : draw_gcn_config(gcn_rng));
     gcns.back().epochs = s.epochs;
     gcns.back().device = s.gcn.device;
   }

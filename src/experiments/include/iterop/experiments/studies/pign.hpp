@@ -40,15 +40,18 @@ operators::PignOptions tuned_pign_options();
 /// by its best validation accuracy; the best of each (ties: the earlier trial) are retrained with
 /// `final_seeds` seeds, and only then is test accuracy read.
 /// PIGN's space (`mode`): "equilibrium" (the default: trial 0 alpha 0.5, spectral bound 0.9, width 64,
-/// input + encoder dropout, lr 0.01; the others from std::mt19937_64(context.seed) over alpha {0, 0.3, 0.5},
-/// bound c {0.8, 0.9, 0.95} kept by {spectral, frobenius} normalisation, width {32, 64, 128}, dropout
-/// placement {encoder, encoder + loop, input + encoder}, row normalisation {on, off}, lr {0.005, 0.01,
-/// 0.02}, weight decay {5e-4, 5e-3}, Jacobian penalty {0, 0.1}); or "unrolled" (trial 0 is the pre-search
+/// input + encoder dropout, lr 0.01; trials 1 and 2 the same with the propagation step (step "propagate",
+/// teleport 0.1, alpha 0), on row-normalised (1) and standardised (2) features; the others from
+/// std::mt19937_64(context.seed) over alpha {0, 0.3, 0.5}, bound c {0.8, 0.9, 0.95} kept by {spectral,
+/// frobenius} normalisation, width {32, 64, 128}, dropout placement {encoder, encoder + loop, input + encoder},
+/// row normalisation {on, off}, lr {0.005, 0.01, 0.02}, weight decay {5e-4, 5e-3}, Jacobian penalty {0, 0.1},
+/// step {gcn, propagate}, teleport {0.1, 0.2}, feature scaling {none, standardise}); or "unrolled" (trial 0 is the pre-search
 /// setting, tuned_pign_options() with width 32 and lr 0.01; the others over alpha {0.3, 0.55, 0.8} and its
 /// schedule {constant, rising to 0.95, learned}, K {2, 4, 9}, width {16, 32, 64}, dropout placement, row
 /// normalisation, spectral normalisation c {off, 0.9}, lr {0.005, 0.01, 0.02}). GCN's space: trial 0 is
-/// GcnOptions{} (Kipf and Welling), the others over width {16, 32, 64}, dropout {0.5, 0.7}, lr {0.005,
-/// 0.01}, weight decay {5e-4, 5e-3}, row normalisation {on, off}. The final seeds also run PIGN for
+/// GcnOptions{} (Kipf and Welling), trial 1 the same on standardised features, the others over width {16, 32,
+/// 64}, dropout {0.5, 0.7}, lr {0.005, 0.01}, weight decay {5e-4, 5e-3}, row normalisation {on, off}, feature
+/// scaling {none, standardise}. The final seeds also run PIGN for
 /// k_multiple K iterations (K: training iterations, or the mean forward iterations of equilibrium
 /// training) and report the accuracy there against the best along the way.
 struct PignSearch {
