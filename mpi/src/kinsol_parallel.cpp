@@ -26,7 +26,7 @@ namespace iterop::mpi {
 namespace {
 
 // RAII, flag names, the error log and the set-up of KINSOL: the serial baseline's (kinsol_common.hpp).
-using baselines::kinsol_detail::Context;
+using baselines::kinsol_detail::SunContext;
 using baselines::kinsol_detail::ErrorLog;
 using baselines::kinsol_detail::KinsolMemory;
 using baselines::kinsol_detail::NVectorPtr;
@@ -191,7 +191,7 @@ Result<distributed_vector> kinsol_solve_parallel(const baselines::VectorOperator
   Wrapper w(op, x0, monitored, iterop_test, iterop_test ? stop.max_evaluations : stop.max_evaluations - 1);
   ErrorLog log;
 
-  Context context;
+  SunContext context;
   MPI_Comm mpi_comm = comm.comm();
   if (SUNContext_Create(&mpi_comm, &context.ctx) != 0 || context.ctx == nullptr)
     throw backend_error("KINSOL", "SUNContext_Create failed.");

@@ -1,5 +1,5 @@
 // Internal to the KINSOL adapters (iterop::baselines' kinsol_fixed_point.cpp, iterop::mpi's kinsol_parallel.cpp):
-// RAII for SUNDIALS objects, KINSOL's flag names and error log, and the one set-up of KINSOL's fixed-point
+// RAII for KINSOL's memory (the other SUNDIALS owners: sundials_raii.hpp), KINSOL's flag names and error log, and the one set-up of KINSOL's fixed-point
 // iteration with Anderson acceleration. Header-only (inline): each adapter compiles it against its own N_Vector.
 #pragma once
 
@@ -9,29 +9,16 @@
 
 #include <cstdlib>
 #include <limits>
-#include <memory>
 #include <string>
-#include <type_traits>
 
 #include "iterop/baselines/kinsol.hpp"
 #include "iterop/core/errors.hpp"
+#include "sundials_raii.hpp"
 
 namespace iterop::baselines::kinsol_detail {
 
-struct Context {
-  SUNContext ctx = nullptr;
-  Context() = default;
-  Context(const Context&) = delete;
-  Context& operator=(const Context&) = delete;
-  ~Context() {
-    if (ctx != nullptr) SUNContext_Free(&ctx);
-  }
-};
-
-struct NVectorDeleter {
-  void operator()(N_Vector v) const { N_VDestroy(v); }
-};
-using NVectorPtr = std::unique_ptr<std::remove_pointer_t<N_Vector>, NVectorDeleter>;
+using sundials_detail::NVectorPtr;
+using sundials_detail::SunContext;
 
 struct KinsolMemory {
   void* mem = nullptr;

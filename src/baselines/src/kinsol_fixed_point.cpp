@@ -66,7 +66,7 @@ KinsolOrthogonalization parse_kinsol_orthogonalization(const std::string& name) 
 namespace {
 
 // RAII, flag names, the error log and the set-up of KINSOL are shared with iterop::mpi (kinsol_common.hpp).
-using kinsol_detail::Context;
+using kinsol_detail::SunContext;
 using kinsol_detail::ErrorLog;
 using kinsol_detail::flag_name;
 using kinsol_detail::KinsolMemory;
@@ -211,7 +211,7 @@ Result<std::vector<double>> kinsol_solve(const VectorOperator& op, std::vector<d
   Wrapper w(op, n, monitored, iterop_test, budget);
   ErrorLog log;
 
-  Context context;
+  SunContext context;
   if (SUNContext_Create(nullptr, &context.ctx) != 0 || context.ctx == nullptr)
     throw backend_error("KINSOL", "SUNContext_Create failed.");
 

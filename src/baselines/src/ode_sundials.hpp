@@ -11,43 +11,21 @@
 
 #include <cstddef>
 #include <exception>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <type_traits>
 
 #include "iterop/core/errors.hpp"
 #include "ode_common.hpp"
+#include "sundials_raii.hpp"
 
 namespace iterop::baselines::ode_detail {
 
-// ---- RAII for SUNDIALS objects ------------------------------------------------------------------------
-
-struct SunContext {
-  SUNContext ctx = nullptr;
-  SunContext() = default;
-  SunContext(const SunContext&) = delete;
-  SunContext& operator=(const SunContext&) = delete;
-  ~SunContext() {
-    if (ctx != nullptr) SUNContext_Free(&ctx);
-  }
-};
-struct NVectorDeleter {
-  void operator()(N_Vector v) const { N_VDestroy(v); }
-};
-struct MatrixDeleter {
-  void operator()(SUNMatrix a) const { SUNMatDestroy(a); }
-};
-struct LinSolDeleter {
-  void operator()(SUNLinearSolver s) const { SUNLinSolFree(s); }
-};
-struct NonlinSolDeleter {
-  void operator()(SUNNonlinearSolver s) const { SUNNonlinSolFree(s); }
-};
-using NVectorPtr = std::unique_ptr<std::remove_pointer_t<N_Vector>, NVectorDeleter>;
-using MatrixPtr = std::unique_ptr<std::remove_pointer_t<SUNMatrix>, MatrixDeleter>;
-using LinSolPtr = std::unique_ptr<std::remove_pointer_t<SUNLinearSolver>, LinSolDeleter>;
-using NonlinSolPtr = std::unique_ptr<std::remove_pointer_t<SUNNonlinearSolver>, NonlinSolDeleter>;
+// RAII for SUNDIALS objects: sundials_raii.hpp (shared with the KINSOL adapters).
+using sundials_detail::LinSolPtr;
+using sundials_detail::MatrixPtr;
+using sundials_detail::NonlinSolPtr;
+using sundials_detail::NVectorPtr;
+using sundials_detail::SunContext;
 
 // ---- callbacks: F and dF/dz through the counting wrapper ---------------------------------------------
 // A NaN or Inf is a recoverable failure (1): the integrator retries with a smaller step and gives up
