@@ -50,7 +50,7 @@ struct FixedPointFileCell {
   int max_iterations = 1000;
   std::string stop_label;          ///< empty unless [stop] is swept, e.g. "tol=1e-06"
   std::uint64_t seed = 1;
-  nlohmann::json key;              ///< the cell's identity in the cell cache: kind, problem, method, stop, seed
+  nlohmann::json key = {};         ///< the cell's identity in the cell cache: kind, problem, method, stop, seed
 };
 
 /// One cell of a Volterra study: one problem solved by one method on one kind of grid over every step count.
@@ -66,7 +66,7 @@ struct VolterraFileCell {
   std::vector<int> steps;               ///< N of each solve, increasing
   std::string method_label;             ///< e.g. "trapezoid", "product_trapezoid (graded r=2)"
   std::uint64_t seed = 1;
-  nlohmann::json key;                   ///< the cell's identity in the cell cache
+  nlohmann::json key = {};              ///< the cell's identity in the cell cache
 };
 
 /// A parsed and checked experiment file: every cell, in run order (problem-major).

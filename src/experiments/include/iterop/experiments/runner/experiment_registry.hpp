@@ -49,9 +49,9 @@ struct ExperimentContext {
 
 /// What an experiment did: the files it wrote and anything the reader must know (e.g. a skipped plot).
 struct ExperimentOutcome {
-  std::vector<std::filesystem::path> files;  ///< every file written, in order
-  std::vector<std::string> notes;            ///< one line each, e.g. "plot skipped: gnuplot not found"
-  std::string summary = {};                  ///< one line for the suite's index.md, e.g. "140 solves, ..."
+  std::vector<std::filesystem::path> files = {};  ///< every file written, in order
+  std::vector<std::string> notes = {};            ///< one line each, e.g. "plot skipped: gnuplot not found"
+  std::string summary = {};                       ///< one line for the suite's index.md, e.g. "140 solves, ..."
 };
 
 /// A runnable experiment.

@@ -14,7 +14,7 @@ enum class Align { left, right };
 struct Table {
   std::vector<std::string> columns;            ///< header cells
   std::vector<Align> align;                    ///< per column; missing entries are left-aligned
-  std::vector<std::vector<std::string>> rows;  ///< each row has columns.size() cells
+  std::vector<std::vector<std::string>> rows = {};  ///< each row has columns.size() cells
 
   /// Appends a row; throws iterop::invalid_option if its size differs from the number of columns.
   void add_row(std::vector<std::string> row);
