@@ -5,11 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <ostream>
 #include <type_traits>
+
+#include <fmt/format.h>
 
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_order.hpp"
@@ -260,15 +261,6 @@ ConvergenceRun run_volterra(const AnyVolterraProblem& problem, VolterraMethod me
   return run;
 }
 
-namespace {
-std::string fixed2(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
-}  // namespace
-
 nlohmann::json convergence_run_json(const ConvergenceRun& run) {
   const q::VolterraResult& r = run.result;
   nlohmann::json j = {
@@ -321,10 +313,9 @@ ObservedOrders observed_orders(const Records& runs) {
 }
 
 Table convergence_table(const Records& runs) {
-  Table t;
-  t.columns = {"N", "h", "status", "max error", "local order", "kernel evals", "iterations", "time", "stopped at"};
-  t.align = {Align::right, Align::right, Align::left, Align::right, Align::right,
-             Align::right, Align::right, Align::right, Align::left};
+  Table t{.columns = {"N", "h", "status", "max error", "local order", "kernel evals", "iterations", "time", "stopped at"},
+          .align = {Align::right, Align::right, Align::left, Align::right, Align::right, Align::right, Align::right,
+                    Align::right, Align::left}};
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const Record& r = runs[i];
     const double lo = i > 0 ? local_order(runs[i - 1], r) : std::numeric_limits<double>::quiet_NaN();
@@ -335,7 +326,7 @@ Table convergence_table(const Records& runs) {
                 (std::isfinite(t_end) ? format_scientific(t_end, 4) : std::string("none")) + ")";
     }
     t.add_row({text_of(r, "steps"), format_scientific(number_of(r, "h")), text_of(r, "status"),
-               format_scientific(number_of(r, "max_error")), std::isfinite(lo) ? fixed2(lo) : "",
+               format_scientific(number_of(r, "max_error")), std::isfinite(lo) ? fmt::format("{:.2f}", lo) : "",
                text_of(r, "evaluations"), text_of(r, "iterations"), format_seconds(number_of(r, "seconds")), stopped});
   }
   return t;
@@ -347,9 +338,7 @@ Table error_table(const std::vector<ErrorTableRow>& rows) {
     for (const auto& [n, text] : r.cells)
       if (std::find(ns.begin(), ns.end(), n) == ns.end()) ns.push_back(n);
   std::sort(ns.begin(), ns.end());
-  Table t;
-  t.columns = {"method"};
-  t.align = {Align::left};
+  Table t{.columns = {"method"}, .align = {Align::left}};
   for (int n : ns) {
     t.columns.push_back("N = " + std::to_string(n));
     t.align.push_back(Align::right);
@@ -362,7 +351,7 @@ Table error_table(const std::vector<ErrorTableRow>& rows) {
       auto it = std::find_if(r.cells.begin(), r.cells.end(), [n](const auto& c) { return c.first == n; });
       line.push_back(it == r.cells.end() ? std::string() : it->second);
     }
-    line.push_back(std::isfinite(r.observed_order) ? fixed2(r.observed_order) : std::string("n/a"));
+    line.push_back(std::isfinite(r.observed_order) ? fmt::format("{:.2f}", r.observed_order) : std::string("n/a"));
     line.push_back(std::to_string(r.stated_order));
     t.add_row(std::move(line));
   }
