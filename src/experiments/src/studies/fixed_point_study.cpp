@@ -111,30 +111,20 @@ Study fixed_point_file_study(const ExperimentFile& file) {
     }
     Record r = {{"group", group_of(c)}, {"problem", c.problem_label}, {"problem_name", c.problem}};
     for (const auto& [k, v] : c.parameters) r[k == "seed" ? "problem_seed" : k] = v;
-    r["seed"] = c.seed;
-    r["atol"] = c.atol;
-    r["rtol"] = c.rtol;
-    r["max_iterations"] = c.max_iterations;
-    r["solver"] = to_string(c.method.solver);
-    r["method"] = c.method.method_name();
-    r["label"] = c.method_label;
-    r["memory"] = c.method.memory ? Record(*c.method.memory) : Record();
-    r["orth"] = c.method.orth ? Record(*c.method.orth) : Record();
-    r["stopping_test"] = c.method.solver == Backend::kinsol && c.method.kinsol_test.value_or(KinsolTest::iterop) == KinsolTest::kinsol
-                             ? "kinsol"
-                             : "iterop";
-    r["description"] = run.summary.method;
-    r["status"] = status;
-    r["message"] = message;
-    r["iterations"] = run.summary.iterations;
-    r["evaluations"] = run.summary.evaluations;
-    r["residual"] = record_number(run.true_residual);
-    r["reported_residual"] = record_number(run.summary.residual);
-    r["initial_residual"] = record_number(run.summary.initial_residual);
-    r["tolerance"] = record_number(run.tolerance);
-    r["meets_tolerance"] = status != "error" && run.meets_tolerance();
-    r["error"] = record_number(run.error);
-    r["seconds"] = run.wall_seconds;
+    const bool kinsol_test =
+        c.method.solver == Backend::kinsol && c.method.kinsol_test.value_or(KinsolTest::iterop) == KinsolTest::kinsol;
+    r.update(Record{{"seed", c.seed}, {"atol", c.atol}, {"rtol", c.rtol}, {"max_iterations", c.max_iterations},
+                    {"solver", to_string(c.method.solver)}, {"method", c.method.method_name()}, {"label", c.method_label},
+                    {"memory", c.method.memory ? Record(*c.method.memory) : Record()},
+                    {"orth", c.method.orth ? Record(*c.method.orth) : Record()},
+                    {"stopping_test", kinsol_test ? "kinsol" : "iterop"}, {"description", run.summary.method},
+                    {"status", status}, {"message", message}, {"iterations", run.summary.iterations},
+                    {"evaluations", run.summary.evaluations}, {"residual", record_number(run.true_residual)},
+                    {"reported_residual", record_number(run.summary.residual)},
+                    {"initial_residual", record_number(run.summary.initial_residual)},
+                    {"tolerance", record_number(run.tolerance)},
+                    {"meets_tolerance", status != "error" && run.meets_tolerance()},
+                    {"error", record_number(run.error)}, {"seconds", run.wall_seconds}});
     Record history = Record::array();
     for (const auto& rec : run.summary.history) history.push_back(record_number(rec.residual));
     r["residual_history"] = std::move(history);
