@@ -289,8 +289,15 @@ bool applies(const std::vector<std::string>& only, const std::vector<std::string
   return false;
 }
 
-void add_unique(std::vector<std::string>& v, const std::string& x) {
-  if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+/// Every name the file's problems answer to (labels, catalogue names, reference ids), each once: what a
+/// [[method]]'s problems = [...] may name.
+template <class Problem>
+std::vector<std::string> names_of(const std::vector<Problem>& problems) {
+  std::vector<std::string> out;
+  for (const auto& p : problems)
+    for (const auto& n : p.names)
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,10 +551,7 @@ std::vector<StopChoice> read_stop(const Reader& reader, const toml::table& root)
 void build_fixed_point(const Reader& reader, const toml::table& root, ExperimentFile& file) {
   reader.check_keys(root, "", "a fixed-point experiment file", {"experiment", "problem", "method", "stop", "output"});
   const auto problems = read_fixed_point_problems(reader, root);
-  std::vector<std::string> problem_names;
-  for (const auto& p : problems)
-    for (const auto& n : p.names) add_unique(problem_names, n);
-  const auto methods = read_fixed_point_methods(reader, root, problem_names, file.notes);
+  const auto methods = read_fixed_point_methods(reader, root, names_of(problems), file.notes);
   const auto stops = read_stop(reader, root);
   // The number of cells, counted before any is built (methods restricted to some problems count those).
   std::uint64_t per_seed_and_stop = 0;
@@ -769,10 +773,7 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
       p.steps_node = default_steps_node;
       p.steps_path = "study.steps";
     }
-  std::vector<std::string> problem_names;
-  for (const auto& p : problems)
-    for (const auto& n : p.names) add_unique(problem_names, n);
-  const auto methods = read_volterra_methods(reader, root, problem_names);
+  const auto methods = read_volterra_methods(reader, root, names_of(problems));
 
   require_sweep_size(reader, 0, times(times(problems.size(), methods.size()), file.seeds.size()),
                      std::to_string(problems.size()) + " problems x " + std::to_string(methods.size()) + " methods x " +
