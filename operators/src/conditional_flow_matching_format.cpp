@@ -116,11 +116,11 @@ CfmFile parse_cfm_file(std::string_view text, const std::string& path, const std
     throw invalid_option(path + ":" + std::to_string(line_no) + ": " + why);
   };
   auto next_line = [&]() -> std::string_view {
-    ++line_no;
-    if (at >= text.size()) fail("unexpected end of file");
+    if (at >= text.size()) fail("unexpected end of file");  // named at the last line there is
     const std::size_t end = std::min(text.find('\n', at), text.size());
     line = text.substr(at, end - at);
     at = end + 1;
+    ++line_no;
     return line;
   };
   if (next_line() != "iterop-cfm 1") fail("expected the header 'iterop-cfm 1', found '" + shown(line) + "'");
