@@ -56,10 +56,7 @@ TrainReport train_gcn(const GraphData& g, const GcnOptions& o) {
   const torch::Device device = detail::parse_device(o.device);
   return detail::translate_torch_errors([&] {
     const auto t0 = std::chrono::steady_clock::now();
-    const bool scaled = o.feature_scaling != "none";  // scale_features() on a copy; else to_tensors row-normalises
-    GraphData h = scaled ? g : GraphData{};
-    if (scaled) scale_features(h, o.row_normalise, o.feature_scaling, "GcnOptions::feature_scaling");
-    const auto data = detail::to_tensors(scaled ? h : g, o.row_normalise && !scaled, device);
+    const auto data = detail::to_tensors(g, o.row_normalise, o.feature_scaling, "GcnOptions::feature_scaling", device);
     torch::manual_seed(o.seed);
     auto net = std::make_shared<GcnNet>(g.num_features, o.hidden, g.num_classes, o.dropout);
     net->to(device);

@@ -211,10 +211,7 @@ Pign::Pign(const GraphData& g, const PignOptions& o) : impl_(std::make_unique<Im
   impl_->o = o;
   impl_->device = detail::parse_device(o.device);
   detail::translate_torch_errors([&] {
-    const bool scaled = o.feature_scaling != "none";  // scale_features() on a copy; else to_tensors row-normalises
-    GraphData h = scaled ? g : GraphData{};
-    if (scaled) scale_features(h, o.row_normalise, o.feature_scaling, "PignOptions::feature_scaling");
-    impl_->data = detail::to_tensors(scaled ? h : g, o.row_normalise && !scaled, impl_->device);
+    impl_->data = detail::to_tensors(g, o.row_normalise, o.feature_scaling, "PignOptions::feature_scaling", impl_->device);
     torch::manual_seed(o.seed);
     const auto alphas = o.alpha_schedule.empty() ? std::vector<double>(std::size_t(o.iterations), o.alpha)
                                                  : o.alpha_schedule;

@@ -82,23 +82,19 @@ TrainCommand::TrainCommand(CLI::App& app) {
       ->check(number_where([](double v) { return v >= 0; }, "gamma >= 0"))
       ->type_name("G")
       ->capture_default_str();
-  // Options stored by CLI11 itself (read back in execute()).
-  pign_->add_option("--feature-scaling",
+  pign_->add_option("--feature-scaling", feature_scaling_,
                     "none, or standardise: each feature column to mean 0 and variance 1 over all nodes (no label read)")
       ->check(one_of({"none", "standardise"}))
-      ->default_val("none")
       ->capture_default_str();
-  pign_->add_option("--step",
+  pign_->add_option("--step", step_,
                     "The map inside the relaxation: gcn (ReLU(A_hat x W + b), + e in equilibrium mode) or propagate "
                     "((1 - B) A_hat x + B e, APPNP's step with teleport B to the encoder output e: a contraction with "
                     "factor alpha + (1 - alpha) (1 - B))")
       ->check(one_of({"gcn", "propagate"}))
-      ->default_val("gcn")
       ->capture_default_str();
-  pign_->add_option("--teleport", "B: the weight of the encoder output in --step propagate")
+  pign_->add_option("--teleport", teleport_, "B: the weight of the encoder output in --step propagate")
       ->check(number_where([](double v) { return v > 0 && v <= 1; }, "0 < B <= 1"))
       ->type_name("B")
-      ->default_val(0.1)
       ->capture_default_str();
   pign_->add_option("--ranks", ranks_,
                     "Data-parallel training on N local processes (Gloo): each runs the whole graph and the loss of 1 / N "
@@ -153,9 +149,9 @@ int TrainCommand::execute(std::ostream& out, std::ostream& progress_rank0) const
   o.mode = mode_;
   o.weight_bound = weight_bound_;
   o.jacobian_penalty = jacobian_penalty_;
-  o.feature_scaling = pign_->get_option("--feature-scaling")->as<std::string>();
-  o.step = pign_->get_option("--step")->as<std::string>();
-  o.teleport = pign_->get_option("--teleport")->as<double>();
+  o.feature_scaling = feature_scaling_;
+  o.step = step_;
+  o.teleport = teleport_;
   progress << "iterop train pign: " << g.name << " (" << g.num_nodes << " nodes), p = " << noise << ", seed " << seed
            << ", " << epochs << " epochs, K = " << k << ", alpha " << alpha << ", width " << width << std::endl;
   op::Pign model(g, o);

@@ -45,6 +45,8 @@ class TrainCommand {
   std::string mode_ = "unrolled";
   std::string weight_bound_ = "spectral";
   double jacobian_penalty_ = 0;
+  std::string feature_scaling_ = "none", step_ = "gcn";
+  double teleport_ = 0.1;
   int ranks_ = 0;  // --ranks: 0 = one process, or as launched by mpirun
   std::string format_;
 };

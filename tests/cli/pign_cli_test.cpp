@@ -140,6 +140,27 @@ TEST(PignCli, EquilibriumModeTrainsAtAContractiveFixedPoint) {
   }
 }
 
+TEST(PignCli, PropagationStepOnStandardisedFeaturesIsAContractionWithTheStatedFactor) {
+  const auto r = run_iterop({"train", "pign", "--epochs", "20", "--seed", "2", "--mode", "equilibrium", "--step",
+                             "propagate", "--teleport", "0.2", "--alpha", "0.5", "--feature-scaling", "standardise",
+                             "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["step"], "propagate");
+  EXPECT_EQ(j["feature_scaling"], "standardise");
+  EXPECT_EQ(j["teleport"], 0.2);
+  EXPECT_EQ(j["equilibrium_solves"]["forward_failures"], 0);
+  const auto c = j["contraction"];
+  EXPECT_NEAR(c["bound"].get<double>(), 0.5 + 0.5 * 0.8, 1e-12);  // alpha + (1 - alpha)(1 - teleport)
+  EXPECT_NEAR(c["jacobian_spectral_radius"].get<double>(), 0.9, 1e-3);
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--step", "appnp"}, {"--feature-scaling", "zscore"}, {"--teleport", "0"}, {"--teleport", "1.5"}}) {
+    const auto bad = run_iterop({"train", "pign", option, value});
+    EXPECT_EQ(bad.exit_code, 2) << option;
+    EXPECT_NE(bad.err.find(option + " = " + value), std::string::npos) << bad.err;
+  }
+}
+
 TEST(PignCli, LearnedContractionCheckPasses) {
   const auto list = run_iterop({"check", "--list"});
   EXPECT_NE(list.out.find("pign.learned_contraction"), std::string::npos) << list.out;

@@ -73,6 +73,16 @@ inline GraphTensors to_tensors(const GraphData& g, bool row_normalise, torch::De
   return t;
 }
 
+/// to_tensors with the models' feature options: "none" row-normalises in to_tensors (as every earlier result),
+/// "standardise" runs scale_features() (row normalisation, then z-scores; `field` named in its error) on a copy.
+inline GraphTensors to_tensors(const GraphData& g, bool row_normalise, const std::string& scaling,
+                               const std::string& field, torch::Device device) {
+  if (scaling == "none") return to_tensors(g, row_normalise, device);
+  GraphData h = g;
+  scale_features(h, row_normalise, scaling, field);
+  return to_tensors(h, false, device);
+}
+
 /// Fraction of nodes `idx` whose arg-max logit equals the label (0 for an empty split).
 inline double accuracy(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& idx) {
   if (idx.numel() == 0) return 0.0;
