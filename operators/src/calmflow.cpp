@@ -208,7 +208,7 @@ std::string options_text(const CalmFlowOptions& o) {
     << "\ntrajectories=" << o.trajectories << "\nwidth=" << o.width << "\nlayers=" << o.layers
     << "\nheads=" << o.heads << "\nfeedforward=" << o.feedforward << "\nposition=" << o.position
     << "\nhead=" << o.head << "\nincrement=" << (o.increment ? 1 : 0) << "\nhead_width=" << o.head_width
-    << "\nhead_steps=" << o.head_steps << "\ntime_input=" << (o.time_input ? 1 : 0) << "\nmlp=" << o.mlp << "\ndropout=" << format_value(o.dropout)
+    << "\nhead_steps=" << o.head_steps << "\nhead_reads_state=" << (o.head_reads_state ? 1 : 0) << "\ntime_input=" << (o.time_input ? 1 : 0) << "\nmlp=" << o.mlp << "\ndropout=" << format_value(o.dropout)
     << "\nrotary_fraction=" << format_value(o.rotary_fraction)
     << "\nparallel_residual=" << (o.parallel_residual ? 1 : 0) << "\npaths=" << o.paths
     << "\npath_sigma=" << format_value(o.path_sigma) << "\nsigma_min=" << format_value(o.sigma_min)
@@ -291,6 +291,7 @@ struct CalmFlowNetImpl : torch::nn::Module {
       : dim(o.dim), width(o.width), tokens_per_state(o.spatial_tokens), kind(o.head), increment(o.increment),
         time_input(o.time_input), time_points(o.time_points), head_steps(o.head_steps) {
     const int64_t w = o.width, k = o.spatial_tokens, hw = head_hidden(o);
+    const int64_t state = o.head_reads_state ? 2 * dim : 0;  // (z(t_i), z(t_0)) beside the K w summaries
     const int decoder_layers = o.mlp == "paper" ? 2 : 1;
     enc = register_module("enc", Mlp(dim + (time_input ? 1 : 0), k * w, k * w, 1, o));
     if (vocabulary_size > 0) words = register_module("words", torch::nn::Embedding(vocabulary_size, w));
@@ -303,9 +304,9 @@ struct CalmFlowNetImpl : torch::nn::Module {
       if (kind == "variational") s = register_module("s", Mlp(w, w, w, 1, o));
       dec = register_module("dec", Mlp(k * w, hw, dim, decoder_layers, o));
     } else if (kind == "gaussian") {
-      gauss = register_module("gauss", Mlp(k * w, hw, 2 * dim, decoder_layers, o));
+      gauss = register_module("gauss", Mlp(k * w + state, hw, 2 * dim, decoder_layers, o));
     } else {
-      velocity = register_module("velocity", Mlp(dim + 1 + k * w, hw, dim, 2, o));
+      velocity = register_module("velocity", Mlp(dim + 1 + k * w + state, hw, dim, 2, o));
     }
   }
 
@@ -365,6 +366,8 @@ void CalmFlowOptions::validate() const {
           "CalmFlowOptions::head", head, "head is \"flow\", \"gaussian\", \"variational\" or \"deterministic\"");
   require(head_width >= 0, "CalmFlowOptions::head_width", head_width, "head_width >= 0 (0: max(K w, D))");
   require(head_steps >= 1, "CalmFlowOptions::head_steps", head_steps, "head_steps >= 1");
+  require(!head_reads_state || head == "gaussian" || head == "flow", "CalmFlowOptions::head_reads_state",
+          std::string("true with head ") + head, "head_reads_state only with the \"gaussian\" or \"flow\" head");
   require(mlp == "gelu" || mlp == "paper", "CalmFlowOptions::mlp", mlp, "mlp is \"gelu\" or \"paper\"");
   require(dropout >= 0 && dropout < 1, "CalmFlowOptions::dropout", dropout, "0 <= dropout < 1");
   require(rotary_fraction > 0 && rotary_fraction <= 1, "CalmFlowOptions::rotary_fraction", rotary_fraction,
@@ -482,6 +485,8 @@ void read_file(const std::string& path, FileContents& f) {
   o.increment = parse_number<int>(kv, "increment", path) != 0;
   o.head_width = parse_number<int>(kv, "head_width", path);
   o.head_steps = parse_number<int>(kv, "head_steps", path);
+  // Absent from files written before the option existed (2026-12-03): those heads read h only.
+  o.head_reads_state = kv.count("head_reads_state") > 0 && parse_number<int>(kv, "head_reads_state", path) != 0;
   o.time_input = parse_number<int>(kv, "time_input", path) != 0;
   o.mlp = text("mlp");
   o.dropout = parse_number<double>(kv, "dropout", path);
@@ -606,11 +611,19 @@ struct CalmFlow::Impl {
 
   // --- the head -------------------------------------------------------------------------------
 
+  /// What the gaussian and flow heads read for predecessors prev [S, T, M, D] with source states x0
+  /// [S, 1, M, D]: the grouped hidden states [S, T, M, K W], with head_reads_state followed by prev and x0.
+  torch::Tensor head_input(const torch::Tensor& hf, const torch::Tensor& prev, const torch::Tensor& x0) const {
+    auto g = hf.reshape({prev.size(0), prev.size(1), prev.size(2), K() * W()});
+    if (!o.head_reads_state) return g;
+    return torch::cat({g, prev, x0.expand(prev.sizes())}, -1);
+  }
+
   /// The next states [S, T, M, D] from the hidden states of their predecessors' tokens hf
-  /// [S, T M K, W], the predecessors prev [S, T, M, D] and the noise eps [S, T, M, noise_width()]
-  /// (undefined: noise-free) at temperature tau.
-  torch::Tensor next_state(const torch::Tensor& hf, const torch::Tensor& prev, const torch::Tensor& eps,
-                           double tau) const {
+  /// [S, T M K, W], the predecessors prev [S, T, M, D], the source states x0 [S, 1, M, D] and the noise
+  /// eps [S, T, M, noise_width()] (undefined: noise-free) at temperature tau.
+  torch::Tensor next_state(const torch::Tensor& hf, const torch::Tensor& prev, const torch::Tensor& x0,
+                           const torch::Tensor& eps, double tau) const {
     const int64_t s = prev.size(0), t = prev.size(1), m = prev.size(2);
     const bool noisy = eps.defined() && tau > 0;
     torch::Tensor y;
@@ -619,7 +632,7 @@ struct CalmFlow::Impl {
       auto z = noisy ? mu + tau * torch::sqrt(var) * eps.reshape(mu.sizes()) : mu;
       y = net->decode(z, t, m);
     } else {
-      auto g = hf.reshape({s, t, m, K() * W()});
+      auto g = head_input(hf, prev, x0);
       if (o.head == "gaussian") {
         auto [mean, var] = net->gaussian(g);
         y = noisy ? mean + tau * torch::sqrt(var) * eps : mean;
@@ -720,11 +733,11 @@ struct CalmFlow::Impl {
       }
       data = (net->decode(z, n - 1, m) - target).pow(2).sum(-1) / per_dim;
     } else if (o.head == "gaussian") {
-      auto [mean, var] = net->gaussian(hf.reshape({s, n - 1, m, k * W()}));
+      auto [mean, var] = net->gaussian(head_input(hf, prev, b.x.narrow(1, 0, 1)));
       data = (0.5 * ((target - mean).pow(2) / var + torch::log(var))).mean(-1);
     } else {
       auto yr = (1.0 - b.r) * b.eps + b.r * target;
-      auto v = net->flow_velocity(yr, b.r, hf.reshape({s, n - 1, m, k * W()}));
+      auto v = net->flow_velocity(yr, b.r, head_input(hf, prev, b.x.narrow(1, 0, 1)));
       data = (v - (target - b.eps)).pow(2).mean(-1);
     }
     auto group = data.sum(0) / double(s * (n - 1) * m);  // [N-1, M]
@@ -797,7 +810,7 @@ struct CalmFlow::Impl {
         h = net->body->forward(embed(pr.ids, net->tokens(torch::cat(states, 1))));
       }
       auto last = h.narrow(1, h.size(1) - mk, mk);
-      states.push_back(next_state(last, states.back(), noise_at(pr, i), pr.tau));
+      states.push_back(next_state(last, states.back(), states.front(), noise_at(pr, i), pr.tau));
     }
     return torch::cat(states, 1);
   }
@@ -807,7 +820,7 @@ struct CalmFlow::Impl {
     const int64_t trained = (N() - 1) * tokens_per_time();
     auto h = net->body->forward(embed(pr.ids, net->tokens(x)));
     auto hf = h.narrow(1, P(), trained);
-    return torch::cat({x.narrow(1, 0, 1), next_state(hf, x.narrow(1, 0, N() - 1), pr.eps, pr.tau)}, 1);
+    return torch::cat({x.narrow(1, 0, 1), next_state(hf, x.narrow(1, 0, N() - 1), x.narrow(1, 0, 1), pr.eps, pr.tau)}, 1);
   }
 
   SampleSet final_states(const torch::Tensor& traj, int64_t rows) const {

@@ -146,6 +146,7 @@ FlowCommand::FlowCommand(CLI::App& app) {
   paths_ = calmflow_defaults.paths;
   path_sigma_ = calmflow_defaults.path_sigma;
   increment_ = calmflow_defaults.increment;
+  head_reads_state_ = calmflow_defaults.head_reads_state;
   t->add_option("--arch", arch_, "Kind of model: calmflow, icfm or otcfm")
       ->check(one_of({"calmflow", "icfm", "otcfm"}))
       ->type_name("KIND")
@@ -232,6 +233,10 @@ FlowCommand::FlowCommand(CLI::App& app) {
       ->type_name("S")
       ->capture_default_str();
   t->add_flag("--increment,!--no-increment", increment_, "CaLMFlow head models the increment z(t_{i+1}) - z(t_i)")
+      ->capture_default_str();
+  t->add_flag("--head-reads-state,!--no-head-reads-state", head_reads_state_,
+              "CaLMFlow's gaussian / flow head also reads z(t_i) and z(t_0) (a skip past the K w token summaries; "
+              "for high dimension)")
       ->capture_default_str();
   add_renamed_option(*t, "--deterministic", "--head deterministic", true);
   t->add_option("--depth", depth_, "CFM hidden layers")->transform(integer_in("depth", 1, 1000))->type_name("D")->capture_default_str();
@@ -412,6 +417,7 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress_rank0) const {
     set("--paths", co.paths, paths_);
     set("--path-sigma", co.path_sigma, path_sigma_);
     set("--increment", co.increment, increment_);
+    set("--head-reads-state", co.head_reads_state, head_reads_state_);
     co.device = device_;
     require_usage(co.batch >= co.trajectories && co.batch % co.trajectories == 0, "--batch", std::to_string(co.batch),
                   "a multiple of --trajectories (" + std::to_string(co.trajectories) + ")");
@@ -514,7 +520,8 @@ int FlowCommand::train(std::ostream& out, std::ostream& progress_rank0) const {
                {"head", co.head},
                {"paths", co.paths},
                {"path_sigma", co.path_sigma},
-               {"increment", co.increment}};
+               {"increment", co.increment},
+               {"head_reads_state", co.head_reads_state}};
   } else {
     op::ConditionalFlowMatching model(fo);
     parameters = model.num_parameters();

@@ -49,7 +49,7 @@ class FlowCommand {
   int ranks_ = 0;  // train --ranks: 0 = one process, or as launched by mpirun
   std::string preset_ = "default", head_, paths_;  // head_, paths_, path_sigma_, increment_: CalmFlowOptions{}'s
   double path_sigma_ = 0;
-  bool increment_ = false;
+  bool increment_ = false, head_reads_state_ = false;
   CLI::Option *width_option_ = nullptr, *checkpoint_every_option_ = nullptr, *progress_every_option_ = nullptr;
 
   // sample flow

@@ -271,18 +271,23 @@ TEST(CalmFlow, PaperPresetIsTheAuthorsScript) {
   t.head = "variational";
   EXPECT_NEAR(CalmFlow(t).noise_spread(SampleSet(4, 2), {.temperature = 0.0}), 0.0, 0.0);
   const std::vector<std::pair<std::function<void(CalmFlowOptions&)>, std::string>> bad{
-      {[](CalmFlowOptions& o) { o.paths = "brownian"; }, "CalmFlowOptions::paths = brownian"},
-      {[](CalmFlowOptions& o) { o.head = "mixture"; }, "CalmFlowOptions::head = mixture"},
-      {[](CalmFlowOptions& o) { o.rotary_fraction = 0; }, "CalmFlowOptions::rotary_fraction = 0"},
-      {[](CalmFlowOptions& o) { o.sigma_max = 1e-5; }, "CalmFlowOptions::sigma_max = 1e-05"},
-      {[](CalmFlowOptions& o) { o.head_width = -1; }, "CalmFlowOptions::head_width = -1"},
-      {[](CalmFlowOptions& o) { o.head_steps = 0; }, "CalmFlowOptions::head_steps = 0"},
-      {[](CalmFlowOptions& o) { o.mlp = "relu"; }, "CalmFlowOptions::mlp = relu"},
-      {[](CalmFlowOptions& o) { o.dropout = 1; }, "CalmFlowOptions::dropout = 1"},
-      {[](CalmFlowOptions& o) { o.path_sigma = -0.5; }, "CalmFlowOptions::path_sigma = -0.5"},
-      {[](CalmFlowOptions& o) { o.sigma_min = 0; }, "CalmFlowOptions::sigma_min = 0"},
-      {[](CalmFlowOptions& o) { o.weight_decay = -1; }, "CalmFlowOptions::weight_decay = -1"},
-      {[](CalmFlowOptions& o) { o.lr_schedule = "step"; }, "CalmFlowOptions::lr_schedule = step"}};
+      {[](CalmFlowOptions& c) { c.paths = "brownian"; }, "CalmFlowOptions::paths = brownian"},
+      {[](CalmFlowOptions& c) { c.head = "mixture"; }, "CalmFlowOptions::head = mixture"},
+      {[](CalmFlowOptions& c) { c.rotary_fraction = 0; }, "CalmFlowOptions::rotary_fraction = 0"},
+      {[](CalmFlowOptions& c) { c.sigma_max = 1e-5; }, "CalmFlowOptions::sigma_max = 1e-05"},
+      {[](CalmFlowOptions& c) { c.head_width = -1; }, "CalmFlowOptions::head_width = -1"},
+      {[](CalmFlowOptions& c) { c.head_steps = 0; }, "CalmFlowOptions::head_steps = 0"},
+      {[](CalmFlowOptions& c) {
+         c.head = "variational";
+         c.head_reads_state = true;
+       },
+       "CalmFlowOptions::head_reads_state = true with head variational"},
+      {[](CalmFlowOptions& c) { c.mlp = "relu"; }, "CalmFlowOptions::mlp = relu"},
+      {[](CalmFlowOptions& c) { c.dropout = 1; }, "CalmFlowOptions::dropout = 1"},
+      {[](CalmFlowOptions& c) { c.path_sigma = -0.5; }, "CalmFlowOptions::path_sigma = -0.5"},
+      {[](CalmFlowOptions& c) { c.sigma_min = 0; }, "CalmFlowOptions::sigma_min = 0"},
+      {[](CalmFlowOptions& c) { c.weight_decay = -1; }, "CalmFlowOptions::weight_decay = -1"},
+      {[](CalmFlowOptions& c) { c.lr_schedule = "step"; }, "CalmFlowOptions::lr_schedule = step"}};
   for (const auto& [change, message] : bad) {
     t = tiny();
     change(t);
@@ -448,6 +453,39 @@ TEST(CalmFlow, ParallelInTimePicardReachesTheSequentialSample) {
     if (k + 1 < traj.size()) {
       EXPECT_GT(max_diff(x[k + 1], traj[k + 1]), 1e-4) << "sweep " << k;  // not yet: the guess was far off
     }
+  }
+}
+
+// A head that reads z(t_i) and z(t_0) beside the transformer's summaries: still strictly causal, the cache
+// still equals re-encoding, Picard still reaches the sequential sample (the operator passes z(t_0) and the
+// predecessors the same way the sequential sampler does), the option survives a save and load, and the head's
+// first layer has the 2 D extra input columns.
+TEST(CalmFlow, HeadThatReadsTheStateKeepsCausalityCacheAndFixedPoint) {
+  for (const std::string head : {"gaussian", "flow"}) {
+    auto o = tiny();
+    o.head = head;
+    o.head_reads_state = true;
+    o.head_steps = 4;
+    check_causality(o);
+    CalmFlow m(o);
+    (void)m.train(shifted_data());
+    check_cache(m);
+    const auto x0 = iterop::distributions::sample_dataset("normal", 8, 2, 31);
+    const CalmFlowSampleOptions s{.temperature = 0.5, .seed = 6};
+    const auto r = m.sample_parallel(x0, s, {.tol = 0.0});
+    EXPECT_TRUE(r.picard.converged) << head << ": " << r.picard.status;
+    EXPECT_LT(max_diff(r.picard.sample, r.sequential), 1e-5) << head;
+    const auto path = scratch("reads-state-" + head + ".pt");
+    m.save(path.string());
+    const CalmFlow l = CalmFlow::load(path.string());
+    EXPECT_TRUE(l.options().head_reads_state);
+    EXPECT_EQ(l.num_parameters(), m.num_parameters());
+    EXPECT_EQ(max_diff(l.sample(x0, s), m.sample(x0, s)), 0.0) << head;
+    // 2 D more input columns of the head's first layer (hidden width max(K w, D)) than the summaries-only head.
+    auto plain = o;
+    plain.head_reads_state = false;
+    const int hidden = std::max(o.spatial_tokens * o.width, o.dim);
+    EXPECT_EQ(m.num_parameters() - CalmFlow(plain).num_parameters(), long(2 * o.dim * hidden)) << head;
   }
 }
 

@@ -29,6 +29,7 @@ namespace iterop::operators {
 ///     "flow"          a flow-matching head: a velocity MLP v(y, r, h) on y in R^D, r in [0, 1], trained on
 ///                     y_r = (1 - r) e + r y_1 with target y_1 - e (e ~ N(0, I), r ~ U(0, 1)) and sampled by
 ///                     head_steps Euler steps from y_0 = tau e;
+///             with `head_reads_state` the gaussian and flow MLPs read (h, z(t_i), z(t_0)) instead of h;
 ///             with `increment` the head models y = z(t_{i+1}) - z(t_i) (so the output is not confined to
 ///             a fixed affine subspace); otherwise y = z(t_{i+1}).
 /// MLP forms (`mlp`): "gelu" Linear -> GELU -> Linear; "paper" Linear -> LayerNorm (no affine) -> ReLU ->
@@ -56,6 +57,11 @@ struct CalmFlowOptions {
   bool increment = true;            ///< the head models z(t_{i+1}) - z(t_i) (true) or z(t_{i+1}) (false)
   int head_width = 0;               ///< hidden width of the head / decoder MLPs (>= 0; 0: max(K w, D))
   int head_steps = 32;              ///< Euler steps of the flow head's sampler (>= 1)
+  /// The gaussian and flow heads also read the current state z(t_i) and the source state z(t_0), beside the
+  /// K w numbers of the transformer: a skip past the token bottleneck, so that in high dimension the next
+  /// state can depend on every coordinate of the prefix (not only through K w summaries). Not for the
+  /// variational and deterministic heads (the paper's decoder reads its latents only).
+  bool head_reads_state = false;
   /// The encoder reads (z(t_i), t_i) instead of z(t_i): time given explicitly, not only through positions
   /// (the authors' code: positions only).
   bool time_input = true;
