@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -93,6 +94,24 @@ std::string run_gnuplot(const std::string& program, const std::filesystem::path&
 }
 
 }  // namespace
+
+void Box::add(const Series& s) {
+  for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+    if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
+      x_min = std::min(x_min, s.x[i]);
+      x_max = std::max(x_max, s.x[i]);
+      y_min = std::min(y_min, s.y[i]);
+      y_max = std::max(y_max, s.y[i]);
+    }
+}
+
+void Box::fit(Panel& panel, double margin) const {
+  const double wx = margin * (x_max - x_min), wy = margin * (y_max - y_min);
+  panel.x_min = x_min - wx;
+  panel.x_max = x_max + wx;
+  panel.y_min = y_min - wy;
+  panel.y_max = y_max + wy;
+}
 
 const std::string& palette_colour(std::size_t i) {
   static const std::vector<std::string> p = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",

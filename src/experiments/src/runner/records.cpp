@@ -98,17 +98,32 @@ MeanStd Records::mean_std(const std::string& field) const {
   return s;
 }
 
-Records Records::summarise(const std::vector<std::string>& by, const std::vector<std::string>& fields) const {
+Records Records::summarise(const std::vector<std::string>& by, const std::vector<std::string>& fields,
+                           const SummaryOptions& options) const {
   Records out;
   for (const auto& [key, group] : group_by(by)) {
+    const Record& first = group[0];
     Record r = Record::object();
-    for (const auto& f : by) r[f] = group[0].contains(f) ? group[0][f] : Record();
+    for (const auto& f : by) r[f] = first.contains(f) ? first[f] : Record();
     for (const auto& f : fields) {
       const MeanStd s = group.mean_std(f);
       r[f + "_mean"] = record_number(s.mean);
       r[f + "_std"] = record_number(s.std);
     }
-    r["n"] = group.size();
+    r[options.count] = group.size();
+    for (const auto& k : options.keep)
+      if (first.contains(k)) r[k] = first[k];
+    for (const auto& [name, holds] : options.count_where) r[name] = group.where(holds).size();
+    for (const auto& f : options.elementwise) {
+      if (!first.contains(f)) continue;
+      Record means = Record::array();
+      for (std::size_t k = 0; k < first[f].size(); ++k) {
+        Records column;
+        for (const auto& g : group) column.push_back({{"v", g[f][k]}});
+        means.push_back(record_number(column.mean_std("v").mean));
+      }
+      r[f] = std::move(means);
+    }
     out.push_back(std::move(r));
   }
   return out;

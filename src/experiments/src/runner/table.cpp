@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "iterop/core/errors.hpp"
 
 namespace iterop::experiments {
@@ -117,6 +119,14 @@ std::string format_scientific(double value, int digits) {
 std::string format_exact(double value) {
   if (!std::isfinite(value)) return non_finite(value);
   return format_value(value);
+}
+
+std::string format_significant(double value, int digits) {
+  return std::isfinite(value) ? fmt::format("{:.{}g}", value, digits) : "n/a";
+}
+
+std::string format_fixed(double value, int decimals) {
+  return std::isfinite(value) ? fmt::format("{:.{}f}", value, decimals) : "n/a";
 }
 
 std::string format_seconds(double seconds) {

@@ -33,12 +33,11 @@ using json = nlohmann::json;
 
 std::uint64_t derived_seed(std::uint64_t seed, std::uint64_t stream) { return 1000003ULL * seed + stream; }
 
-std::string num(double v, int digits = 3) { return std::isfinite(v) ? fmt::format("{:.{}g}", v, digits) : "n/a"; }
-
 /// "mean ± std" of `field` in a summary record (the mean alone for one seed).
 std::string pm(const Record& s, const std::string& field) {
   const double mean = number_of(s, field + "_mean");
-  return number_of(s, "seeds") > 1 ? num(mean) + " ± " + num(number_of(s, field + "_std"), 2) : num(mean);
+  if (number_of(s, "seeds") <= 1) return format_significant(mean);
+  return format_significant(mean) + " ± " + format_significant(number_of(s, field + "_std"), 2);
 }
 
 /// One colour per model, the target in grey.
@@ -147,7 +146,7 @@ const char* seed_rule =
 template <class P>
 void report_training(const ExperimentContext& context, const std::string& what, const P& p) {
   context.report(fmt::format("    {}: step {}/{}, loss {}, {:.2f} steps/s, {} left", what, p.step, p.steps,
-                             num(p.loss, 4), p.steps_per_second,
+                             format_significant(p.loss, 4), p.steps_per_second,
                              p.steps_per_second > 0 ? format_seconds((p.steps - p.step) / p.steps_per_second) : "?"));
 }
 
@@ -167,13 +166,10 @@ TrainedCalmFlow train_calmflow(const ExperimentContext& context, const std::stri
     return true;
   };
   const op::CalmFlowTrainReport r = model.train(data, t);
-  double final_loss = std::nan("");  // the mean of the last 50 steps' losses
-  if (!r.loss.empty()) {
-    const std::size_t w = std::min<std::size_t>(r.loss.size(), 50);
-    final_loss = 0;
-    for (std::size_t i = r.loss.size() - w; i < r.loss.size(); ++i) final_loss += r.loss[i];
-    final_loss /= static_cast<double>(w);
-  }
+  // The mean of the last 50 steps' losses.
+  const auto w = static_cast<std::ptrdiff_t>(std::min<std::size_t>(r.loss.size(), 50));
+  const double final_loss =
+      w == 0 ? std::nan("") : std::accumulate(r.loss.end() - w, r.loss.end(), 0.0) / static_cast<double>(w);
   Record f = {{"parameters", model.num_parameters()}};
   put_options(f, calmflow_options_json(o));
   f.update(Record{{"steps", r.last_step}, {"train_status", op::to_string(r.status)}, {"train_message", r.message},
@@ -249,7 +245,7 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
       put_parallel(r, pr, rows);
       context.report(fmt::format("    parallel in time ({} rows): N - 1 = {} sequential passes; sweeps to {}: Picard {}, "
                                  "Anderson {}, Anderson on the suffix {}",
-                                 rows, pr.sequential_passes, num(p.tol), pr.picard.sweeps_to_tol,
+                                 rows, pr.sequential_passes, format_significant(p.tol), pr.picard.sweeps_to_tol,
                                  pr.anderson.sweeps_to_tol, pr.anderson_suffix.sweeps_to_tol));
     }
     r["samples"] = plot_points(gen);
@@ -282,34 +278,12 @@ Record compute_flow_cell(const ExperimentContext& context, const FlowStudy& stud
 
 /// The progress text of a model record.
 std::string model_progress(const Record& r) {
-  const std::string metrics = fmt::format("W2 {}, MMD² {}, energy {}", num(number_of(r, "w2")),
-                                          num(number_of(r, "mmd2")), num(number_of(r, "energy")));
+  const std::string metrics =
+      fmt::format("W2 {}, MMD² {}, energy {}", format_significant(number_of(r, "w2")),
+                  format_significant(number_of(r, "mmd2")), format_significant(number_of(r, "energy")));
   if (!r.contains("parameters")) return ": " + metrics;
   return fmt::format(": {} params, trained in {} ({}), {}", text_of(r, "parameters"),
                      format_seconds(number_of(r, "train_seconds")), text_of(r, "train_status"), metrics);
-}
-
-/// Mean and std over seeds of `fields` per group of `by`; "seeds" counts the records, "n" is the sample
-/// size; fields of the group's first record that `keep` names are copied; each of `counts` (a flag)
-/// becomes the number of the group's records where it is true.
-Records over_seeds(const Records& records, const std::vector<std::string>& by, const std::vector<std::string>& fields,
-                   const std::vector<std::string>& keep, const std::vector<std::string>& counts = {}) {
-  Records out;
-  const auto groups = records.group_by(by);
-  const Records summary = records.summarise(by, fields);
-  for (std::size_t i = 0; i < summary.size(); ++i) {
-    Record s = summary[i];
-    const Record& first = groups[i].second[0];
-    s["seeds"] = s["n"];
-    s["n"] = first.contains("n") ? first.at("n") : Record();
-    for (const auto& k : keep)
-      if (first.contains(k)) s[k] = first[k];
-    for (const auto& c : counts)
-      s[c] = std::count_if(groups[i].second.begin(), groups[i].second.end(),
-                           [&c](const Record& r) { return r.value(c, false); });
-    out.push_back(std::move(s));
-  }
-  return out;
 }
 
 void require_pair(const FlowPair& p, const std::string& field) {
@@ -325,22 +299,15 @@ void require_pair(const FlowPair& p, const std::string& field) {
 
 /// Sets every panel's axes to the points' common range (clipped to [-30, 30]) and the figure's size.
 void common_axes(Figure& fig) {
-  double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
+  Box box;
   for (const auto& p : fig.panels)
-    for (const auto& s : p.series)
-      for (std::size_t i = 0; i < s.x.size(); ++i)
-        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {
-          lo_x = std::min(lo_x, s.x[i]);
-          hi_x = std::max(hi_x, s.x[i]);
-          lo_y = std::min(lo_y, s.y[i]);
-          hi_y = std::max(hi_y, s.y[i]);
-        }
-  if (std::isfinite(lo_x) && std::isfinite(lo_y))
+    for (const auto& s : p.series) box.add(s);
+  if (!box.empty())
     for (auto& p : fig.panels) {
-      p.x_min = std::max(lo_x, -30.0);
-      p.x_max = std::min(hi_x, 30.0);
-      p.y_min = std::max(lo_y, -30.0);
-      p.y_max = std::min(hi_y, 30.0);
+      p.x_min = std::max(box.x_min, -30.0);
+      p.x_max = std::min(box.x_max, 30.0);
+      p.y_min = std::max(box.y_min, -30.0);
+      p.y_max = std::min(box.y_max, 30.0);
     }
   fig.width = 420 * static_cast<int>(fig.panels.size());
   fig.height = 420;
@@ -355,6 +322,23 @@ Column seconds_column(const std::string& header, const std::string& field) {
 
 Column pm_column(const std::string& header, const std::string& field) {
   return {header, [field](const Record& r) { return pm(r, field); }};
+}
+
+/// The columns of a distance table: `before`, the mean ± std of W2, MMD² and the energy distance, `after`.
+std::vector<Column> with_distances(std::vector<Column> before, const std::string& gamma_text,
+                                   const std::vector<Column>& after = {}) {
+  for (auto& c : {pm_column("W2", "w2"), pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
+                  pm_column("energy distance", "energy")})
+    before.push_back(c);
+  before.insert(before.end(), after.begin(), after.end());
+  return before;
+}
+
+/// A summary over seeds: "seeds" counts the records; "n" (the sample size) and the fields `keep` names are
+/// the group's first record's.
+SummaryOptions over_seeds(std::vector<std::string> keep) {
+  keep.insert(keep.begin(), "n");
+  return {.count = "seeds", .keep = std::move(keep)};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,18 +368,22 @@ std::string sample_quality_section(const Records& summary, const Records& record
   };
   return "## Sample quality\n\n" +
          summary
-             .table({Column::text("pair", "pair"),
-                     {"model",
-                      [](const Record& s) {
-                        const std::string m = text_of(s, "model");
-                        return m == "floor" ? "floor: two target samples" : m == "gaussian" ? "moment-matched Gaussian" : m;
-                      },
-                      Align::left},
-                     Column::text("parameters", "parameters", Align::right), Column::text("steps", "steps", Align::right),
-                     seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
-                     pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"), pm_column("energy distance", "energy"),
-                     pm_column("‖mean − target mean‖", "mean_gap"), pm_column("trace ratio", "trace_ratio"),
-                     {"sampler", sampler, Align::left}})
+             .table(with_distances({Column::text("pair", "pair"),
+                                    {"model",
+                                     [](const Record& s) {
+                                       const std::string m = text_of(s, "model");
+                                       return m == "floor"      ? "floor: two target samples"
+                                              : m == "gaussian" ? "moment-matched Gaussian"
+                                                                : m;
+                                     },
+                                     Align::left},
+                                    Column::text("parameters", "parameters", Align::right),
+                                    Column::text("steps", "steps", Align::right),
+                                    seconds_column("train time", "train_seconds_mean")},
+                                   gamma_text,
+                                   {pm_column("‖mean − target mean‖", "mean_gap"),
+                                    pm_column("trace ratio", "trace_ratio"),
+                                    {"sampler", sampler, Align::left}}))
              .to_markdown() +
          "\nThe moment-matched Gaussian has the target pool's mean and covariance: a model that does not beat it "
          "has not learned the target's shape. Trace ratio: the sample covariance's trace over the target sample's "
@@ -412,7 +400,7 @@ std::string parallel_section(const Records& records, const FlowStudy& study, Stu
       "later ones are mixed) from x(t_i) = x_0, on the first {} source points. A sweep is one forward pass over the whole trajectory (all N "
       "time points at once); sequential generation needs N - 1 passes over growing prefixes. Tolerance: max |x_k - "
       "x_sequential| <= {}. -1: not reached.\n\n",
-      study.parallel_rows, num(study.parallel_tol));
+      study.parallel_rows, format_significant(study.parallel_tol));
   md += parallel
             .table({Column::text("pair", "pair"), Column::text("seed", "seed", Align::right), Column::text("rows", "parallel_rows", Align::right),
                     Column::text("sequential passes (N - 1)", "sequential_passes", Align::right),
@@ -454,7 +442,7 @@ std::string flow_plots(const Records& records, const Records& summary, const Flo
     for (const auto& r : mine) {
       Panel p = target;
       const std::string model = text_of(r, "model");
-      if (model != "floor") p.title = model + ": W2 " + num(number_of(r, "w2"));
+      if (model != "floor") p.title = model + ": W2 " + format_significant(number_of(r, "w2"));
       p.series.push_back(model == "floor" ? scatter(r.at("samples"), "target sample", model_colour("target"))
                                           : scatter(r.at("samples"), model, model_colour(model)));
       if (model == "floor")
@@ -719,9 +707,10 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
   study.progress = model_progress;
   study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
     const Records summary =
-        over_seeds(records, {"pair", "source", "target", "dim", "model"},
-                   {"w2", "mmd2", "energy", "train_seconds", "mean_gap", "trace_ratio", "noise_spread", "target_spread"},
-                   {"parameters", "steps", "gamma"});
+        records.summarise({"pair", "source", "target", "dim", "model"},
+                          {"w2", "mmd2", "energy", "train_seconds", "mean_gap", "trace_ratio", "noise_spread",
+                           "target_spread"},
+                          over_seeds({"parameters", "steps", "gamma"}));
     std::string md = sample_quality_section(summary, records, gamma_text);
     md += parallel_section(records, settings, report);
     md += flow_plots(records, summary, settings, report, gamma_text);
@@ -729,7 +718,8 @@ Study make_study(const FlowStudy& settings, const ExperimentContext& context) {
     for (const auto& s : summary)
       if (text_of(s, "model") != "floor")
         parts.push_back(fmt::format("{} {}: W2 {}, energy {}", text_of(s, "pair"), text_of(s, "model"),
-                                    num(number_of(s, "w2_mean")), num(number_of(s, "energy_mean"))));
+                                    format_significant(number_of(s, "w2_mean")),
+                                    format_significant(number_of(s, "energy_mean"))));
     return ReportText{md, fmt::format("{}", fmt::join(parts, "; ")), summary};
   };
   return study;
@@ -806,20 +796,18 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
   };
   study.progress = model_progress;
   study.report = [settings, base, gamma_text, n_variants = variants.size()](const Records& records, StudyReport& report) {
-    const Records rows = over_seeds(records, {"factor", "value", "temperature"}, {"w2", "mmd2", "energy", "train_seconds"},
-                                    {"parameters", "gamma", "time_points", "trajectories", "spatial_tokens"});
+    const Records rows =
+        records.summarise({"factor", "value", "temperature"}, {"w2", "mmd2", "energy", "train_seconds"},
+                          over_seeds({"parameters", "gamma", "time_points", "trajectories", "spatial_tokens"}));
     const bool many_tau = settings.temperatures.size() > 1;
-    std::string md = rows.table({{"factor",
-                                  [many_tau](const Record& r) {
-                                    return text_of(r, "factor") == "base" && many_tau ? "τ (base model)"
-                                                                                      : text_of(r, "factor");
-                                  },
-                                  Align::left},
-                                 Column::text("value", "value"),
-                                 Column::text("τ", "temperature", Align::right), Column::text("parameters", "parameters", Align::right),
-                                 seconds_column("train time", "train_seconds_mean"), pm_column("W2", "w2"),
-                                 pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
-                                 pm_column("energy distance", "energy")})
+    auto factor_cell = [many_tau](const Record& r) {
+      return text_of(r, "factor") == "base" && many_tau ? "τ (base model)" : text_of(r, "factor");
+    };
+    std::string md = rows.table(with_distances({{"factor", factor_cell, Align::left}, Column::text("value", "value"),
+                                                Column::text("τ", "temperature", Align::right),
+                                                Column::text("parameters", "parameters", Align::right),
+                                                seconds_column("train time", "train_seconds_mean")},
+                                               gamma_text))
                          .to_markdown() +
                      "\n## Plots\n\n";
     // W2 against each factor; the base model (at the evaluation temperature) is a point of every curve.
@@ -964,33 +952,33 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
   study.progress = model_progress;
   study.report = [settings, gamma_text](const Records& records, StudyReport& report) {
     const std::vector<std::string> fields{"w2", "mmd2", "energy", "floor_w2", "unconditional_w2", "nearest_other_w2"};
-    const std::vector<std::string> flags{"closer_to_own_target", "better_than_unconditional"};
-    Records derived = over_seeds(records, {"prompt", "held_out"}, fields, {"nearest_other_prompt"}, flags);
+    // Each flag becomes the number of the group's records where it is true.
+    SummaryOptions options = over_seeds({"nearest_other_prompt"});
+    for (std::string flag : {"closer_to_own_target", "better_than_unconditional"})
+      options.count_where.emplace_back(flag, [flag](const Record& r) { return r.value(flag, false); });
+    Records derived = records.summarise({"prompt", "held_out"}, fields, options);
+    options.keep = {"n"};
     Records splits;  // seen, then held out
     for (const bool is_held : {false, true})
-      for (const auto& s : over_seeds(records.where([is_held](const Record& r) { return r.value("held_out", false) == is_held; }),
-                                      {"held_out"}, fields, {}, flags)) {
+      for (const auto& s : records.where([is_held](const Record& r) { return r.value("held_out", false) == is_held; })
+                               .summarise({"held_out"}, fields, options)) {
         Record split = {{"split", is_held ? "held_out" : "seen"}, {"count", s.at("seeds")}};
         split.update(s);
         splits.push_back(split);
         derived.push_back(split);
       }
+    auto out_of_seeds = [](const std::string& header, const std::string& field) {
+      return Column{header, [field](const Record& r) { return text_of(r, field) + "/" + text_of(r, "seeds"); }};
+    };
     const Column split{"split", [](const Record& r) { return r.value("held_out", false) ? "held out" : "seen"; },
                        Align::left};
-    const std::vector<Column> distances{pm_column("W2", "w2"), pm_column("MMD² (γ = " + gamma_text + ")", "mmd2"),
-                                        pm_column("energy distance", "energy"),
-                                        pm_column("floor W2 (two target samples)", "floor_w2"),
-                                        pm_column("W2 of the model without prompts", "unconditional_w2")};
-    const Column closer{"closer to its own target", [](const Record& r) {
-                          return text_of(r, "closer_to_own_target") + "/" + text_of(r, "seeds");
-                        }};
-    std::vector<Column> columns{split, Column::text("prompts x seeds", "seeds", Align::right)};
-    columns.insert(columns.end(), distances.begin(), distances.end());
-    const Column better{"better than without prompts", [](const Record& r) {
-                          return text_of(r, "better_than_unconditional") + "/" + text_of(r, "seeds");
-                        }};
-    columns.insert(columns.end(), {better, pm_column("W2 to the nearest other combination sharing a word", "nearest_other_w2"),
-                                   closer});
+    std::vector<Column> columns = with_distances(
+        {split, Column::text("prompts x seeds", "seeds", Align::right)}, gamma_text,
+        {pm_column("floor W2 (two target samples)", "floor_w2"),
+         pm_column("W2 of the model without prompts", "unconditional_w2"),
+         out_of_seeds("better than without prompts", "better_than_unconditional"),
+         pm_column("W2 to the nearest other combination sharing a word", "nearest_other_w2"),
+         out_of_seeds("closer to its own target", "closer_to_own_target")});
     std::string md = "## Seen against held-out combinations\n\n" + splits.table(columns).to_markdown();
     columns[1] = Column::text("prompt", "prompt");
     std::swap(columns[0], columns[1]);
@@ -1005,7 +993,8 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     const double range = 6 + settings.task.shift;
     for (const auto& r : records.where("seed", std::to_string(report.context().seed)))
       if (r.value("held_out", false)) {
-        fig.panels.push_back({.title = text_of(r, "prompt") + " (held out): W2 " + num(number_of(r, "w2")),
+        fig.panels.push_back({.title = text_of(r, "prompt") + " (held out): W2 " +
+                                       format_significant(number_of(r, "w2")),
                               .x_label = "x1", .y_label = "x2", .log_y = false, .x_min = -range, .x_max = range,
                               .y_min = -range, .y_max = range,
                               .series = {scatter(r.at("target_samples"), "target", "#aaaaaa"),
@@ -1015,7 +1004,9 @@ Study make_study(const FlowConditionalStudy& settings, const ExperimentContext& 
     md += "\n## Plots\n\n" + report.plot("held_out_samples", fig, "Held-out prompts: CaLMFlow samples over the target");
     const Record* seen = splits.find({{"held_out", "false"}});
     const Record* held_out = splits.find({{"held_out", "true"}});
-    auto mean = [](const Record* r, const char* f) { return num(r == nullptr ? NAN : number_of(*r, f)); };
+    auto mean = [](const Record* r, const char* f) {
+      return format_significant(r == nullptr ? NAN : number_of(*r, f));
+    };
     return ReportText{md,
                       fmt::format("W2 seen {} / held out {} (floor {})", mean(seen, "w2_mean"),
                                   mean(held_out, "w2_mean"), mean(held_out, "floor_w2_mean")),

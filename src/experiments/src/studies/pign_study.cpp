@@ -180,23 +180,10 @@ std::string progress_line(const Record& r) {
 /// Per noise level of the comparison cells: mean and std over seeds of both test accuracies ("n" seeds),
 /// PIGN's wins, and (when the cells have them) the means over seeds of PIGN's accuracy and MAD per iteration.
 Records by_noise(const Records& cells) {
-  Records out = cells.summarise({"noise"}, {"gcn_test_acc", "pign_test_acc", "majority_test_acc"});
-  std::vector<Record> rows = out.rows();
-  for (auto& s : rows) {
-    const Records group = cells.where("noise", text_of(s, "noise"));
-    s["pign_wins"] = group.where([](const Record& r) { return number_of(r, "pign_test_acc") > number_of(r, "gcn_test_acc"); }).size();
-    for (const char* field : {"pign_test_acc_per_iteration", "pign_mad_per_iteration"}) {
-      if (!group[0].contains(field)) continue;
-      Record means = Record::array();
-      for (std::size_t k = 0; k < group[0][field].size(); ++k) {
-        Records column;
-        for (const auto& r : group) column.push_back({{"v", r[field][k]}});
-        means.push_back(record_number(column.mean_std("v").mean));
-      }
-      s[field] = std::move(means);
-    }
-  }
-  return Records(std::move(rows));
+  const auto pign_wins = [](const Record& r) { return number_of(r, "pign_test_acc") > number_of(r, "gcn_test_acc"); };
+  return cells.summarise({"noise"}, {"gcn_test_acc", "pign_test_acc", "majority_test_acc"},
+                         {.count_where = {{"pign_wins", pign_wins}},
+                          .elementwise = {"pign_test_acc_per_iteration", "pign_mad_per_iteration"}});
 }
 
 /// "mean ± std" in percent of <model>_test_acc over seeds.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,18 @@ struct Figure {
   int width = 1600;
   int height = 700;
   int columns = 0;  ///< panels per row; 0: all in one row
+};
+
+/// The smallest box holding the points added to it, for fitting axes to data; empty (infinite ends) at first.
+struct Box {
+  double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min;
+  double y_min = x_min, y_max = -x_min;
+
+  /// Widens the box to hold the series' points whose x and y are both finite.
+  void add(const Series& s);
+  bool empty() const { return !(x_min <= x_max); }
+  /// Sets the panel's ranges to the box widened on each side by `margin` times its width (x) and height (y).
+  void fit(Panel& panel, double margin = 0) const;
 };
 
 /// How to run gnuplot.

@@ -47,6 +47,16 @@ struct Column {
   static Column number(std::string header, std::string field, std::function<std::string(double)> format);
 };
 
+/// What Records::summarise puts into each group's record after the means and standard deviations, in this order.
+struct SummaryOptions {
+  std::string count = "n";             ///< the field counting the group's records (e.g. "seeds")
+  std::vector<std::string> keep = {};  ///< fields copied from the group's first record, where it has them
+  /// Per name, the number of the group's records for which the predicate holds.
+  std::vector<std::pair<std::string, std::function<bool(const Record&)>>> count_where = {};
+  /// Array fields (a value per iteration): the mean over the group of each element, where the first record has them.
+  std::vector<std::string> elementwise = {};
+};
+
 /// The records of a sweep, in cell order.
 class Records {
  public:
@@ -75,8 +85,9 @@ class Records {
   MeanStd mean_std(const std::string& field) const;
 
   /// One record per group of `by`: the `by` fields, then <f>_mean, <f>_std for each field of `fields`
-  /// over the group's records (e.g. over seeds), and "n" (records in the group).
-  Records summarise(const std::vector<std::string>& by, const std::vector<std::string>& fields) const;
+  /// over the group's records (e.g. over seeds), then the count of records and the extras of `options`.
+  Records summarise(const std::vector<std::string>& by, const std::vector<std::string>& fields,
+                    const SummaryOptions& options = {}) const;
 
   /// A pivot: one row per distinct `row_field` (first-seen order, shown under `row_header`), one column per
   /// distinct `column_field` (header `column_prefix` + its text), each cell `cell` of the first record

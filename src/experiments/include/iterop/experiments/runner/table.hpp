@@ -37,6 +37,10 @@ std::string csv_escape(const std::string& cell);
 std::string format_scientific(double value, int digits = 3);
 /// A number in the shortest form that reads back exactly ("0.99", "1e-08"); "nan", "inf", "-inf".
 std::string format_exact(double value);
+/// A number with `digits` significant digits in printf's %g form ("0.0123", "1.23e+04"); "n/a" when not finite.
+std::string format_significant(double value, int digits = 3);
+/// A number with `decimals` digits after the point ("0.50"); "n/a" when not finite.
+std::string format_fixed(double value, int decimals);
 /// Seconds with 3 significant digits and a unit ("12.3 ms", "1.52 s").
 std::string format_seconds(double seconds);
 
