@@ -264,12 +264,6 @@ CLI::Validator number_in(const std::string& name, double lowest, double highest)
       "", "number");
 }
 
-std::string join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string s;
-  for (const auto& item : items) s += (s.empty() ? "" : separator) + item;
-  return s;
-}
-
 CLI::Validator one_of(const std::vector<std::string>& choices) {
   return CLI::Validator(
       [=](std::string& text) {

@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "iterop/experiments/runner/table.hpp"
+
 namespace iterop::cli {
 
 /// Exit codes of the iterop command: the same meaning in every command (exit_status_text() prints them).
@@ -113,7 +115,7 @@ CLI::Validator not_empty(const std::string& what);
 void add_renamed_option(CLI::App& app, const std::string& old_name, const std::string& replacement,
                         bool is_flag = false);
 
-/// The comma-separated list "a, b, c".
-std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
+/// The list "a, b, c" (the one join of the experiments' tables).
+using experiments::join;
 
 }  // namespace iterop::cli

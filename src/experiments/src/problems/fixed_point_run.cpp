@@ -17,6 +17,7 @@
 #include "iterop/fixed_point/picard.hpp"
 #include "iterop/fixed_point/solve.hpp"
 #include "iterop/experiments/runner/report_writer.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 #if defined(ITEROP_HAVE_KINSOL)
 #include "iterop/baselines/kinsol.hpp"
@@ -30,12 +31,6 @@ namespace iterop::experiments {
 namespace {
 
 const std::vector<std::string> method_names = {"picard", "km", "anderson", "anderson-type1", "lm"};
-
-bool contains(const std::vector<std::string>& items, const std::string& x) {
-  for (const auto& item : items)
-    if (item == x) return true;
-  return false;
-}
 
 std::string available_backends() {
   std::vector<std::string> names;
@@ -259,7 +254,7 @@ FixedPointRun run_fixed_point(const FixedPointProblem& problem, const MethodSpec
 #endif
       break;
   }
-  run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.wall_seconds = seconds_since(t0);
   const double r0 = problem.residual_norm(problem.x0);
   run.tolerance = stop.abs_tol + stop.rel_tol * r0;
   if (run.solution.size() == problem.x0.size()) {

@@ -1,6 +1,7 @@
 // Flow sampling by ODE integration: in-house fixed-step Euler, and the ODE baselines of iterop::baselines
 // (Odeint rk4/dopri5, CVODE BDF/Adams) on a batch system or per-sample systems, with counted evaluations.
 #include "iterop/experiments/problems/flow_ode_sampling.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 #include "iterop/core/enum_names.hpp"
 
@@ -275,7 +276,7 @@ FlowSampleReport sample_flow_ode(const VelocityFn& v, const SampleSet& x0, const
   for (const auto& name : counter_order) rep.counters.emplace_back(name, counters[name]);
   rep.batch_evaluations = counted.calls;
   rep.sample_evaluations = counted.rows;
-  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rep.seconds = seconds_since(start);
   if (rep.status == Status::converged) {
     rep.message = rep.method + ": reached t = 1 with " + std::to_string(rep.batch_evaluations) +
                   " velocity calls (" + std::to_string(rep.sample_evaluations) + " per-sample evaluations).";

@@ -15,6 +15,7 @@
 #include "iterop/core/errors.hpp"
 #include "iterop/diagnostics/observed_order.hpp"
 #include "iterop/experiments/runner/report_writer.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 #include "iterop/quadrature/fast_lag_sum.hpp"
 #include "iterop/quadrature/volterra_rules.hpp"
 
@@ -257,7 +258,7 @@ ConvergenceRun run_volterra(const AnyVolterraProblem& problem, VolterraMethod me
   run.h = grid.max_step();
   const auto t0 = std::chrono::steady_clock::now();
   run.result = solve_with(problem, grid, method);
-  run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.wall_seconds = seconds_since(t0);
   return run;
 }
 
@@ -351,7 +352,7 @@ Table error_table(const std::vector<ErrorTableRow>& rows) {
       auto it = std::find_if(r.cells.begin(), r.cells.end(), [n](const auto& c) { return c.first == n; });
       line.push_back(it == r.cells.end() ? std::string() : it->second);
     }
-    line.push_back(std::isfinite(r.observed_order) ? fmt::format("{:.2f}", r.observed_order) : std::string("n/a"));
+    line.push_back(format_fixed(r.observed_order, 2));
     line.push_back(std::to_string(r.stated_order));
     t.add_row(std::move(line));
   }

@@ -36,14 +36,14 @@ ExperimentOutcome run_suite(const std::vector<const Experiment*>& members, const
     member.output_folder = r.folder;
     const auto m0 = std::chrono::steady_clock::now();
     r.outcome = e.run(member);
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m0).count();
+    r.seconds = seconds_since(m0);
     context.report(fmt::format("== suite {}/{}: {} finished in {}: {}", i + 1, members.size(), e.name,
                                format_seconds(r.seconds), r.outcome.summary));
     outcome.files.insert(outcome.files.end(), r.outcome.files.begin(), r.outcome.files.end());
     for (const auto& n : r.outcome.notes) outcome.notes.push_back(e.name + ": " + n);
     done.push_back(std::move(r));
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = seconds_since(t0);
 
   std::string md = "# iterop report\n\n";
   md += fmt::format("The default suite of `iterop run`: {} experiments, each in its own folder with report.md, "

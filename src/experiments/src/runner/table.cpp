@@ -65,6 +65,10 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
   return s;
 }
 
+bool contains(const std::vector<std::string>& items, std::string_view item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
 std::string csv_escape(const std::string& cell) {
   if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
   std::string out = "\"";

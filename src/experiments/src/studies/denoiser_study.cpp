@@ -194,30 +194,22 @@ Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
   fig.height = 480 * static_cast<int>(cells.size());
   const int s_max = *std::max_element(s.quality_steps.begin(), s.quality_steps.end());
   for (const auto& c : cells) {
-    double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
-    for (const auto& pt : c["scatter_target"]) {
-      x_lo = std::min(x_lo, pt[0].get<double>());
-      x_hi = std::max(x_hi, pt[0].get<double>());
-      y_lo = std::min(y_lo, pt[1].get<double>());
-      y_hi = std::max(y_hi, pt[1].get<double>());
-    }
-    const double wx = 0.25 * (x_hi - x_lo), wy = 0.25 * (y_hi - y_lo);
     const bool plane = number_of(c, "dim") == 2;
     const std::vector<std::tuple<std::string, std::string, std::string>> panels = {
         {"target", "target (fresh data)", grey},
         {"ddpm", "DDPM, S = " + std::to_string(s_max), palette_colour(0)},
         {"ddim", "DDIM, S = " + std::to_string(s_max), palette_colour(1)}};
+    Box box{.x_min = 0, .x_max = 0, .y_min = 0, .y_max = 0};  // the origin always in view; then the target's points
     for (const auto& [key, label, color] : panels) {
-      Panel p{.title = text_of(c, "label") + ": " + label, .x_label = plane ? "x" : "x_1",
-              .y_label = plane ? "y" : "x_2", .log_y = false, .x_min = x_lo - wx, .x_max = x_hi + wx,
-              .y_min = y_lo - wy, .y_max = y_hi + wy};
       Series pts{.label = label, .color = color, .points_only = true};
       for (const auto& pt : c["scatter_" + key]) {
         pts.x.push_back(pt[0].is_number() ? pt[0].get<double>() : std::nan(""));
         pts.y.push_back(pt[1].is_number() ? pt[1].get<double>() : std::nan(""));
       }
-      p.series.push_back(std::move(pts));
-      fig.panels.push_back(std::move(p));
+      if (key == "target") box.add(pts);
+      fig.panels.push_back({.title = text_of(c, "label") + ": " + label, .x_label = plane ? "x" : "x_1",
+                            .y_label = plane ? "y" : "x_2", .log_y = false, .series = {std::move(pts)}});
+      box.fit(fig.panels.back(), 0.25);
     }
   }
   return fig;

@@ -15,7 +15,7 @@ namespace iterop::experiments {
 namespace {
 
 /// A measured quantity with 6 significant digits ("n/a" when not finite).
-std::string g6(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string("n/a"); }
+std::string g6(double v) { return format_significant(v, 6); }
 
 Study theory_checks_study() {
   Study s;

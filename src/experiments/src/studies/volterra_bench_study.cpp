@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 #include "iterop/experiments/runner/study.hpp"
 #include "iterop/experiments/problems/volterra_convergence.hpp"
 #include "iterop/quadrature/block_by_block.hpp"
@@ -31,7 +32,6 @@ namespace iterop::experiments {
 namespace {
 
 namespace q = quadrature;
-using Clock = std::chrono::steady_clock;
 constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 
 std::string problem_description(const std::string& id) {
@@ -48,9 +48,9 @@ std::string problem_description(const std::string& id) {
 template <class F>
 double best_time(const VolterraBenchConfig& c, int& repetitions, F&& body) {
   auto once = [&] {
-    const auto t0 = Clock::now();
+    const auto t0 = std::chrono::steady_clock::now();
     body();
-    return std::chrono::duration<double>(Clock::now() - t0).count();
+    return seconds_since(t0);
   };
   double best = once();
   repetitions = 1;
@@ -191,8 +191,6 @@ std::string time_cell(double seconds, bool at_cheapest) {
   if (!std::isfinite(seconds)) return "not reached";
   return (at_cheapest ? "<= " : "") + format_seconds(seconds);
 }
-
-std::string ratio_cell(double r) { return std::isfinite(r) ? fmt::format("{:.3g}", r) : std::string("n/a"); }
 
 /// One record per (method, target): the time to reach the target along the method's sweep, and its
 /// ratio to the fastest method there ("to_fastest") or to the best VIE method ("to_best_vie", set later).
@@ -446,7 +444,7 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
         const Record* r = at_ratio.find({{"method", row[0]}});
         const double ratio = r ? number_of(*r, "seconds") / best : NAN;
         row.push_back(r ? time_cell(number_of(*r, "seconds"), r->value("at_cheapest_setting", false)) : "");
-        row.push_back(r ? ratio_cell(ratio) : "");
+        row.push_back(r ? format_significant(ratio) : "");
         if (r) {
           Record d = *r;
           d["kind"] = "time_to_ratio_target";
@@ -474,7 +472,7 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
         std::vector<std::string> row{method, text_of(rows[0], "family")};
         for (const auto& r : rows) {
           row.push_back(time_cell(number_of(r, "seconds"), r.value("at_cheapest_setting", false)));
-          row.push_back(ratio_cell(number_of(r, "ratio_to_fastest")));
+          row.push_back(format_significant(number_of(r, "ratio_to_fastest")));
         }
         t.add_row(std::move(row));
       }

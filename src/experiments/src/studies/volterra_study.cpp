@@ -16,7 +16,7 @@ namespace iterop::experiments {
 
 namespace {
 
-std::string fixed2(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : std::string("n/a"); }
+std::string fixed2(double v) { return format_fixed(v, 2); }
 
 std::string grid_text(double grading) { return grading == 1 ? std::string("uniform") : "graded r=" + format_exact(grading); }
 

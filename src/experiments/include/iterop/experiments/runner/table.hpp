@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace iterop::experiments {
@@ -29,6 +30,9 @@ struct Table {
 
 /// The items separated by `separator` ("a, b, c"): the lists of names in messages and reports.
 std::string join(const std::vector<std::string>& items, const std::string& separator = ", ");
+
+/// Whether `items` holds `item`: the checks of a name against such a list.
+bool contains(const std::vector<std::string>& items, std::string_view item);
 
 /// Quotes one CSV cell if it needs quoting (comma, double quote, CR or LF).
 std::string csv_escape(const std::string& cell);
