@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <random>
@@ -21,8 +22,8 @@ namespace {
 namespace op = operators;
 using nlohmann::json;
 
-std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", 100 * v) : std::string("n/a"); }
-std::string g4(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : std::string("n/a"); }
+std::string pct(double v) { return format_fixed(100 * v, 1); }
+std::string g4(double v) { return format_significant(v, 4); }
 std::string f3(double v) { return fmt::format("{:.3f}", v); }
 
 json pign_options_json(const op::PignOptions& o) {
@@ -287,51 +288,40 @@ SearchConfig propagation_config(const std::string& feature_scaling) {
   return c;
 }
 
+/// One of `options`, drawn uniformly by one draw of `rng` (the search's configurations are drawn field by field).
+template <class T>
+T pick(std::mt19937_64& rng, std::initializer_list<T> options) {
+  return options.begin()[rng() % options.size()];
+}
+
 /// An equilibrium configuration: every step a contraction by construction (bound alpha + (1 - alpha) c < 1).
 SearchConfig draw_equilibrium_config(std::mt19937_64& rng) {
-  auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-  static const double alphas[] = {0.0, 0.3, 0.5};
-  static const double bounds[] = {0.8, 0.9, 0.95};
-  static const char* weight_bounds[] = {"spectral", "frobenius"};
-  static const int widths[] = {32, 64, 128};
-  static const char* dropouts[] = {"encoder", "encoder+loop", "input+encoder"};
-  static const double lrs[] = {0.005, 0.01, 0.02};
-  static const double decays[] = {5e-4, 5e-3};
-  static const double penalties[] = {0.0, 0.1};
-  static const char* steps[] = {"gcn", "propagate"};
-  static const double teleports[] = {0.1, 0.2};
-  static const char* scalings[] = {"none", "standardise"};
   SearchConfig c{default_equilibrium_config()};
-  c.o.alpha = alphas[pick(3)];
-  c.o.spectral_norm_bound = bounds[pick(3)];
-  c.o.weight_bound = weight_bounds[pick(2)];
-  c.o.hidden = widths[pick(3)];
-  c.dropout = dropouts[pick(3)];
-  c.o.row_normalise = pick(2) == 0;
-  c.o.lr = lrs[pick(3)];
-  c.o.weight_decay = decays[pick(2)];
-  c.o.jacobian_penalty = penalties[pick(2)];
-  c.o.step = steps[pick(2)];  // drawn after the earlier fields, so that those keep their draws
-  c.o.teleport = teleports[pick(2)];
-  c.o.feature_scaling = scalings[pick(2)];
+  c.o.alpha = pick(rng, {0.0, 0.3, 0.5});
+  c.o.spectral_norm_bound = pick(rng, {0.8, 0.9, 0.95});
+  c.o.weight_bound = pick(rng, {"spectral", "frobenius"});
+  c.o.hidden = pick(rng, {32, 64, 128});
+  c.dropout = pick(rng, {"encoder", "encoder+loop", "input+encoder"});
+  c.o.row_normalise = pick(rng, {true, false});
+  c.o.lr = pick(rng, {0.005, 0.01, 0.02});
+  c.o.weight_decay = pick(rng, {5e-4, 5e-3});
+  c.o.jacobian_penalty = pick(rng, {0.0, 0.1});
+  c.o.step = pick(rng, {"gcn", "propagate"});  // drawn after the earlier fields, so that those keep their draws
+  c.o.teleport = pick(rng, {0.1, 0.2});
+  c.o.feature_scaling = pick(rng, {"none", "standardise"});
   place_dropout(c);
   return c;
 }
 
 /// GCN trial 0 is Kipf and Welling's setting (GcnOptions{}); the others are drawn from this grid.
 op::GcnOptions draw_gcn_config(std::mt19937_64& rng) {
-  auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-  static const int widths[] = {16, 32, 64};
-  static const double dropouts[] = {0.5, 0.7};
-  static const double lrs[] = {0.005, 0.01};
-  static const double decays[] = {5e-4, 5e-3};
   op::GcnOptions g;
-  g.hidden = widths[pick(3)];
-  g.dropout = dropouts[pick(2)];
-  g.lr = lrs[pick(2)];
-  g.weight_decay = decays[pick(2)];
-  g.row_normalise = pick(2) == 0;
-  g.feature_scaling = pick(2) == 0 ? "none" : "standardise";
+  g.hidden = pick(rng, {16, 32, 64});
+  g.dropout = pick(rng, {0.5, 0.7});
+  g.lr = pick(rng, {0.005, 0.01});
+  g.weight_decay = pick(rng, {5e-4, 5e-3});
+  g.row_normalise = pick(rng, {true, false});
+  g.feature_scaling = pick(rng, {"none", "standardise"});
   return g;
 }
 
@@ -351,22 +341,15 @@ SearchConfig default_config() {
 }
 
 SearchConfig draw_config(std::mt19937_64& rng) {
-  auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-  static const double alphas[] = {0.3, 0.55, 0.8};
-  static const char* schedules[] = {"constant", "rising", "learned"};
-  static const int ks[] = {2, 4, 9};
-  static const int widths[] = {16, 32, 64};
-  static const char* dropouts[] = {"encoder", "encoder+loop", "input+encoder"};
-  static const double lrs[] = {0.005, 0.01, 0.02};
   SearchConfig c;
-  c.o.alpha = alphas[pick(3)];
-  c.schedule = schedules[pick(3)];
-  c.o.iterations = ks[pick(3)];
-  c.o.hidden = widths[pick(3)];
-  c.dropout = dropouts[pick(3)];
-  c.o.row_normalise = pick(2) == 0;
-  c.o.spectral_norm_bound = pick(2) == 0 ? 0.0 : 0.9;
-  c.o.lr = lrs[pick(3)];
+  c.o.alpha = pick(rng, {0.3, 0.55, 0.8});
+  c.schedule = pick(rng, {"constant", "rising", "learned"});
+  c.o.iterations = pick(rng, {2, 4, 9});
+  c.o.hidden = pick(rng, {16, 32, 64});
+  c.dropout = pick(rng, {"encoder", "encoder+loop", "input+encoder"});
+  c.o.row_normalise = pick(rng, {true, false});
+  c.o.spectral_norm_bound = pick(rng, {0.0, 0.9});
+  c.o.lr = pick(rng, {0.005, 0.01, 0.02});
   if (c.schedule == "rising") c.o.alpha_schedule = op::linear_schedule(c.o.iterations, c.o.alpha, 0.95);
   c.o.learn_alpha = c.schedule == "learned";
   place_dropout(c);
