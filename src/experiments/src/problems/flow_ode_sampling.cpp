@@ -1,7 +1,6 @@
 // Flow sampling by ODE integration: in-house fixed-step Euler, and the ODE baselines of iterop::baselines
 // (Odeint rk4/dopri5, CVODE BDF/Adams) on a batch system or per-sample systems, with counted evaluations.
 #include "iterop/experiments/problems/flow_ode_sampling.hpp"
-#include "iterop/experiments/runner/run_time.hpp"
 
 #include "iterop/core/enum_names.hpp"
 
@@ -12,6 +11,7 @@
 #include <span>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 
 #if defined(ITEROP_HAVE_ODE_BASELINES)
 #include "iterop/baselines/ode_solvers.hpp"

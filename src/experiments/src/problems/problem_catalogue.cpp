@@ -97,68 +97,66 @@ ProblemEntry linear_entry() {
   return e;
 }
 
-ProblemEntry rotation_entry() {
+/// A map applied elementwise to n unknowns (Functor default-constructed), started at x0 = `start` everywhere and
+/// described as "<text>, n = <n>"; `known` fills in what is known of its solution for that n.
+template <class Functor>
+ProblemEntry elementwise_entry(std::string name, std::string description, ParameterSpec size, double start,
+                               std::string text, std::function<void(FixedPointProblem&, std::size_t)> known) {
   ProblemEntry e;
-  e.name = "rotation";
-  e.description =
-      "G(x) = R x, R the 90-degree rotation of each pair (x_1, x_2), (x_3, x_4), ...; x0 = 1, x* = 0. Nonexpansive: "
-      "Picard cycles, Krasnoselskii-Mann with relaxation 0.5 converges at rate sqrt(0.5).";
-  e.parameters = {
-      size_parameter(2, "2 <= n <= 10^7 and n even",
-                     [](double n) { return n >= 2 && n <= max_vector_size && std::fmod(n, 2.0) == 0; }),
-  };
-  e.make = [](const ParameterValues& p) {
-    const int n = static_cast<int>(p.at("n"));
+  e.name = std::move(name);
+  e.description = std::move(description);
+  e.parameters = {std::move(size)};
+  e.make = [start, text, known](const ParameterValues& p) {
+    const auto n = static_cast<std::size_t>(p.at("n"));
     FixedPointProblem prob;
-    prob.op = wrap(std::make_shared<const problems::Rotation>());
-    prob.x0.assign(static_cast<std::size_t>(n), 1.0);
-    prob.description = "plane rotation by 90 degrees, n = " + std::to_string(n);
-    prob.known.solution = std::vector<double>(static_cast<std::size_t>(n), 0.0);
-    prob.known.rate = 1.0;
-    prob.known.note =
-        "Picard cycles with period 4 (its residual never falls); Krasnoselskii-Mann with relaxation 0.5 converges "
-        "at rate sqrt(0.5) = 0.7071.";
+    prob.op = wrap(std::make_shared<const Functor>());
+    prob.x0.assign(n, start);
+    prob.description = text + ", n = " + std::to_string(n);
+    known(prob, n);
     return prob;
   };
   return e;
+}
+
+/// n: 1 <= n <= 10^7, 1 by default.
+ParameterSpec vector_size() {
+  return size_parameter(1, "1 <= n <= 10^7", [](double n) { return n >= 1 && n <= max_vector_size; });
+}
+
+ProblemEntry rotation_entry() {
+  return elementwise_entry<problems::Rotation>(
+      "rotation",
+      "G(x) = R x, R the 90-degree rotation of each pair (x_1, x_2), (x_3, x_4), ...; x0 = 1, x* = 0. Nonexpansive: "
+      "Picard cycles, Krasnoselskii-Mann with relaxation 0.5 converges at rate sqrt(0.5).",
+      size_parameter(2, "2 <= n <= 10^7 and n even",
+                     [](double n) { return n >= 2 && n <= max_vector_size && std::fmod(n, 2.0) == 0; }),
+      1.0, "plane rotation by 90 degrees", [](FixedPointProblem& prob, std::size_t n) {
+        prob.known.solution = std::vector<double>(n, 0.0);
+        prob.known.rate = 1.0;
+        prob.known.note =
+            "Picard cycles with period 4 (its residual never falls); Krasnoselskii-Mann with relaxation 0.5 converges "
+            "at rate sqrt(0.5) = 0.7071.";
+      });
 }
 
 ProblemEntry diverge_entry() {
-  ProblemEntry e;
-  e.name = "diverge";
-  e.description = "G(x) = 2 x + 1 elementwise, x0 = 0: the fixed point -1 repels, so Picard diverges.";
-  e.parameters = {size_parameter(1, "1 <= n <= 10^7", [](double n) { return n >= 1 && n <= max_vector_size; })};
-  e.make = [](const ParameterValues& p) {
-    const int n = static_cast<int>(p.at("n"));
-    FixedPointProblem prob;
-    prob.op = wrap(std::make_shared<const problems::Expanding>());
-    prob.x0.assign(static_cast<std::size_t>(n), 0.0);
-    prob.description = "expanding map 2 x + 1, n = " + std::to_string(n);
-    prob.known.solution = std::vector<double>(static_cast<std::size_t>(n), -1.0);
-    prob.known.rate = 2.0;
-    prob.known.picard_status = Status::diverged;
-    prob.known.note = "The fixed point -1 repels: Picard's residual doubles every iteration.";
-    return prob;
-  };
-  return e;
+  return elementwise_entry<problems::Expanding>(
+      "diverge", "G(x) = 2 x + 1 elementwise, x0 = 0: the fixed point -1 repels, so Picard diverges.", vector_size(),
+      0.0, "expanding map 2 x + 1", [](FixedPointProblem& prob, std::size_t n) {
+        prob.known.solution = std::vector<double>(n, -1.0);
+        prob.known.rate = 2.0;
+        prob.known.picard_status = Status::diverged;
+        prob.known.note = "The fixed point -1 repels: Picard's residual doubles every iteration.";
+      });
 }
 
 ProblemEntry nan_entry() {
-  ProblemEntry e;
-  e.name = "nan";
-  e.description = "G(x) = sqrt(x) - 1 elementwise, x0 = 0: x1 = -1 and G(x1) is NaN; there is no real fixed point.";
-  e.parameters = {size_parameter(1, "1 <= n <= 10^7", [](double n) { return n >= 1 && n <= max_vector_size; })};
-  e.make = [](const ParameterValues& p) {
-    const int n = static_cast<int>(p.at("n"));
-    FixedPointProblem prob;
-    prob.op = wrap(std::make_shared<const problems::SqrtMinusOne>());
-    prob.x0.assign(static_cast<std::size_t>(n), 0.0);
-    prob.description = "sqrt(x) - 1, n = " + std::to_string(n);
-    prob.known.picard_status = Status::non_finite;
-    prob.known.note = "x = sqrt(x) - 1 has no real solution; Picard produces NaN at its second evaluation.";
-    return prob;
-  };
-  return e;
+  return elementwise_entry<problems::SqrtMinusOne>(
+      "nan", "G(x) = sqrt(x) - 1 elementwise, x0 = 0: x1 = -1 and G(x1) is NaN; there is no real fixed point.",
+      vector_size(), 0.0, "sqrt(x) - 1", [](FixedPointProblem& prob, std::size_t) {
+        prob.known.picard_status = Status::non_finite;
+        prob.known.note = "x = sqrt(x) - 1 has no real solution; Picard produces NaN at its second evaluation.";
+      });
 }
 
 }  // namespace
