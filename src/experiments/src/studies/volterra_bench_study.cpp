@@ -509,10 +509,9 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
           }
         t.add_row({method, time_cell(time, cheapest), n_there, text_of(curve[curve.size() - 1], "steps"),
                    format_scientific(number_of(curve[curve.size() - 1], "max_error"))});
-        Record d{{"kind", "fractional_time_to_accuracy"}, {"problem", id}, {"alpha", alpha}, {"method", method},
-                 {"target", config.fractional_target}, {"seconds", record_number(time)},
-                 {"reached", std::isfinite(time)}, {"at_cheapest_setting", cheapest}};
-        derived.push_back(std::move(d));
+        derived.push_back({{"kind", "fractional_time_to_accuracy"}, {"problem", id}, {"alpha", alpha}, {"method", method},
+                           {"target", config.fractional_target}, {"seconds", record_number(time)},
+                           {"reached", std::isfinite(time)}, {"at_cheapest_setting", cheapest}});
       }
       fractional_md += fmt::format("### alpha = {}\n\n", alpha) + t.to_markdown() + "\n" +
                        report.plot(id + "-error-vs-time", work_figure(id, fr, true), id + "-error-vs-time") +

@@ -138,23 +138,18 @@ Study volterra_file_study(const ExperimentFile& file) {
       const ObservedOrders o = exact ? observed_orders(runs) : ObservedOrders{};
       bool all = true;
       for (const auto& r : runs) all = all && text_of(r, "status") == "converged";
-      derived.push_back({{"group", runs[0]["group"]},
-                         {"problem", runs[0]["problem"]},
-                         {"reference", runs[0]["reference"]},
-                         {"T", runs[0]["T"]},
-                         {"label", runs[0]["label"]},
-                         {"method", runs[0]["method"]},
-                         {"grading", runs[0]["grading"]},
-                         {"grid", runs[0]["grid"]},
-                         {"steps_min", runs[0]["steps"]},
-                         {"steps_max", runs[runs.size() - 1]["steps"]},
-                         {"stated_order", runs[0]["stated_order"]},
-                         {"observed_order", record_number(o.fitted)},
-                         {"local_order_finest", record_number(o.local_finest)},
-                         {"has_exact", exact},
-                         {"finest_max_error", runs[runs.size() - 1]["max_error"]},
-                         {"all_converged", all},
-                         {"seconds", runs.mean_std("seconds").mean * static_cast<double>(runs.size())}});
+      Record d = Record::object();  // the fields every run of the pair shares, then the fitted ones
+      for (const char* f : {"group", "problem", "reference", "T", "label", "method", "grading", "grid"}) d[f] = runs[0][f];
+      d.update(Record{{"steps_min", runs[0]["steps"]},
+                      {"steps_max", runs[runs.size() - 1]["steps"]},
+                      {"stated_order", runs[0]["stated_order"]},
+                      {"observed_order", record_number(o.fitted)},
+                      {"local_order_finest", record_number(o.local_finest)},
+                      {"has_exact", exact},
+                      {"finest_max_error", runs[runs.size() - 1]["max_error"]},
+                      {"all_converged", all},
+                      {"seconds", runs.mean_std("seconds").mean * static_cast<double>(runs.size())}});
+      derived.push_back(std::move(d));
     }
     std::string md =
         "Each cell solves one problem by one method on one kind of grid with one step count N. The error is the "
