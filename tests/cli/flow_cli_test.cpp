@@ -44,6 +44,7 @@ TEST(FlowCli, CalmFlowTrainSampleRoundTrip) {
   EXPECT_EQ(desc["training"]["steps"], 12);
   EXPECT_EQ(desc["training"]["head"], "gaussian");  // the default head and paths are recorded
   EXPECT_EQ(desc["training"]["paths"], "bridge");
+  EXPECT_EQ(desc["training"]["head_reads_state"], false);
 
   // The authors' preset: its settings, with the options given on the command line overriding it.
   const auto paper = dir.path() / "paper.model";
@@ -149,6 +150,7 @@ TEST(FlowCli, BadOptionsAreOneLineAndExitTwo) {
       {{"--path-sigma", "-1"}, "--path-sigma = -1"},
       {{"--preset", "paper-3d"}, "--preset = paper-3d"},
       {{"--arch", "icfm", "--head", "flow"}, "--head = flow"},  // CaLMFlow options only with --arch calmflow
+      {{"--head", "variational", "--head-reads-state"}, "head_reads_state = true with head variational"},
   };
   for (const auto& [extra, expected] : train_cases) {
     std::vector<std::string> args = {"train", "flow"};

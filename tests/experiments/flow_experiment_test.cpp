@@ -146,6 +146,8 @@ TEST(FlowExperiment, BuiltInSizesAndWidthMatching) {
   const auto highdim = ex::flow_highdim_study(RunSize::standard);
   ASSERT_EQ(highdim.pairs.size(), 3u);
   for (const auto& p : highdim.pairs) EXPECT_EQ(p.source + p.target, "2gaussians4blobs");
+  EXPECT_TRUE(highdim.calmflow.head_reads_state);  // D up to 1000 > K w = 32
+  EXPECT_FALSE(highdim.eval.temperatures.empty());  // tau chosen on validation draws
   EXPECT_EQ(ex::flow_highdim_study(RunSize::full).pairs.size(), 6u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::standard).pairs.size(), 4u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::full).pairs.size(), 5u);
@@ -247,6 +249,46 @@ TEST(FlowExperiment, StudyWritesRecordsAndResumesFromCells) {
     EXPECT_EQ(res2["results"][i]["w2"], records[i]["w2"]);
   }
   EXPECT_EQ(res2["derived"], res["derived"]);
+}
+
+// The temperature chosen on validation: every candidate's validation energy is recorded, the chosen one is
+// the smallest, and a choice other than the head's default brings the test metrics at the default beside.
+TEST(FlowExperiment, TemperatureIsChosenOnValidationDraws) {
+  ScratchFolder dir;
+  ex::FlowStudy s;
+  s.name = "flow-temperature";
+  s.pairs = {{"8gaussians", "moons", 2}};
+  s.models = {"calmflow"};
+  s.eval = tiny_eval();
+  s.eval.temperatures = {0.0, 0.5, 1.0};
+  s.calmflow = tiny_calmflow();
+  s.parallel_in_time = false;
+  ex::ExperimentContext ctx;
+  ctx.output_folder = dir.path() / "r";
+  ex::run_study(ex::make_study(s, ctx), ctx);
+  const auto res = nlohmann::json::parse(read_file(ctx.output_folder / "results.json"));
+  const auto& r = res["results"][0];
+  ASSERT_EQ(r["model"], "calmflow");
+  ASSERT_EQ(r["temperature_validation"].size(), 3u);
+  double best = INFINITY, best_t = -1;
+  for (const auto& t : r["temperature_validation"])
+    if (t["energy"].get<double>() < best) {
+      best = t["energy"].get<double>();
+      best_t = t["temperature"].get<double>();
+    }
+  EXPECT_EQ(r["temperature"].get<double>(), best_t);
+  EXPECT_EQ(r["validation_energy"].get<double>(), best);
+  EXPECT_EQ(r.contains("energy_default_temperature"), best_t != 1.0);
+  EXPECT_NE(read_file(ctx.output_folder / "report.md").find("temperature, chosen on validation"), std::string::npos);
+  // The validation draws are not the test draws: the chosen temperature's validation energy is not its test energy.
+  EXPECT_NE(r["validation_energy"].get<double>(), r["energy"].get<double>());
+  s.eval.temperatures = {1.0, -0.5};
+  try {
+    ex::make_study(s, ctx);
+    FAIL() << "no exception";
+  } catch (const iterop::invalid_option& e) {
+    EXPECT_NE(std::string(e.what()).find("FlowEvaluation::temperatures = -0.5"), std::string::npos) << e.what();
+  }
 }
 
 TEST(FlowExperiment, InterruptedRunResumesFromItsFinishedCells) {

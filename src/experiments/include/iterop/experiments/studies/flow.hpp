@@ -33,6 +33,11 @@ struct FlowEvaluation {
   int seeds = 1;                  ///< seeds context.seed, context.seed + 1, ... (>= 1)
   double gamma = 2.0;             ///< RBF MMD kernel exp(-gamma ||x - y||^2) (> 0)
   double temperature = -1;        ///< CaLMFlow sampling temperature (>= 0; negative: the head's default)
+  /// CaLMFlow's temperature chosen on validation data: when not empty, each trained model samples n points
+  /// from validation source points at every temperature here and keeps the one whose sample is closest (energy
+  /// distance) to a validation target sample; both validation draws are independent of the test draws
+  /// (seed rule in config.json). Empty: sample at `temperature`. Each >= 0 and finite.
+  std::vector<double> temperatures{};
   FlowOdeOptions ode{};           ///< how CFM models are sampled (default Euler, 100 steps)
 
   /// Throws iterop::invalid_option naming the field, the value and the rule.
