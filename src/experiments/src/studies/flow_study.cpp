@@ -399,14 +399,16 @@ std::string temperature_section(const Records& records) {
   auto tried = [](const Record& r) {
     std::vector<std::string> parts;
     for (const auto& t : r.at("temperature_validation"))
-      parts.push_back(fmt::format("{}: {}", num(t.at("temperature").get<double>()), num(number_of(t, "energy"))));
+      parts.push_back(fmt::format("{}: {}", format_significant(t.at("temperature").get<double>()),
+                                  format_significant(number_of(t, "energy"))));
     return fmt::format("{}", fmt::join(parts, ", "));
   };
+  auto significant = [](double v) { return format_significant(v); };
   // At the default temperature: its own fields, or the main ones when the default was chosen.
   auto at_default = [](const std::string& field) {
     return Column{field == "energy" ? "energy at τ = 1" : "trace ratio at τ = 1", [field](const Record& r) {
                     const std::string f = field + "_default_temperature";
-                    return num(number_of(r, r.contains(f) ? f : field));
+                    return format_significant(number_of(r, r.contains(f) ? f : field));
                   }};
   };
   return "### CaLMFlow's temperature, chosen on validation\n\nEach trained CaLMFlow samples from validation start "
@@ -417,9 +419,8 @@ std::string temperature_section(const Records& records) {
              .table({Column::text("pair", "pair"), Column::text("seed", "seed", Align::right),
                      Column::text("τ chosen", "temperature", Align::right),
                      {"validation energy per τ", tried, Align::left},
-                     Column::number("test energy", "energy", [](double v) { return num(v); }), at_default("energy"),
-                     Column::number("test trace ratio", "trace_ratio", [](double v) { return num(v); }),
-                     at_default("trace_ratio")})
+                     Column::number("test energy", "energy", significant), at_default("energy"),
+                     Column::number("test trace ratio", "trace_ratio", significant), at_default("trace_ratio")})
              .to_markdown() +
          "\n";
 }
