@@ -406,7 +406,8 @@ std::string temperature_section(const Records& records) {
   auto significant = [](double v) { return format_significant(v); };
   // At the default temperature: its own fields, or the main ones when the default was chosen.
   auto at_default = [](const std::string& field) {
-    return Column{field == "energy" ? "energy at τ = 1" : "trace ratio at τ = 1", [field](const Record& r) {
+    const std::string header = (field == "energy" ? "energy" : "trace ratio") + std::string(" at the default τ");
+    return Column{header, [field](const Record& r) {
                     const std::string f = field + "_default_temperature";
                     return format_significant(number_of(r, r.contains(f) ? f : field));
                   }};
@@ -414,7 +415,8 @@ std::string temperature_section(const Records& records) {
   return "### CaLMFlow's temperature, chosen on validation\n\nEach trained CaLMFlow samples from validation start "
          "points at every temperature τ of the grid and keeps the τ whose sample is closest (energy distance) to a "
          "validation target sample; both validation draws are independent of the test draws (seed rule). The test "
-         "metrics at the chosen τ are those of the tables above; here beside the head's default τ = 1.\n\n" +
+         "metrics at the chosen τ are those of the tables above; here beside the head's default τ (1; 0.5 for the "
+         "variational head).\n\n" +
          chosen
              .table({Column::text("pair", "pair"), Column::text("seed", "seed", Align::right),
                      Column::text("τ chosen", "temperature", Align::right),
@@ -430,7 +432,8 @@ std::string sample_quality_section(const Records& summary, const Records& record
     const Record* r = records.find({{"pair", text_of(s, "pair")}, {"model", text_of(s, "model")}});
     if (r == nullptr || text_of(*r, "model") == "floor" || text_of(*r, "model") == "gaussian") return "";
     if (text_of(*r, "model") == "calmflow")
-      return fmt::format("sequential, KV cache, τ = {}, {} passes", text_of(*r, "temperature"),
+      return fmt::format("sequential, KV cache, τ = {}, {} passes",
+                         r->contains("temperature_validation") ? "chosen per seed (below)" : text_of(*r, "temperature"),
                          text_of(*r, "forward_passes"));
     return fmt::format("{}, {} evaluations", text_of(*r, "sampler"), text_of(*r, "batch_evaluations"));
   };
