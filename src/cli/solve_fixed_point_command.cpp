@@ -56,10 +56,7 @@ std::string footer(const experiments::ProblemCatalogue& catalogue) {
        "Solvers: iterop (default), kinsol (SUNDIALS KINSOL fixed point + Anderson; picard, km, anderson;\n"
        "  --kinsol-test iterop applies iterop's rule to KINSOL's iterates, --kinsol-test kinsol uses KINSOL's own test),\n"
        "  ceres (Levenberg-Marquardt). Available in this build: ";
-  std::vector<std::string> available;
-  for (auto b : {experiments::Backend::iterop, experiments::Backend::kinsol, experiments::Backend::ceres})
-    if (experiments::backend_available(b)) available.push_back(experiments::to_string(b));
-  s += join(available) + ".\n";
+  s += experiments::available_backends() + ".\n";
   s += "Stopping rule: converged when ||G(x) - x||_2 <= rtol ||G(x0) - x0||_2 + atol (Toth & Kelley);\n"
        "  --tol T sets atol = rtol = T; --atol/--rtol set them apart (each defaults to 1e-8); --tol excludes both.\n"
        "Output: residual is the true ||G(x) - x||_2 at the returned x, computed by iterop for every solver.\n"
@@ -122,22 +119,23 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
     parameter_option_[name] = app_->add_option("--" + name, parameter_text_[name], parameter_help(catalogue, name))
                                   ->type_name(integer ? "INT" : "NUMBER");
   }
-  method_opt_ = app_->add_option("--method", method_, "picard, km, anderson, anderson-type1 or lm (default anderson; lm with ceres)")
-                    ->type_name("NAME");
-  memory_opt_ = app_->add_option("--memory", memory_, "Anderson depth m >= 0 (anderson-type1: >= 1)")
-                    ->transform(integer_in("memory", 0, 1000))
-                    ->type_name("INT");
-  relaxation_opt_ = app_->add_option("--relaxation", relaxation_,
-                                     "weight on G(x) in the plain step, 0 < r <= 1 (km, anderson, anderson-type1)")
-                        ->type_name("NUMBER");
-  // The old names, refused by MethodSpec::validate() with the --relaxation to give instead.
-  alpha_opt_ = app_->add_option("--alpha", alpha_, "old name: use --relaxation 1-alpha")->type_name("NUMBER");
-  damping_opt_ = app_->add_option("--damping", damping_, "old name: use --relaxation")->type_name("NUMBER");
-  app_->add_option("--solver", solver_, "iterop, kinsol or ceres (default iterop)")->type_name("NAME");
-  orth_opt_ = app_->add_option("--orth", orth_, "Anderson QR update: mgs or cgs2 (iterop); mgs, icwy, cgs2, dcgs2 (kinsol)")
-                  ->type_name("NAME");
-  kinsol_test_opt_ = app_->add_option("--kinsol-test", kinsol_test_, "KINSOL's stopping test: iterop (default) or kinsol")
-                         ->type_name("NAME");
+  // The method options of experiments::method_options(), with their help here.
+  const std::map<std::string, std::string> method_help = {
+      {"solver", "iterop, kinsol or ceres (default iterop)"},
+      {"method", "picard, km, anderson, anderson-type1 or lm (default anderson; lm with ceres)"},
+      {"memory", "Anderson depth m >= 0 (anderson-type1: >= 1)"},
+      {"relaxation", "weight on G(x) in the plain step, 0 < r <= 1 (km, anderson, anderson-type1)"},
+      // The old names, refused by MethodSpec::validate() with the --relaxation to give instead.
+      {"damping", "old name: use --relaxation"},
+      {"alpha", "old name: use --relaxation 1-alpha"},
+      {"orth", "Anderson QR update: mgs or cgs2 (iterop); mgs, icwy, cgs2, dcgs2 (kinsol)"},
+      {"kinsol_test", "KINSOL's stopping test: iterop (default) or kinsol"}};
+  for (const auto& o : experiments::method_options())
+    method_option_[o.key] = app_->add_option(o.flag, method_text_[o.key], method_help.at(o.key))
+                                ->type_name(o.type == experiments::MethodOption::text      ? "NAME"
+                                            : o.type == experiments::MethodOption::integer ? "INT"
+                                                                                           : "NUMBER");
+  method_option_.at("memory")->transform(integer_in("memory", 0, 1000));
   const auto tolerance = number_where([](double v) { return v >= 0; }, "a tolerance >= 0");
   tol_opt_ = app_->add_option("--tol", tol_, "atol = rtol = T in ||G(x) - x||_2 <= rtol ||G(x0) - x0||_2 + atol")
                  ->check(tolerance)
@@ -216,16 +214,14 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
 
   // Method and solver.
   experiments::MethodSpec method;
-  method.solver = experiments::parse_backend(solver_);
-  if (method_opt_->count()) method.method = method_;
-  if (memory_opt_->count()) method.memory = memory_;
-  if (relaxation_opt_->count()) method.relaxation = parse_number("--relaxation", relaxation_);
-  if (alpha_opt_->count()) method.alpha = parse_number("--alpha", alpha_);
-  if (damping_opt_->count()) method.damping = parse_number("--damping", damping_);
-  if (orth_opt_->count()) method.orth = orth_;
-  if (kinsol_test_opt_->count()) {
-    require_usage(kinsol_test_ == "iterop" || kinsol_test_ == "kinsol", "--kinsol-test", kinsol_test_, "iterop or kinsol");
-    method.kinsol_test = kinsol_test_ == "kinsol" ? experiments::KinsolTest::kinsol : experiments::KinsolTest::iterop;
+  for (const auto& o : experiments::method_options()) {
+    if (method_option_.at(o.key)->count() == 0) continue;
+    const std::string& text = method_text_.at(o.key);
+    if (o.key == "kinsol_test") require_usage(text == "iterop" || text == "kinsol", o.flag, text, "iterop or kinsol");
+    using Value = experiments::MethodOptionValue;
+    o.set(method, o.type == experiments::MethodOption::number    ? Value(parse_number(o.flag, text))
+                  : o.type == experiments::MethodOption::integer ? Value(std::stoll(text))
+                                                                 : Value(text));
   }
   method.validate();
 
@@ -233,12 +229,9 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
   if (tol_opt_->count())
     require_usage(atol_opt_->count() == 0 && rtol_opt_->count() == 0, "--tol", tol_opt_->results().front(),
                   "give either --tol or --atol/--rtol, not both");
-  double atol = 1e-8, rtol = 1e-8;
-  if (tol_opt_->count()) atol = rtol = tol_;
-  if (atol_opt_->count()) atol = atol_;
-  if (rtol_opt_->count()) rtol = rtol_;
-  const int max_iterations = max_iterations_;
-  const Stop stop = experiments::toth_kelley_stop(atol, rtol, max_iterations);
+  const double tol = tol_opt_->count() ? tol_ : 1e-8;
+  const Stop stop = experiments::toth_kelley_stop(atol_opt_->count() ? atol_ : tol, rtol_opt_->count() ? rtol_ : tol,
+                                                  max_iterations_);
 
   if (torchscript) return execute_torchscript(out, method, stop);
   const experiments::FixedPointProblem problem = catalogue_.make(entry->name, values);

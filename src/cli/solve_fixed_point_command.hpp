@@ -36,13 +36,11 @@ class SolveFixedPointCommand {
   std::string problem_ = "heq";
   std::map<std::string, std::string> parameter_text_;  // by parameter name
   std::map<std::string, CLI::Option*> parameter_option_;
-  std::string method_, relaxation_, alpha_, damping_, solver_ = "iterop", orth_, kinsol_test_;
-  int memory_ = 0, max_iterations_ = 1000;
+  std::map<std::string, std::string> method_text_;  // by key of experiments::method_options()
+  std::map<std::string, CLI::Option*> method_option_;
+  int max_iterations_ = 1000;
   double tol_ = 0, atol_ = 0, rtol_ = 0;
   std::string format_;
-  CLI::Option *method_opt_ = nullptr, *memory_opt_ = nullptr, *relaxation_opt_ = nullptr, *alpha_opt_ = nullptr,
-              *damping_opt_ = nullptr;
-  CLI::Option *orth_opt_ = nullptr, *kinsol_test_opt_ = nullptr;
   CLI::Option *tol_opt_ = nullptr, *atol_opt_ = nullptr, *rtol_opt_ = nullptr;
   // --torchscript FILE --input FILE [--x0 FILE] [--dtype D] [--output FILE]
   std::string torchscript_, input_, x0_file_, dtype_ = "float64", output_;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "iterop/core/errors.hpp"
@@ -32,13 +33,6 @@ namespace {
 
 const std::vector<std::string> method_names = {"picard", "km", "anderson", "anderson-type1", "lm"};
 
-std::string available_backends() {
-  std::vector<std::string> names;
-  for (Backend b : {Backend::iterop, Backend::kinsol, Backend::ceres})
-    if (backend_available(b)) names.push_back(to_string(b));
-  return join(names);
-}
-
 /// Throws unless `given` is false: the option is not taken by this method/solver.
 template <class V>
 void only_for(bool given, const std::string& option, const V& value, const std::string& takers,
@@ -46,13 +40,17 @@ void only_for(bool given, const std::string& option, const V& value, const std::
   require(!given, option, value, option + " is taken only by " + takers + " (here: " + actual + ")");
 }
 
-double norm2_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return std::sqrt(s);
-}
-
 std::string kinsol_test_name(KinsolTest t) { return t == KinsolTest::kinsol ? "kinsol" : "iterop"; }
+
+/// An option kept in a std::optional member of MethodSpec just as it is given.
+template <class T>
+MethodOption plain_option(const char* key, const char* flag, const char* label, std::optional<T> MethodSpec::*member) {
+  return {key, flag, label, std::is_same_v<T, double> ? MethodOption::number : MethodOption::text,
+          [member](MethodSpec& m, const MethodOptionValue& v) { m.*member = std::get<T>(v); },
+          [member](const MethodSpec& m) {
+            return m.*member ? std::optional<MethodOptionValue>(*(m.*member)) : std::nullopt;
+          }};
+}
 
 /// The options in effect for `m`, with the backend's defaults filled in.
 nlohmann::json effective_options(const MethodSpec& m) {
@@ -61,15 +59,10 @@ nlohmann::json effective_options(const MethodSpec& m) {
   if (name == "km") {
     o["relaxation"] = m.relaxation.value_or(KrasnoselskiiMann{}.relaxation);
   } else if (name == "anderson") {
-    if (m.solver == Backend::iterop) {
-      o["memory"] = m.memory.value_or(Anderson{}.memory);
-      o["relaxation"] = m.relaxation.value_or(Anderson{}.relaxation);
-      o["orth"] = m.orth.value_or(Anderson{}.orthogonalization == Orthogonalization::cgs2 ? "cgs2" : "mgs");
-    } else {
-      o["memory"] = m.memory.value_or(5);
-      o["relaxation"] = m.relaxation.value_or(1.0);
-      o["orth"] = m.orth.value_or("mgs");
-    }
+    const bool iterop = m.solver == Backend::iterop;  // else KINSOL's defaults: m = 5, relaxation 1, mgs
+    o["memory"] = m.memory.value_or(iterop ? Anderson{}.memory : 5);
+    o["relaxation"] = m.relaxation.value_or(iterop ? Anderson{}.relaxation : 1.0);
+    o["orth"] = m.orth.value_or(iterop && Anderson{}.orthogonalization == Orthogonalization::cgs2 ? "cgs2" : "mgs");
   } else if (name == "anderson-type1") {
     o["memory"] = m.memory.value_or(AndersonTypeI{}.memory);
     o["relaxation"] = m.relaxation.value_or(AndersonTypeI{}.relaxation);
@@ -78,12 +71,17 @@ nlohmann::json effective_options(const MethodSpec& m) {
   return o;
 }
 
+/// The summary of a solver's result, its solution moved into `solution`.
+template <class Result>
+SolveSummary keep_solution(Result r, std::vector<double>& solution) {
+  solution = std::move(r.solution);
+  return static_cast<SolveSummary&&>(r);
+}
+
 template <class Method>
 SolveSummary solve_with_iterop(const FixedPointProblem& p, const Method& method, const Stop& stop,
                                std::vector<double>& solution) {
-  auto r = iterop::solve(p.op, p.x0, method, stop);
-  solution = std::move(r.solution);
-  return static_cast<SolveSummary&&>(r);
+  return keep_solution(iterop::solve(p.op, p.x0, method, stop), solution);
 }
 
 SolveSummary solve_iterop(const FixedPointProblem& p, const MethodSpec& m, const Stop& stop,
@@ -126,9 +124,7 @@ SolveSummary solve_kinsol(const FixedPointProblem& p, const MethodSpec& m, const
   }
   k.test = m.kinsol_test.value_or(KinsolTest::iterop) == KinsolTest::kinsol ? baselines::KinsolAnderson::Test::kinsol
                                                                             : baselines::KinsolAnderson::Test::iterop;
-  auto r = baselines::kinsol_solve(p.op, p.x0, k, stop);
-  solution = std::move(r.solution);
-  return static_cast<SolveSummary&&>(r);
+  return keep_solution(baselines::kinsol_solve(p.op, p.x0, k, stop), solution);
 }
 #endif
 
@@ -136,11 +132,30 @@ SolveSummary solve_kinsol(const FixedPointProblem& p, const MethodSpec& m, const
 SolveSummary solve_ceres(const FixedPointProblem& p, const Stop& stop, std::vector<double>& solution) {
   baselines::CeresLevenbergMarquardt lm;
   lm.max_iterations = stop.max_iterations > 0 ? stop.max_iterations : 1;
-  auto r = baselines::ceres_solve(p.op, p.x0, lm, stop);
-  solution = std::move(r.solution);
-  return static_cast<SolveSummary&&>(r);
+  return keep_solution(baselines::ceres_solve(p.op, p.x0, lm, stop), solution);
 }
 #endif
+
+/// One JSON object per history record (NaN as null).
+nlohmann::json history_json(const std::vector<IterationRecord>& history) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : history) {
+    rows.push_back({{"iteration", r.iteration},
+                    {"evaluations", r.evaluations},
+                    {"residual", json_number(r.residual)},
+                    {"step", json_number(r.step)},
+                    {"ratio", json_number(r.ratio)},
+                    {"rate", json_number(r.rate)},
+                    {"gain", json_number(r.gain)},
+                    {"condition", json_number(r.condition)},
+                    {"columns", r.columns},
+                    {"dropped", r.dropped},
+                    {"restarted", r.restarted},
+                    {"rejected", r.rejected},
+                    {"seconds", json_number(r.seconds)}});
+  }
+  return rows;
+}
 
 constexpr EnumNames<Backend, 3> backend_names{
     {{{Backend::iterop, "iterop"}, {Backend::kinsol, "kinsol"}, {Backend::ceres, "ceres"}}}};
@@ -152,22 +167,59 @@ std::string to_string(Backend backend) { return std::string(backend_names.name(b
 Backend parse_backend(const std::string& name) { return backend_names.parse(name, "--solver"); }
 
 bool backend_available(Backend backend) {
-  switch (backend) {
-    case Backend::iterop: return true;
-    case Backend::kinsol:
 #if defined(ITEROP_HAVE_KINSOL)
-      return true;
-#else
-      return false;
+  if (backend == Backend::kinsol) return true;
 #endif
-    case Backend::ceres:
 #if defined(ITEROP_HAVE_CERES)
-      return true;
-#else
-      return false;
+  if (backend == Backend::ceres) return true;
 #endif
-  }
-  return false;
+  return backend == Backend::iterop;
+}
+
+std::string available_backends() {
+  std::vector<std::string> names;
+  for (Backend b : {Backend::iterop, Backend::kinsol, Backend::ceres})
+    if (backend_available(b)) names.push_back(to_string(b));
+  return join(names);
+}
+
+const std::vector<MethodOption>& method_options() {
+  using Value = std::optional<MethodOptionValue>;
+  static const std::vector<MethodOption> options = {
+      {"solver", "--solver", "", MethodOption::text,
+       [](MethodSpec& m, const MethodOptionValue& v) { m.solver = parse_backend(std::get<std::string>(v)); },
+       [](const MethodSpec& m) { return Value(to_string(m.solver)); }},
+      {"method", "--method", "", MethodOption::text,
+       [](MethodSpec& m, const MethodOptionValue& v) { m.method = std::get<std::string>(v); },
+       [](const MethodSpec& m) { return Value(m.method_name()); }},
+      {"memory", "--memory", "m=", MethodOption::integer,
+       [](MethodSpec& m, const MethodOptionValue& v) {
+         const long long memory = std::get<long long>(v);
+         require(memory >= std::numeric_limits<int>::min() && memory <= std::numeric_limits<int>::max(), "--memory",
+                 memory, "0 <= memory <= 1000");
+         m.memory = static_cast<int>(memory);
+       },
+       [](const MethodSpec& m) { return m.memory ? Value(static_cast<long long>(*m.memory)) : std::nullopt; }},
+      plain_option("relaxation", "--relaxation", "relaxation=", &MethodSpec::relaxation),
+      // Old names: validate() refuses them with the new name.
+      plain_option("damping", "--damping", "damping=", &MethodSpec::damping),
+      plain_option("alpha", "--alpha", "alpha=", &MethodSpec::alpha),
+      plain_option("orth", "--orth", "orth=", &MethodSpec::orth),
+      {"kinsol_test", "--kinsol-test", "test=", MethodOption::text,
+       [](MethodSpec& m, const MethodOptionValue& v) {
+         const std::string& test = std::get<std::string>(v);
+         require(test == "iterop" || test == "kinsol", "--kinsol-test", test, "\"iterop\" or \"kinsol\"");
+         m.kinsol_test = test == "kinsol" ? KinsolTest::kinsol : KinsolTest::iterop;
+       },
+       [](const MethodSpec& m) { return m.kinsol_test ? Value(kinsol_test_name(*m.kinsol_test)) : std::nullopt; }},
+  };
+  return options;
+}
+
+std::string method_option_text(const MethodOptionValue& value) {
+  if (const auto* i = std::get_if<long long>(&value)) return std::to_string(*i);
+  if (const auto* d = std::get_if<double>(&value)) return format_exact(*d);
+  return std::get<std::string>(value);
 }
 
 std::string MethodSpec::method_name() const {
@@ -197,14 +249,13 @@ void MethodSpec::validate() const {
     require(*memory <= 1000, "--memory", *memory, "memory <= 1000");
   }
   // The old names first: each is refused with the name (and the value) to give instead.
-  if (alpha)
-    require(false, "--alpha", *alpha,
-            "renamed to relaxation, the weight on T(x) = 1 - alpha: give --relaxation " + format_value(1.0 - *alpha) +
-                " (relaxation = " + format_value(1.0 - *alpha) + " in an experiment file)");
-  if (damping)
-    require(false, "--damping", *damping,
-            "renamed to relaxation, the weight on T(x), the same value: give --relaxation " + format_value(*damping) +
-                " (relaxation = " + format_value(*damping) + " in an experiment file)");
+  auto renamed = [](const char* option, double value, const std::string& meaning, double instead) {
+    require(false, option, value,
+            "renamed to relaxation, the weight on T(x)" + meaning + ": give --relaxation " + format_value(instead) +
+                " (relaxation = " + format_value(instead) + " in an experiment file)");
+  };
+  if (alpha) renamed("--alpha", *alpha, " = 1 - alpha", 1.0 - *alpha);
+  if (damping) renamed("--damping", *damping, ", the same value", *damping);
   if (relaxation) {
     only_for(name != "km" && !anderson, "--relaxation", *relaxation, "--method km, anderson and anderson-type1",
              here);
@@ -227,12 +278,7 @@ void MethodSpec::validate() const {
 }
 
 Stop toth_kelley_stop(double abs_tol, double rel_tol, int max_iterations) {
-  Stop stop;
-  stop.abs_tol = abs_tol;
-  stop.rel_tol = rel_tol;
-  stop.norm = Norm::two;
-  stop.max_iterations = max_iterations;
-  return stop;
+  return Stop{.abs_tol = abs_tol, .rel_tol = rel_tol, .norm = Norm::two, .max_iterations = max_iterations};
 }
 
 FixedPointRun run_fixed_point(const FixedPointProblem& problem, const MethodSpec& method, const Stop& stop) {
@@ -260,29 +306,9 @@ FixedPointRun run_fixed_point(const FixedPointProblem& problem, const MethodSpec
   if (run.solution.size() == problem.x0.size()) {
     run.true_residual = problem.residual_norm(run.solution);
     if (problem.known.solution && problem.known.solution->size() == run.solution.size())
-      run.error = norm2_diff(run.solution, *problem.known.solution);
+      run.error = distance2(run.solution, *problem.known.solution);
   }
   return run;
-}
-
-nlohmann::json history_json(const std::vector<IterationRecord>& history) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (const auto& r : history) {
-    rows.push_back({{"iteration", r.iteration},
-                    {"evaluations", r.evaluations},
-                    {"residual", json_number(r.residual)},
-                    {"step", json_number(r.step)},
-                    {"ratio", json_number(r.ratio)},
-                    {"rate", json_number(r.rate)},
-                    {"gain", json_number(r.gain)},
-                    {"condition", json_number(r.condition)},
-                    {"columns", r.columns},
-                    {"dropped", r.dropped},
-                    {"restarted", r.restarted},
-                    {"rejected", r.rejected},
-                    {"seconds", json_number(r.seconds)}});
-  }
-  return rows;
 }
 
 Table history_table(const std::vector<IterationRecord>& history) {
@@ -301,11 +327,9 @@ Table history_table(const std::vector<IterationRecord>& history) {
 }
 
 nlohmann::json method_spec_json(const MethodSpec& m) {
-  nlohmann::json j = {{"solver", to_string(m.solver)}, {"method", m.method_name()}};
-  if (m.memory) j["memory"] = *m.memory;
-  if (m.relaxation) j["relaxation"] = *m.relaxation;
-  if (m.orth) j["orth"] = *m.orth;
-  if (m.kinsol_test) j["kinsol_test"] = kinsol_test_name(*m.kinsol_test);
+  nlohmann::json j = nlohmann::json::object();
+  for (const MethodOption& o : method_options())
+    if (const auto v = o.get(m)) std::visit([&](const auto& value) { j[o.key] = value; }, *v);
   return j;
 }
 

@@ -34,67 +34,61 @@ constexpr double max_exact_integer = 9007199254740992.0;
 // Largest size of the elementwise problems (a few vectors of 80 MB each).
 constexpr double max_vector_size = 1e7;
 
+FixedPointProblem make_heq(const ParameterValues& p) {
+  const double c = p.at("c");
+  const int n = static_cast<int>(p.at("n"));
+  auto h = std::make_shared<const problems::HEquation>(c, n);
+  FixedPointProblem prob;
+  prob.op = wrap(h);
+  prob.x0 = h->initial_guess();
+  prob.description = "H-equation, c = " + format_value(c) + ", N = " + std::to_string(n);
+  prob.known.rate = h->rate_bound();
+  prob.known.rate_is_bound = true;
+  if (c == 0.99 && n == 512)
+    prob.known.note =
+        "Toth & Kelley (2015), stopping at ||G(x) - x||_2 <= 1e-8 ||G(x0) - x0||_2 + 1e-8: Anderson m = 1..6 "
+        "needs 10, 9, 9, 10, 11, 11 iterations; Picard 73.";
+  else
+    prob.known.note = "Picard converges for c < 1 at a rate of at most 1 - sqrt(1 - c); c = 1 is the singular case.";
+  return prob;
+}
+
 ProblemEntry heq_entry() {
-  ProblemEntry e;
-  e.name = "heq";
-  e.description =
-      "Chandrasekhar H-equation G(x)_i = 1 / (1 - (c / 2N) sum_j mu_i x_j / (mu_i + mu_j)), mu_i = (i - 1/2) / N, "
-      "x0 = 1; Picard's rate is at most 1 - sqrt(1 - c).";
-  e.parameters = {
-      ParameterSpec{"c", 0.99, "albedo", "0 < c <= 1", [](double c) { return c > 0 && c <= 1; }, false},
-      size_parameter(512, "1 <= n <= 10000", [](double n) { return n >= 1 && n <= 10000; },
-                     "number of quadrature nodes N"),
-  };
-  e.make = [](const ParameterValues& p) {
-    const double c = p.at("c");
-    const int n = static_cast<int>(p.at("n"));
-    auto h = std::make_shared<const problems::HEquation>(c, n);
-    FixedPointProblem prob;
-    prob.op = wrap(h);
-    prob.x0 = h->initial_guess();
-    prob.description = "H-equation, c = " + format_value(c) + ", N = " + std::to_string(n);
-    prob.known.rate = h->rate_bound();
-    prob.known.rate_is_bound = true;
-    if (c == 0.99 && n == 512)
-      prob.known.note =
-          "Toth & Kelley (2015), stopping at ||G(x) - x||_2 <= 1e-8 ||G(x0) - x0||_2 + 1e-8: Anderson m = 1..6 "
-          "needs 10, 9, 9, 10, 11, 11 iterations; Picard 73.";
-    else
-      prob.known.note = "Picard converges for c < 1 at a rate of at most 1 - sqrt(1 - c); c = 1 is the singular case.";
-    return prob;
-  };
-  return e;
+  return {"heq",
+          "Chandrasekhar H-equation G(x)_i = 1 / (1 - (c / 2N) sum_j mu_i x_j / (mu_i + mu_j)), mu_i = (i - 1/2) / N, "
+          "x0 = 1; Picard's rate is at most 1 - sqrt(1 - c).",
+          {ParameterSpec{"c", 0.99, "albedo", "0 < c <= 1", [](double c) { return c > 0 && c <= 1; }, false},
+           size_parameter(512, "1 <= n <= 10000", [](double n) { return n >= 1 && n <= 10000; },
+                          "number of quadrature nodes N")},
+          make_heq};
+}
+
+FixedPointProblem make_linear(const ParameterValues& p) {
+  const int n = static_cast<int>(p.at("n"));
+  const double rho = p.at("rho");
+  const auto seed = static_cast<std::uint64_t>(p.at("seed"));
+  auto m = std::make_shared<const problems::LinearMap>(problems::LinearMap::spaced_spectrum(0.0, rho, n), seed);
+  FixedPointProblem prob;
+  prob.op = wrap(m);
+  prob.x0.assign(static_cast<std::size_t>(n), 0.0);
+  prob.description = "linear map, n = " + std::to_string(n) + ", rho = " + format_value(rho) +
+                     ", seed = " + std::to_string(seed);
+  prob.known.solution = m->solution();
+  prob.known.rate = m->spectral_radius();
+  prob.known.note = "Exact solution x* = (I - M)^-1 b; Picard's error falls like rho^k.";
+  return prob;
 }
 
 ProblemEntry linear_entry() {
-  ProblemEntry e;
-  e.name = "linear";
-  e.description =
-      "G(x) = M x + b, M = Q diag(lambda) Q^T with lambda evenly spaced in [0, rho], Q a seeded random orthogonal "
-      "matrix, b ~ N(0, 1), x0 = 0; x* = (I - M)^-1 b and Picard's rate is exactly rho.";
-  e.parameters = {
-      size_parameter(100, "1 <= n <= 2000", [](double n) { return n >= 1 && n <= 2000; }),
-      ParameterSpec{"rho", 0.9, "spectral radius of M", "0 <= rho < 1", [](double r) { return r >= 0 && r < 1; },
-                    false},
-      ParameterSpec{"seed", 1, "random seed of Q and b", "0 <= seed <= 2^53",
-                    [](double s) { return s >= 0 && s <= max_exact_integer; }, true},
-  };
-  e.make = [](const ParameterValues& p) {
-    const int n = static_cast<int>(p.at("n"));
-    const double rho = p.at("rho");
-    const auto seed = static_cast<std::uint64_t>(p.at("seed"));
-    auto m = std::make_shared<const problems::LinearMap>(problems::LinearMap::spaced_spectrum(0.0, rho, n), seed);
-    FixedPointProblem prob;
-    prob.op = wrap(m);
-    prob.x0.assign(static_cast<std::size_t>(n), 0.0);
-    prob.description = "linear map, n = " + std::to_string(n) + ", rho = " + format_value(rho) +
-                       ", seed = " + std::to_string(seed);
-    prob.known.solution = m->solution();
-    prob.known.rate = m->spectral_radius();
-    prob.known.note = "Exact solution x* = (I - M)^-1 b; Picard's error falls like rho^k.";
-    return prob;
-  };
-  return e;
+  return {"linear",
+          "G(x) = M x + b, M = Q diag(lambda) Q^T with lambda evenly spaced in [0, rho], Q a seeded random orthogonal "
+          "matrix, b ~ N(0, 1), x0 = 0; x* = (I - M)^-1 b and Picard's rate is exactly rho.",
+          {size_parameter(100, "1 <= n <= 2000", [](double n) { return n >= 1 && n <= 2000; }),
+           ParameterSpec{"rho", 0.9, "spectral radius of M", "0 <= rho < 1", [](double r) { return r >= 0 && r < 1; },
+                         false},
+           ParameterSpec{"seed", 1, "random seed of Q and b", "0 <= seed <= 2^53",
+                         [](double s) { return s >= 0 && s <= max_exact_integer; }, true}},
+          make_linear};
 }
 
 /// A map applied elementwise to n unknowns (Functor default-constructed), started at x0 = `start` everywhere and
@@ -102,20 +96,15 @@ ProblemEntry linear_entry() {
 template <class Functor>
 ProblemEntry elementwise_entry(std::string name, std::string description, ParameterSpec size, double start,
                                std::string text, std::function<void(FixedPointProblem&, std::size_t)> known) {
-  ProblemEntry e;
-  e.name = std::move(name);
-  e.description = std::move(description);
-  e.parameters = {std::move(size)};
-  e.make = [start, text, known](const ParameterValues& p) {
-    const auto n = static_cast<std::size_t>(p.at("n"));
-    FixedPointProblem prob;
-    prob.op = wrap(std::make_shared<const Functor>());
-    prob.x0.assign(n, start);
-    prob.description = text + ", n = " + std::to_string(n);
-    known(prob, n);
-    return prob;
-  };
-  return e;
+  return {std::move(name), std::move(description), {std::move(size)}, [start, text, known](const ParameterValues& p) {
+            const auto n = static_cast<std::size_t>(p.at("n"));
+            FixedPointProblem prob;
+            prob.op = wrap(std::make_shared<const Functor>());
+            prob.x0.assign(n, start);
+            prob.description = text + ", n = " + std::to_string(n);
+            known(prob, n);
+            return prob;
+          }};
 }
 
 /// n: 1 <= n <= 10^7, 1 by default.
@@ -168,12 +157,16 @@ std::optional<std::string> ParameterSpec::violation(double value) const {
   return std::nullopt;
 }
 
+double distance2(std::span<const double> a, std::span<const double> b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
 double FixedPointProblem::residual_norm(std::span<const double> x) const {
   std::vector<double> g(x.size());
   op(x, g);
-  double s = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) s += (g[i] - x[i]) * (g[i] - x[i]);
-  return std::sqrt(s);
+  return distance2(g, x);
 }
 
 void ProblemCatalogue::register_problem(ProblemEntry entry) {

@@ -303,32 +303,26 @@ std::vector<std::string> names_of(const std::vector<Problem>& problems) {
 // ---------------------------------------------------------------------------------------------
 // [experiment], [output]
 
-struct Header {
-  std::string name, description;
-  ExperimentKind kind = ExperimentKind::fixed_point;
-  std::vector<std::uint64_t> seeds;
-};
-
-Header read_header(const Reader& reader, const toml::table& root, const std::filesystem::path& path) {
+/// [experiment]: the name, kind, description and seeds of `file`.
+void read_header(const Reader& reader, const toml::table& root, ExperimentFile& file) {
   const toml::table& t = *one_table(reader, root, "experiment", {"name", "kind", "description", "seed"},
                                     "an [experiment] table with kind = \"fixed-point\" or \"volterra\"");
-  Header h;
-  h.name = path.stem().string();
+  file.name = file.path.stem().string();
   if (const auto* n = t.get("name")) {
-    h.name = reader.string(*n, "experiment.name");
-    const bool ok = !h.name.empty() && std::all_of(h.name.begin(), h.name.end(), [](char ch) {
+    file.name = reader.string(*n, "experiment.name");
+    const bool ok = !file.name.empty() && std::all_of(file.name.begin(), file.name.end(), [](char ch) {
       return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
-    }) && h.name != "." && h.name != "..";
+    }) && file.name != "." && file.name != "..";
     if (!ok) reader.bad(*n, "experiment.name", "a non-empty name of letters, digits, '-', '_' and '.' (it names the report folder)");
   }
   const auto* kind = t.get("kind");
   if (kind == nullptr)
     reader.fail(line_of(t), "experiment.kind is missing. Violated constraint: kind = \"fixed-point\" or \"volterra\".");
   const std::string k = reader.string(*kind, "experiment.kind");
-  if (k == "fixed-point") h.kind = ExperimentKind::fixed_point;
-  else if (k == "volterra") h.kind = ExperimentKind::volterra;
+  if (k == "fixed-point") file.kind = ExperimentKind::fixed_point;
+  else if (k == "volterra") file.kind = ExperimentKind::volterra;
   else reader.bad(*kind, "experiment.kind", "\"fixed-point\" or \"volterra\"");
-  if (const auto* n = t.get("description")) h.description = reader.string(*n, "experiment.description");
+  if (const auto* n = t.get("description")) file.description = reader.string(*n, "experiment.description");
   if (const auto* n = t.get("seed")) {
     auto one = [&](const toml::node& e) {
       const long long s = reader.integer(e, "experiment.seed");
@@ -339,16 +333,16 @@ Header read_header(const Reader& reader, const toml::table& root, const std::fil
       if (a->empty()) reader.bad(*n, "experiment.seed", "a seed or a non-empty list of seeds");
       for (const auto& e : *a) {
         const auto s = one(e);
-        if (std::find(h.seeds.begin(), h.seeds.end(), s) != h.seeds.end()) reader.bad(e, "experiment.seed", "seeds that differ");
-        h.seeds.push_back(s);
+        if (std::find(file.seeds.begin(), file.seeds.end(), s) != file.seeds.end())
+          reader.bad(e, "experiment.seed", "seeds that differ");
+        file.seeds.push_back(s);
       }
     } else {
-      h.seeds.push_back(one(*n));
+      file.seeds.push_back(one(*n));
     }
   } else {
-    h.seeds.push_back(1);
+    file.seeds.push_back(1);
   }
-  return h;
 }
 
 void read_output(const Reader& reader, const toml::table& root, ExperimentFile& file) {
@@ -437,13 +431,10 @@ struct MethodChoice {
   std::vector<std::string> problems;  // empty: every problem
 };
 
-const std::map<std::string, std::string>& method_option_keys() {
-  static const std::map<std::string, std::string> m = {{"--method", "method"}, {"--solver", "solver"},
-                                                       {"--memory", "memory"}, {"--alpha", "alpha"},
-                                                       {"--damping", "damping"}, {"--orth", "orth"},
-                                                       {"--relaxation", "relaxation"},
-                                                       {"--kinsol-test", "kinsol_test"}};
-  return m;
+std::map<std::string, std::string> method_option_keys() {
+  std::map<std::string, std::string> keys;
+  for (const MethodOption& o : method_options()) keys[o.flag] = o.key;
+  return keys;
 }
 
 std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const toml::table& root,
@@ -451,11 +442,13 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
                                                    std::vector<std::string>& notes) {
   std::vector<MethodChoice> out;
   std::set<std::string> skipped_backends;
+  const auto option_keys = method_option_keys();
+  std::vector<std::string> keys = {"label"};
+  for (const MethodOption& o : method_options()) keys.push_back(o.key);
+  keys.push_back("problems");
   for (const toml::table* t : tables_of(reader, root, "method", true,
                                         "at least one [[method]] table, e.g. solver = \"iterop\", method = \"anderson\"")) {
-    reader.check_keys(*t, "method", "[[method]] of a fixed-point experiment",
-                      {"label", "solver", "method", "memory", "relaxation", "damping", "alpha", "orth", "kinsol_test",
-                       "problems"});
+    reader.check_keys(*t, "method", "[[method]] of a fixed-point experiment", keys);
     std::string label;
     if (const auto* n = t->get("label")) label = reader.string(*n, "method.label");
     const auto only = read_problem_restriction(reader, *t, problem_names);
@@ -463,46 +456,26 @@ std::vector<MethodChoice> read_fixed_point_methods(const Reader& reader, const t
       MethodChoice m;
       m.line = line_of(*t);
       m.problems = only;
-      if (const auto* n = find(c, "solver")) {
-        const std::string s = reader.string(*n, "method.solver");
-        if (s != "iterop" && s != "kinsol" && s != "ceres") reader.bad(*n, "method.solver", "one of iterop, kinsol, ceres");
-        m.spec.solver = parse_backend(s);
-      }
-      if (const auto* n = find(c, "method")) m.spec.method = reader.string(*n, "method.method");
-      if (const auto* n = find(c, "memory")) {
-        const long long v = reader.integer(*n, "method.memory");
-        if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
-          reader.bad(*n, "method.memory", "0 <= memory <= 1000");
-        m.spec.memory = static_cast<int>(v);
-      }
-      if (const auto* n = find(c, "relaxation")) m.spec.relaxation = reader.number(*n, "method.relaxation");
-      // Old names: MethodSpec::validate() refuses them with the new name.
-      if (const auto* n = find(c, "damping")) m.spec.damping = reader.number(*n, "method.damping");
-      if (const auto* n = find(c, "alpha")) m.spec.alpha = reader.number(*n, "method.alpha");
-      if (const auto* n = find(c, "orth")) m.spec.orth = reader.string(*n, "method.orth");
-      if (const auto* n = find(c, "kinsol_test")) {
-        const std::string s = reader.string(*n, "method.kinsol_test");
-        if (s != "iterop" && s != "kinsol") reader.bad(*n, "method.kinsol_test", "\"iterop\" or \"kinsol\"");
-        m.spec.kinsol_test = s == "kinsol" ? KinsolTest::kinsol : KinsolTest::iterop;
+      for (const MethodOption& o : method_options()) {
+        const toml::node* n = find(c, o.key);
+        if (n == nullptr) continue;
+        const std::string path = "method." + o.key;
+        const MethodOptionValue v = o.type == MethodOption::number    ? MethodOptionValue(reader.number(*n, path))
+                                    : o.type == MethodOption::integer ? MethodOptionValue(reader.integer(*n, path))
+                                                                      : MethodOptionValue(reader.string(*n, path));
+        checked(reader, "method", option_keys, c, m.line, [&] { o.set(m.spec, v); });
       }
       if (!backend_available(m.spec.solver)) {
         // As in the built-in experiment: cases of a backend this build lacks are left out, with a note.
         skipped_backends.insert(to_string(m.spec.solver));
         continue;
       }
-      checked(reader, "method", method_option_keys(), c, m.line, [&] { m.spec.validate(); });
-      // The label: the given one plus the swept options, or solver, method and every option given.
-      std::string l = label.empty() ? to_string(m.spec.solver) + " " + m.spec.method_name() : label;
-      auto add = [&](const char* key, const std::string& text) {
-        if (find(c, key) != nullptr && (label.empty() || swept(c, key))) l += " " + text;
-      };
-      if (!label.empty() && swept(c, "solver")) l += " " + to_string(m.spec.solver);
-      if (!label.empty() && swept(c, "method")) l += " " + m.spec.method_name();
-      if (m.spec.memory) add("memory", "m=" + std::to_string(*m.spec.memory));
-      if (m.spec.relaxation) add("relaxation", "relaxation=" + format_exact(*m.spec.relaxation));
-      if (m.spec.orth) add("orth", "orth=" + *m.spec.orth);
-      if (m.spec.kinsol_test) add("kinsol_test", std::string("test=") + (*m.spec.kinsol_test == KinsolTest::kinsol ? "kinsol" : "iterop"));
-      m.label = l;
+      checked(reader, "method", option_keys, c, m.line, [&] { m.spec.validate(); });
+      // The label: the given one plus the swept options, or every option given (solver and method always).
+      m.label = label;
+      for (const MethodOption& o : method_options())
+        if (const auto v = o.get(m.spec); v && (label.empty() || swept(c, o.key)))
+          m.label += (m.label.empty() ? "" : " ") + o.label + method_option_text(*v);
       check_new_label(reader, out, m);
       out.push_back(std::move(m));
     }
@@ -616,8 +589,6 @@ struct VolterraProblemChoice {
   std::vector<int> steps;     // empty: [study] steps
   int line = 0;
   Combination combination;    // for error lines of later checks
-  std::string steps_path;     // "problem.steps" or "study.steps"
-  const toml::node* steps_node = nullptr;
   std::vector<std::string> names;  // what [[method]] problems = [...] may call it: its label and reference id
 };
 
@@ -640,8 +611,7 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
     std::string label;
     if (const auto* n = t->get("label")) label = reader.string(*n, "problem.label");
     std::vector<int> steps;
-    const toml::node* steps_node = t->get("steps");
-    if (steps_node != nullptr) steps = read_steps(reader, *steps_node, "problem.steps");
+    if (const auto* n = t->get("steps")) steps = read_steps(reader, *n, "problem.steps");
     const bool reference = t->get("reference") != nullptr;
     if (reference) {
       for (const auto& k : expression_keys)
@@ -660,8 +630,6 @@ std::vector<VolterraProblemChoice> read_volterra_problems(const Reader& reader, 
       p.line = line_of(*t);
       p.steps = steps;
       p.combination = c;
-      p.steps_node = steps_node;
-      p.steps_path = "problem.steps";
       if (reference) {
         const toml::node* n = find(c, "reference");
         const std::string id = reader.string(*n, "problem.reference");
@@ -759,10 +727,8 @@ std::vector<VolterraMethodChoice> read_volterra_methods(const Reader& reader, co
 void build_volterra(const Reader& reader, const toml::table& root, ExperimentFile& file) {
   reader.check_keys(root, "", "a volterra experiment file", {"experiment", "problem", "method", "study", "output"});
   std::vector<int> default_steps;
-  const toml::node* default_steps_node = nullptr;
   if (const toml::table* study = one_table(reader, root, "study", {"steps"}))
-    if ((default_steps_node = study->get("steps")) != nullptr)
-      default_steps = read_steps(reader, *default_steps_node, "study.steps");
+    if (const auto* n = study->get("steps")) default_steps = read_steps(reader, *n, "study.steps");
   auto problems = read_volterra_problems(reader, root);
   for (auto& p : problems)
     if (p.steps.empty()) {
@@ -770,8 +736,6 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
         reader.fail(p.line, "problem.steps is missing. Violated constraint: step counts in [study] steps = [...] or in "
                             "the problem's steps = [...].");
       p.steps = default_steps;
-      p.steps_node = default_steps_node;
-      p.steps_path = "study.steps";
     }
   const auto methods = read_volterra_methods(reader, root, names_of(problems));
 
@@ -903,11 +867,7 @@ ExperimentFile load_experiment_text(const std::string& text, const std::filesyst
 
   ExperimentFile file;
   file.path = path;
-  const Header h = read_header(reader, root, path);
-  file.name = h.name;
-  file.description = h.description;
-  file.kind = h.kind;
-  file.seeds = h.seeds;
+  read_header(reader, root, file);
   if (seed) {
     file.seeds = {*seed};
     file.seed_from_command_line = true;

@@ -2,8 +2,10 @@
 // command line names it (method, memory, relaxation, orth), with its results as JSON and tables.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +26,8 @@ std::string to_string(Backend backend);
 Backend parse_backend(const std::string& name);
 /// Whether this build can run `backend` (KINSOL needs SUNDIALS, Ceres needs Ceres at configure time).
 bool backend_available(Backend backend);
+/// The backends this build can run, e.g. "iterop, kinsol".
+std::string available_backends();
 
 /// Which stopping test KINSOL uses (see iterop::baselines::KinsolAnderson::Test).
 enum class KinsolTest { iterop, kinsol };
@@ -53,7 +57,30 @@ struct MethodSpec {
   void validate() const;
 };
 
-/// The options of `method` as given (unset ones left out), e.g. {"solver": "kinsol", "method":
+/// The value of a method option: text (solver, method, orth, kinsol_test), an integer (memory) or a number.
+using MethodOptionValue = std::variant<std::string, long long, double>;
+
+/// One option of MethodSpec as the command line, an experiment file and method_spec_json() spell it.
+struct MethodOption {
+  enum Type { text, integer, number };
+  std::string key;    ///< the experiment file's key and the JSON name, e.g. "kinsol_test"
+  std::string flag;   ///< the command-line option, e.g. "--kinsol-test"
+  std::string label;  ///< what precedes the value in a file cell's label, e.g. "test=" ("" for solver and method)
+  Type type = text;
+  /// Stores `value` in `spec`; throws iterop::invalid_option naming `flag` for a value it cannot hold
+  /// (an unknown solver or KINSOL test, a memory past int).
+  std::function<void(MethodSpec& spec, const MethodOptionValue& value)> set;
+  /// The value in `spec`: always for solver and method (method_name()), nothing when an option is unset.
+  std::function<std::optional<MethodOptionValue>(const MethodSpec& spec)> get;
+};
+
+/// Every option of MethodSpec: solver, method, memory, relaxation, alpha, damping, orth, kinsol_test.
+const std::vector<MethodOption>& method_options();
+
+/// A method option's value as text: a string as it is, an integer, a number by format_exact.
+std::string method_option_text(const MethodOptionValue& value);
+
+/// The options of `method` that are set (solver and method always), e.g. {"solver": "kinsol", "method":
 /// "anderson", "memory": 3, "orth": "mgs"}: part of a cell's key in the cell cache.
 nlohmann::json method_spec_json(const MethodSpec& method);
 
@@ -79,11 +106,8 @@ Stop toth_kelley_stop(double abs_tol, double rel_tol, int max_iterations);
 /// and iterop::backend_error for a backend failure; numerical outcomes are in summary.status.
 FixedPointRun run_fixed_point(const FixedPointProblem& problem, const MethodSpec& method, const Stop& stop);
 
-/// One JSON object per history record: iteration, evaluations, residual, step, ratio, rate, gain,
-/// condition, columns, dropped, restarted, rejected, seconds (NaN as null).
-nlohmann::json history_json(const std::vector<IterationRecord>& history);
-
-/// The per-iteration history as a table (same columns as history_json).
+/// The per-iteration history as a table: iteration, evaluations, residual, step, ratio, rate, gain,
+/// condition, columns, dropped, restarted, rejected, seconds (run_json's "history" has the same fields).
 Table history_table(const std::vector<IterationRecord>& history);
 
 /// Everything about a run as JSON: problem (name, description, parameters, known answer), solver,
