@@ -54,28 +54,19 @@ std::string footer() {
 
 std::string equation_text(const experiments::VolterraExpressionSpec& s) {
   const std::string interval = "on [0, " + format_exact(s.T) + "]";
+  const std::string singular =
+      s.singular_exponent ? "(t - s)^(-" + format_exact(*s.singular_exponent) + ") " : std::string();
   switch (s.kind) {
     case VolterraKind::second:
-      if (s.singular_exponent)
-        return "y(t) = f(t) + int_0^t (t - s)^(-" + format_exact(*s.singular_exponent) + ") K(t, s, y(s)) ds, f = " +
-               s.f + ", K = " + s.kernel + ", " + interval;
-      return "y(t) = f(t) + int_0^t K(t, s, y(s)) ds, f = " + s.f + ", K = " + s.kernel + ", " + interval;
+      return "y(t) = f(t) + int_0^t " + singular + "K(t, s, y(s)) ds, f = " + s.f + ", K = " + s.kernel + ", " +
+             interval;
     case VolterraKind::first:
-      if (s.singular_exponent)
-        return "int_0^t (t - s)^(-" + format_exact(*s.singular_exponent) + ") K(t, s) y(s) ds = g(t), g = " + s.f +
-               ", K = " + s.kernel + ", " + interval;
-      return "int_0^t K(t, s) y(s) ds = g(t), g = " + s.f + ", K = " + s.kernel + ", " + interval;
+      return "int_0^t " + singular + "K(t, s) y(s) ds = g(t), g = " + s.f + ", K = " + s.kernel + ", " + interval;
     case VolterraKind::ide:
       return "y'(t) = F(t, y) + int_0^t K(t, s, y(s)) ds, F = " + s.f + ", K = " + s.kernel + ", y(0) = " +
              format_exact(*s.y0) + ", " + interval;
   }
   return "";
-}
-
-std::vector<std::string> intervals_text(const std::vector<int>& intervals) {
-  std::vector<std::string> items;
-  for (int n : intervals) items.push_back(std::to_string(n));
-  return items;
 }
 
 }  // namespace
@@ -127,7 +118,7 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
   spec.T = T_;
   const std::vector<int>& steps = intervals_;
   for (std::size_t i = 1; i < steps.size(); ++i)
-    require_usage(steps[i] > steps[i - 1], "--intervals", join(intervals_text(steps), ","),
+    require_usage(steps[i] > steps[i - 1], "--intervals", fmt::format("{}", fmt::join(steps, ",")),
                   "strictly increasing grids (" + std::to_string(steps[i]) + " after " + std::to_string(steps[i - 1]) + ")");
   const double grading = grading_;
   if (y0_opt_->count()) spec.y0 = y0_;
@@ -148,17 +139,18 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
   experiments::check_expression_values(problem, method, steps, grading);
 
   std::vector<experiments::ConvergenceRun> runs;
+  nlohmann::json jruns = nlohmann::json::array();
+  experiments::Records records;
+  bool all_converged = true;
   for (int n : steps) {
     problem.reset_evaluations();
-    experiments::ConvergenceRun run = experiments::run_volterra(problem.problem, method, n, grading);
+    auto& run = runs.emplace_back(experiments::run_volterra(problem.problem, method, n, grading));
     run.expression_evaluations = problem.expression_evaluations();
-    runs.push_back(std::move(run));
+    jruns.push_back(experiments::convergence_run_json(run));
+    records.push_back(experiments::Record::parse(jruns.back().dump()));
+    all_converged = all_converged && run.result.converged();
   }
-  experiments::Records records;
-  for (const auto& r : runs) records.push_back(experiments::Record::parse(experiments::convergence_run_json(r).dump()));
   const double order = spec.exact ? experiments::observed_orders(records).fitted : std::numeric_limits<double>::quiet_NaN();
-  bool all_converged = true;
-  for (const auto& r : runs) all_converged = all_converged && r.result.converged();
 
   if (format_ == "json") {
     nlohmann::json eq = {{"kind", experiments::to_string(spec.kind)},
@@ -169,8 +161,6 @@ int SolveVolterraCommand::execute(std::ostream& out) const {
                          {"y0", spec.y0 ? nlohmann::json(*spec.y0) : nlohmann::json()},
                          {"singular_exponent", spec.singular_exponent ? nlohmann::json(*spec.singular_exponent) : nlohmann::json()},
                          {"exact", spec.exact ? nlohmann::json(*spec.exact) : nlohmann::json()}};
-    nlohmann::json jruns = nlohmann::json::array();
-    for (const auto& r : runs) jruns.push_back(experiments::convergence_run_json(r));
     nlohmann::json j = {
         {"command", "solve volterra"},
         {"equation", eq},

@@ -42,6 +42,17 @@ std::string parser_message(const std::string& msg) {
   return m;
 }
 
+constexpr EnumNames<VolterraKind, 3> kind_names{
+    {{{VolterraKind::second, "second"}, {VolterraKind::first, "first"}, {VolterraKind::ide, "ide"}}}};
+
+/// The variables each expression of `kind` may use: f ("t" or "t, y" for ide), kernel, exact ("t").
+std::vector<std::string> expression_variables(VolterraKind kind, std::string_view which) {
+  if (which == "f") return kind == VolterraKind::ide ? std::vector<std::string>{"t", "y"} : std::vector<std::string>{"t"};
+  if (which == "kernel")
+    return kind == VolterraKind::first ? std::vector<std::string>{"t", "s"} : std::vector<std::string>{"t", "s", "y"};
+  return {"t"};
+}
+
 }  // namespace
 
 struct VolterraExpression::Impl {
@@ -152,16 +163,9 @@ double VolterraExpression::operator()(double t, double s, double y) {
   return im.parser.Eval();
 }
 
-const std::string& VolterraExpression::text() const { return impl_->text; }
-const std::string& VolterraExpression::option() const { return impl_->option; }
 bool VolterraExpression::uses(std::string_view name) const {
   return std::find(impl_->used.begin(), impl_->used.end(), name) != impl_->used.end();
 }
-
-namespace {
-constexpr EnumNames<VolterraKind, 3> kind_names{
-    {{{VolterraKind::second, "second"}, {VolterraKind::first, "first"}, {VolterraKind::ide, "ide"}}}};
-}  // namespace
 
 std::string to_string(VolterraKind kind) { return std::string(kind_names.name(kind)); }
 
@@ -171,13 +175,6 @@ void VolterraExpressionProblem::reset_evaluations() const {
   f->reset_evaluations();
   kernel->reset_evaluations();
   if (exact) exact->reset_evaluations();
-}
-
-std::vector<std::string> expression_variables(VolterraKind kind, std::string_view which) {
-  if (which == "f") return kind == VolterraKind::ide ? std::vector<std::string>{"t", "y"} : std::vector<std::string>{"t"};
-  if (which == "kernel")
-    return kind == VolterraKind::first ? std::vector<std::string>{"t", "s"} : std::vector<std::string>{"t", "s", "y"};
-  return {"t"};
 }
 
 VolterraExpressionProblem make_expression_problem(const VolterraExpressionSpec& spec) {
@@ -205,41 +202,31 @@ VolterraExpressionProblem make_expression_problem(const VolterraExpressionSpec& 
   auto f = out.f;
   auto K = out.kernel;
   auto ex = out.exact;
-
+  const double a = spec.singular_exponent.value_or(0.0);
+  const q::Kernel kernel = [K](double t, double s, std::span<const double> y, std::span<double> o) {
+    o[0] = (*K)(t, s, y[0]);
+  };
+  q::Exact exact;
+  if (ex) exact = [ex](double t, std::span<double> o) { o[0] = (*ex)(t); };
   switch (spec.kind) {
-    case VolterraKind::second: {
-      q::SecondKindProblem p;
-      p.id = "user";
-      p.T = spec.T;
-      p.forcing = [f](double t, std::span<double> o) { o[0] = (*f)(t); };
-      p.kernel = [K](double t, double s, std::span<const double> y, std::span<double> o) { o[0] = (*K)(t, s, y[0]); };
-      p.singular_exponent = spec.singular_exponent.value_or(0.0);
-      if (ex) p.exact = [ex](double t, std::span<double> o) { o[0] = (*ex)(t); };
-      out.problem = std::move(p);
+    case VolterraKind::second:
+      out.problem = q::SecondKindProblem{.id = "user", .T = spec.T,
+                                         .forcing = [f](double t, std::span<double> o) { o[0] = (*f)(t); },
+                                         .kernel = kernel, .singular_exponent = a, .exact = exact};
       break;
-    }
-    case VolterraKind::first: {
-      q::FirstKindProblem p;
-      p.id = "user";
-      p.T = spec.T;
-      p.kernel = [K](double t, double s) { return (*K)(t, s); };
-      p.rhs = [f](double t) { return (*f)(t); };
-      p.singular_exponent = spec.singular_exponent.value_or(0.0);
-      if (ex) p.exact = [ex](double t) { return (*ex)(t); };
-      out.problem = std::move(p);
+    case VolterraKind::first:
+      out.problem = q::FirstKindProblem{
+          .id = "user", .T = spec.T, .kernel = [K](double t, double s) { return (*K)(t, s); },
+          .rhs = [f](double t) { return (*f)(t); },
+          .exact = ex ? std::function<double(double)>([ex](double t) { return (*ex)(t); }) : nullptr,
+          .singular_exponent = a};
       break;
-    }
-    case VolterraKind::ide: {
-      q::IntegroDifferentialProblem p;
-      p.id = "user";
-      p.T = spec.T;
-      p.rhs = [f](double t, std::span<const double> y, std::span<double> o) { o[0] = (*f)(t, 0.0, y[0]); };
-      p.kernel = [K](double t, double s, std::span<const double> y, std::span<double> o) { o[0] = (*K)(t, s, y[0]); };
-      p.y0 = {*spec.y0};
-      if (ex) p.exact = [ex](double t, std::span<double> o) { o[0] = (*ex)(t); };
-      out.problem = std::move(p);
+    case VolterraKind::ide:
+      out.problem = q::IntegroDifferentialProblem{
+          .id = "user", .T = spec.T,
+          .rhs = [f](double t, std::span<const double> y, std::span<double> o) { o[0] = (*f)(t, 0.0, y[0]); },
+          .kernel = kernel, .y0 = {*spec.y0}, .exact = exact};
       break;
-    }
   }
   return out;
 }

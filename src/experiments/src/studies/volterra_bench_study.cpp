@@ -44,19 +44,24 @@ std::string problem_description(const std::string& id) {
   return id;
 }
 
-/// Runs `body` (timed here) until the config's repetition rule is met; the best wall time.
+/// Runs `solve` (timed here) until the config's repetition rule is met: its result, the best wall time and
+/// the number of runs.
 template <class F>
-double best_time(const VolterraBenchConfig& c, int& repetitions, F&& body) {
+auto best_time(const VolterraBenchConfig& c, F&& solve) {
+  struct {
+    decltype(solve()) result;
+    double seconds = 0;
+    int repetitions = 1;
+  } out;
   auto once = [&] {
     const auto t0 = std::chrono::steady_clock::now();
-    body();
+    out.result = solve();
     return seconds_since(t0);
   };
-  double best = once();
-  repetitions = 1;
-  if (best < c.repeat_below_seconds)
-    for (; repetitions < c.repetitions; ++repetitions) best = std::min(best, once());
-  return best;
+  out.seconds = once();
+  if (out.seconds < c.repeat_below_seconds)
+    for (; out.repetitions < c.repetitions; ++out.repetitions) out.seconds = std::min(out.seconds, once());
+  return out;
 }
 
 /// The record of one fixed-step run (a VIE method or a fractional history) of N steps.
@@ -78,19 +83,15 @@ Record run_vie(const VolterraBenchConfig& c, const std::string& id, const std::s
                                             : parse_volterra_method(soe ? method_name.substr(0, method_name.size() - 4)
                                                                         : method_name);
   const q::Grid grid = volterra_grid(p.T, N, 1);
-  q::VolterraResult result;
-  int repetitions = 0;
-  const double seconds = best_time(c, repetitions, [&] {
+  const auto [result, seconds, repetitions] = best_time(c, [&] {
     // The O(N) history with modified Newton (Jacobian factors reused across steps, no allocation per step).
     const q::StepSolver newton{.kind = q::StepSolver::Kind::newton};
-    if (exponential)
-      result = q::solve_volterra(p, grid, q::ExponentialTrapezoid{.step = newton});
-    else if (soe && method == VolterraMethod::trapezoid)
-      result = q::solve_volterra(p, grid, q::Trapezoid{.step = newton, .lag_sums = {.method = q::LagSumMethod::soe}});
-    else if (soe)
-      result = q::solve_volterra(p, grid, q::BlockBySimpson{.step = newton, .lag_sums = {.method = q::LagSumMethod::soe}});
-    else
-      result = solve_with(p, grid, method);
+    if (exponential) return q::solve_volterra(p, grid, q::ExponentialTrapezoid{.step = newton});
+    const q::LagSumMethod soe_sums = q::LagSumMethod::soe;
+    if (soe && method == VolterraMethod::trapezoid)
+      return q::solve_volterra(p, grid, q::Trapezoid{.step = newton, .lag_sums = {.method = soe_sums}});
+    if (soe) return q::solve_volterra(p, grid, q::BlockBySimpson{.step = newton, .lag_sums = {.method = soe_sums}});
+    return solve_with(p, grid, method);
   });
   // The output points that are nodes: every (N / (M - 1))-th node when M - 1 divides N, else every
   // node when N divides M - 1 (then all N + 1 nodes are output points).
@@ -118,25 +119,18 @@ std::string fractional_id(double alpha) { return fmt::format("FR{}", alpha); }
 /// Fractional relaxation with alpha, method "<uniform|graded>/<direct|fft|soe>", N steps: max error over
 /// every node against E_alpha(-t^alpha).
 Record run_fractional(const VolterraBenchConfig& c, double alpha, const std::string& method, int N) {
-  q::SingularConvolutionProblem p;
-  p.id = fractional_id(alpha);
-  p.T = 1;
-  p.singular_exponent = 1 - alpha;
-  p.factor = -1 / std::tgamma(alpha);
-  p.forcing = [](double) { return 1.0; };
-  p.nonlinearity = [](double y) { return y; };
-  p.exact = [alpha](double t) { return q::mittag_leffler_neg(alpha, std::pow(t, alpha)); };
+  const q::SingularConvolutionProblem p{
+      .id = fractional_id(alpha), .T = 1, .singular_exponent = 1 - alpha, .factor = -1 / std::tgamma(alpha),
+      .forcing = [](double) { return 1.0; }, .nonlinearity = [](double y) { return y; },
+      .exact = [alpha](double t) { return q::mittag_leffler_neg(alpha, std::pow(t, alpha)); }};
   const bool graded = method.starts_with("graded/");
   const std::string history = method.substr(method.find('/') + 1);
   const q::SingularConvolutionOptions options{
       .history = history == "fft" ? q::SingularHistory::fft
                                   : history == "soe" ? q::SingularHistory::soe : q::SingularHistory::direct};
   const q::Grid grid = graded ? q::Grid::graded(1, N, 2 / alpha) : q::Grid::uniform(1, N);
-  q::VolterraResult result;
-  int repetitions = 0;
-  const double seconds = best_time(c, repetitions, [&] {
-    result = q::solve_singular_convolution(p, grid, options);
-  });
+  const auto [result, seconds, repetitions] =
+      best_time(c, [&] { return q::solve_singular_convolution(p, grid, options); });
   return step_run_record(p.id, "fractional", method, N, result, result.max_error, result.nodes(), seconds, repetitions);
 }
 
@@ -144,21 +138,12 @@ Record run_fractional(const VolterraBenchConfig& c, double alpha, const std::str
 Record run_ode(const VolterraBenchConfig& c, const std::string& id, const std::string& method_name, double rtol,
                const std::vector<double>& out_times) {
   const q::OdeForm form = q::ode_form(id);
-  baselines::OdeProblem problem;
-  problem.dimension = form.dimension;
-  problem.rhs = form.rhs;
-  problem.jacobian = form.jacobian;
-  problem.z0 = form.z0;
-  problem.t0 = form.t0;
-  baselines::OdeOptions options;
-  options.method = baselines::parse_ode_method(method_name);
-  options.rtol = rtol;
-  options.atol = c.atol_factor * rtol;
-  baselines::OdeSolution sol;
-  int repetitions = 0;
-  const double seconds = best_time(c, repetitions, [&] {
-    sol = baselines::solve_ode(problem, out_times, options);
-  });
+  const baselines::OdeProblem problem{
+      .dimension = form.dimension, .rhs = form.rhs, .jacobian = form.jacobian, .z0 = form.z0, .t0 = form.t0};
+  const baselines::OdeOptions options{
+      .method = baselines::parse_ode_method(method_name), .rtol = rtol, .atol = c.atol_factor * rtol};
+  const auto [sol, seconds, repetitions] =
+      best_time(c, [&] { return baselines::solve_ode(problem, out_times, options); });
   std::vector<double> y(static_cast<std::size_t>(form.vie_dimension)), e(y.size());
   double err = 0;
   int points = 0;
@@ -246,9 +231,8 @@ Figure work_figure(const std::string& id, const Records& runs, bool by_time) {
 bool volterra_bench_has_ode_baselines() {
 #if defined(ITEROP_HAVE_ODE_BASELINES)
   return true;
-#else
-  return false;
 #endif
+  return false;
 }
 
 void VolterraBenchConfig::validate() const {

@@ -37,10 +37,6 @@ class VolterraExpression {
   long evaluations() const { return evaluations_; }
   /// Sets the counter back to 0.
   void reset_evaluations() { evaluations_ = 0; }
-  /// The expression as given.
-  const std::string& text() const;
-  /// The option it was given for.
-  const std::string& option() const;
   /// Whether the expression uses variable `name` ("t", "s" or "y").
   bool uses(std::string_view name) const;
 
@@ -90,9 +86,6 @@ struct VolterraExpressionProblem {
   /// Resets the counters of f, K and the exact solution.
   void reset_evaluations() const;
 };
-
-/// The variables each expression of `kind` may use: f ("t" or "t, y" for ide), kernel, exact ("t").
-std::vector<std::string> expression_variables(VolterraKind kind, std::string_view which);
 
 /// Compiles the expressions of `spec` and builds the problem. Throws iterop::invalid_option naming
 /// the option (--f, --kernel, --exact, --T, --y0, --singular-exponent, --kind), its value and the
