@@ -745,58 +745,58 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
   std::vector<bool> method_used(methods.size(), false);
   std::vector<std::string> first_reason(methods.size());
   std::vector<std::pair<std::string, std::vector<std::string>>> left_out;  // problem -> methods left out
-  for (const auto& p : problems)
-    for (std::uint64_t seed : file.seeds)
-      for (std::size_t mi = 0; mi < methods.size(); ++mi) {
-        const auto& m = methods[mi];
-        if (!applies(m.problems, p.names)) continue;
-        try {
-          check_volterra_method(m.method, p.kind, p.singular_exponent, m.grading, p.steps);
-        } catch (const invalid_option& e) {
-          // This method does not fit this problem (kind, singular kernel, grid): the combination is left out.
-          std::string why = e.what();
-          const std::string marker = "Violated constraint: ";
-          if (const auto at = why.find(marker); at != std::string::npos) why = why.substr(at + marker.size());
-          if (!why.empty() && why.back() == '.') why.pop_back();
-          if (first_reason[mi].empty()) first_reason[mi] = p.label + ": " + why;
-          if (seed == file.seeds.front()) {
-            auto it = std::find_if(left_out.begin(), left_out.end(), [&](const auto& entry) { return entry.first == p.label; });
-            if (it == left_out.end()) left_out.push_back({p.label, {m.label}});
-            else it->second.push_back(m.label);
-            file.left_out.push_back({{"problem", p.label}, {"method", m.label}, {"reason", why}});
-          }
-          continue;
-        }
-        method_used[mi] = true;
-        if (!p.reference && p.kind == VolterraKind::first) {
-          checked(reader, "problem", expression_option_keys(), p.combination, p.line, [&] {
-            const auto built = make_expression_problem(p.expression);
-            check_first_kind(std::get<quadrature::FirstKindProblem>(built.problem), p.steps, m.grading,
-                             p.expression.kernel, p.expression.f);
-          });
-        }
-        VolterraFileCell cell{.problem_label = p.label, .reference = p.reference, .T = p.T, .expression = p.expression,
-                              .equation_kind = p.kind, .singular_exponent = p.singular_exponent, .method = m.method,
-                              .grading = m.grading, .steps = p.steps, .method_label = m.label, .seed = seed};
-        nlohmann::json problem;
-        if (p.reference) {
-          problem = {{"reference", *p.reference}};
-          if (p.T) problem["T"] = *p.T;
-        } else {
-          const auto& s = p.expression;
-          problem = {{"kind", to_string(s.kind)}, {"f", s.f}, {"kernel", s.kernel}, {"T", s.T}};
-          if (s.y0) problem["y0"] = *s.y0;
-          if (s.singular_exponent) problem["singular_exponent"] = *s.singular_exponent;
-          if (s.exact) problem["exact"] = *s.exact;
-        }
-        cell.key = {{"kind", "volterra"},
-                    {"problem", problem},
-                    {"method", to_string(m.method)},
-                    {"grading", m.grading},
-                    {"steps", p.steps},
-                    {"seed", seed}};
-        file.volterra_cells.push_back(std::move(cell));
+  for (const auto& p : problems) {
+    std::vector<std::size_t> fitting;  // the methods that fit p, whose cells are built for every seed
+    for (std::size_t mi = 0; mi < methods.size(); ++mi) {
+      const auto& m = methods[mi];
+      if (!applies(m.problems, p.names)) continue;
+      try {
+        check_volterra_method(m.method, p.kind, p.singular_exponent, m.grading, p.steps);
+      } catch (const invalid_option& e) {
+        // This method does not fit this problem (kind, singular kernel, grid): the combination is left out.
+        std::string why = e.what();
+        const std::string marker = "Violated constraint: ";
+        if (const auto at = why.find(marker); at != std::string::npos) why = why.substr(at + marker.size());
+        if (!why.empty() && why.back() == '.') why.pop_back();
+        if (first_reason[mi].empty()) first_reason[mi] = p.label + ": " + why;
+        auto it = std::find_if(left_out.begin(), left_out.end(), [&](const auto& entry) { return entry.first == p.label; });
+        if (it == left_out.end()) left_out.push_back({p.label, {m.label}});
+        else it->second.push_back(m.label);
+        file.left_out.push_back({{"problem", p.label}, {"method", m.label}, {"reason", why}});
+        continue;
       }
+      method_used[mi] = true;
+      fitting.push_back(mi);
+      if (!p.reference && p.kind == VolterraKind::first) {
+        checked(reader, "problem", expression_option_keys(), p.combination, p.line, [&] {
+          const auto built = make_expression_problem(p.expression);
+          check_first_kind(std::get<quadrature::FirstKindProblem>(built.problem), p.steps, m.grading,
+                           p.expression.kernel, p.expression.f);
+        });
+      }
+    }
+    nlohmann::json problem;
+    if (p.reference) {
+      problem = {{"reference", *p.reference}};
+      if (p.T) problem["T"] = *p.T;
+    } else {
+      const auto& s = p.expression;
+      problem = {{"kind", to_string(s.kind)}, {"f", s.f}, {"kernel", s.kernel}, {"T", s.T}};
+      if (s.y0) problem["y0"] = *s.y0;
+      if (s.singular_exponent) problem["singular_exponent"] = *s.singular_exponent;
+      if (s.exact) problem["exact"] = *s.exact;
+    }
+    for (std::uint64_t seed : file.seeds)
+      for (std::size_t mi : fitting) {
+        const auto& m = methods[mi];
+        file.volterra_cells.push_back(VolterraFileCell{
+            .problem_label = p.label, .reference = p.reference, .T = p.T, .expression = p.expression,
+            .equation_kind = p.kind, .singular_exponent = p.singular_exponent, .method = m.method,
+            .grading = m.grading, .steps = p.steps, .method_label = m.label, .seed = seed,
+            .key = {{"kind", "volterra"}, {"problem", problem}, {"method", to_string(m.method)},
+                    {"grading", m.grading}, {"steps", p.steps}, {"seed", seed}}});
+      }
+  }
   if (!left_out.empty()) {
     std::vector<std::string> list;
     for (const auto& [problem, ms] : left_out) list.push_back(problem + ": " + join(ms));
