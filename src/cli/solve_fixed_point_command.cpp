@@ -3,7 +3,6 @@
 #include "solve_fixed_point_command.hpp"
 
 #include <limits>
-#include <set>
 #include <vector>
 
 #include <fmt/format.h>

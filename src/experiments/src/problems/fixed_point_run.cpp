@@ -5,9 +5,7 @@
 #include "iterop/core/enum_names.hpp"
 
 #include <chrono>
-#include <cmath>
 #include <limits>
-#include <stdexcept>
 #include <type_traits>
 #include <utility>
 

@@ -34,6 +34,7 @@ constexpr double max_exact_integer = 9007199254740992.0;
 // Largest size of the elementwise problems (a few vectors of 80 MB each).
 constexpr double max_vector_size = 1e7;
 
+/// heq: the H-equation with albedo c on n nodes, with the published counts for c = 0.99, n = 512.
 FixedPointProblem make_heq(const ParameterValues& p) {
   const double c = p.at("c");
   const int n = static_cast<int>(p.at("n"));
@@ -53,16 +54,7 @@ FixedPointProblem make_heq(const ParameterValues& p) {
   return prob;
 }
 
-ProblemEntry heq_entry() {
-  return {"heq",
-          "Chandrasekhar H-equation G(x)_i = 1 / (1 - (c / 2N) sum_j mu_i x_j / (mu_i + mu_j)), mu_i = (i - 1/2) / N, "
-          "x0 = 1; Picard's rate is at most 1 - sqrt(1 - c).",
-          {ParameterSpec{"c", 0.99, "albedo", "0 < c <= 1", [](double c) { return c > 0 && c <= 1; }, false},
-           size_parameter(512, "1 <= n <= 10000", [](double n) { return n >= 1 && n <= 10000; },
-                          "number of quadrature nodes N")},
-          make_heq};
-}
-
+/// linear: G(x) = M x + b with Picard's rate rho, seeded.
 FixedPointProblem make_linear(const ParameterValues& p) {
   const int n = static_cast<int>(p.at("n"));
   const double rho = p.at("rho");
@@ -77,18 +69,6 @@ FixedPointProblem make_linear(const ParameterValues& p) {
   prob.known.rate = m->spectral_radius();
   prob.known.note = "Exact solution x* = (I - M)^-1 b; Picard's error falls like rho^k.";
   return prob;
-}
-
-ProblemEntry linear_entry() {
-  return {"linear",
-          "G(x) = M x + b, M = Q diag(lambda) Q^T with lambda evenly spaced in [0, rho], Q a seeded random orthogonal "
-          "matrix, b ~ N(0, 1), x0 = 0; x* = (I - M)^-1 b and Picard's rate is exactly rho.",
-          {size_parameter(100, "1 <= n <= 2000", [](double n) { return n >= 1 && n <= 2000; }),
-           ParameterSpec{"rho", 0.9, "spectral radius of M", "0 <= rho < 1", [](double r) { return r >= 0 && r < 1; },
-                         false},
-           ParameterSpec{"seed", 1, "random seed of Q and b", "0 <= seed <= 2^53",
-                         [](double s) { return s >= 0 && s <= max_exact_integer; }, true}},
-          make_linear};
 }
 
 /// A map applied elementwise to n unknowns (Functor default-constructed), started at x0 = `start` everywhere and
@@ -110,42 +90,6 @@ ProblemEntry elementwise_entry(std::string name, std::string description, Parame
 /// n: 1 <= n <= 10^7, 1 by default.
 ParameterSpec vector_size() {
   return size_parameter(1, "1 <= n <= 10^7", [](double n) { return n >= 1 && n <= max_vector_size; });
-}
-
-ProblemEntry rotation_entry() {
-  return elementwise_entry<problems::Rotation>(
-      "rotation",
-      "G(x) = R x, R the 90-degree rotation of each pair (x_1, x_2), (x_3, x_4), ...; x0 = 1, x* = 0. Nonexpansive: "
-      "Picard cycles, Krasnoselskii-Mann with relaxation 0.5 converges at rate sqrt(0.5).",
-      size_parameter(2, "2 <= n <= 10^7 and n even",
-                     [](double n) { return n >= 2 && n <= max_vector_size && std::fmod(n, 2.0) == 0; }),
-      1.0, "plane rotation by 90 degrees", [](FixedPointProblem& prob, std::size_t n) {
-        prob.known.solution = std::vector<double>(n, 0.0);
-        prob.known.rate = 1.0;
-        prob.known.note =
-            "Picard cycles with period 4 (its residual never falls); Krasnoselskii-Mann with relaxation 0.5 converges "
-            "at rate sqrt(0.5) = 0.7071.";
-      });
-}
-
-ProblemEntry diverge_entry() {
-  return elementwise_entry<problems::Expanding>(
-      "diverge", "G(x) = 2 x + 1 elementwise, x0 = 0: the fixed point -1 repels, so Picard diverges.", vector_size(),
-      0.0, "expanding map 2 x + 1", [](FixedPointProblem& prob, std::size_t n) {
-        prob.known.solution = std::vector<double>(n, -1.0);
-        prob.known.rate = 2.0;
-        prob.known.picard_status = Status::diverged;
-        prob.known.note = "The fixed point -1 repels: Picard's residual doubles every iteration.";
-      });
-}
-
-ProblemEntry nan_entry() {
-  return elementwise_entry<problems::SqrtMinusOne>(
-      "nan", "G(x) = sqrt(x) - 1 elementwise, x0 = 0: x1 = -1 and G(x1) is NaN; there is no real fixed point.",
-      vector_size(), 0.0, "sqrt(x) - 1", [](FixedPointProblem& prob, std::size_t) {
-        prob.known.picard_status = Status::non_finite;
-        prob.known.note = "x = sqrt(x) - 1 has no real solution; Picard produces NaN at its second evaluation.";
-      });
 }
 
 }  // namespace
@@ -211,11 +155,51 @@ FixedPointProblem ProblemCatalogue::make(std::string_view name, const ParameterV
 }
 
 void register_builtin_problems(ProblemCatalogue& catalogue) {
-  catalogue.register_problem(heq_entry());
-  catalogue.register_problem(linear_entry());
-  catalogue.register_problem(rotation_entry());
-  catalogue.register_problem(diverge_entry());
-  catalogue.register_problem(nan_entry());
+  catalogue.register_problem(ProblemEntry{
+      "heq",
+      "Chandrasekhar H-equation G(x)_i = 1 / (1 - (c / 2N) sum_j mu_i x_j / (mu_i + mu_j)), mu_i = (i - 1/2) / N, "
+      "x0 = 1; Picard's rate is at most 1 - sqrt(1 - c).",
+      {ParameterSpec{"c", 0.99, "albedo", "0 < c <= 1", [](double c) { return c > 0 && c <= 1; }, false},
+       size_parameter(512, "1 <= n <= 10000", [](double n) { return n >= 1 && n <= 10000; },
+                      "number of quadrature nodes N")},
+      make_heq});
+  catalogue.register_problem(ProblemEntry{
+      "linear",
+      "G(x) = M x + b, M = Q diag(lambda) Q^T with lambda evenly spaced in [0, rho], Q a seeded random orthogonal "
+      "matrix, b ~ N(0, 1), x0 = 0; x* = (I - M)^-1 b and Picard's rate is exactly rho.",
+      {size_parameter(100, "1 <= n <= 2000", [](double n) { return n >= 1 && n <= 2000; }),
+       ParameterSpec{"rho", 0.9, "spectral radius of M", "0 <= rho < 1", [](double r) { return r >= 0 && r < 1; },
+                     false},
+       ParameterSpec{"seed", 1, "random seed of Q and b", "0 <= seed <= 2^53",
+                     [](double s) { return s >= 0 && s <= max_exact_integer; }, true}},
+      make_linear});
+  catalogue.register_problem(elementwise_entry<problems::Rotation>(
+      "rotation",
+      "G(x) = R x, R the 90-degree rotation of each pair (x_1, x_2), (x_3, x_4), ...; x0 = 1, x* = 0. Nonexpansive: "
+      "Picard cycles, Krasnoselskii-Mann with relaxation 0.5 converges at rate sqrt(0.5).",
+      size_parameter(2, "2 <= n <= 10^7 and n even",
+                     [](double n) { return n >= 2 && n <= max_vector_size && std::fmod(n, 2.0) == 0; }),
+      1.0, "plane rotation by 90 degrees", [](FixedPointProblem& prob, std::size_t n) {
+        prob.known.solution = std::vector<double>(n, 0.0);
+        prob.known.rate = 1.0;
+        prob.known.note =
+            "Picard cycles with period 4 (its residual never falls); Krasnoselskii-Mann with relaxation 0.5 converges "
+            "at rate sqrt(0.5) = 0.7071.";
+      }));
+  catalogue.register_problem(elementwise_entry<problems::Expanding>(
+      "diverge", "G(x) = 2 x + 1 elementwise, x0 = 0: the fixed point -1 repels, so Picard diverges.", vector_size(),
+      0.0, "expanding map 2 x + 1", [](FixedPointProblem& prob, std::size_t n) {
+        prob.known.solution = std::vector<double>(n, -1.0);
+        prob.known.rate = 2.0;
+        prob.known.picard_status = Status::diverged;
+        prob.known.note = "The fixed point -1 repels: Picard's residual doubles every iteration.";
+      }));
+  catalogue.register_problem(elementwise_entry<problems::SqrtMinusOne>(
+      "nan", "G(x) = sqrt(x) - 1 elementwise, x0 = 0: x1 = -1 and G(x1) is NaN; there is no real fixed point.",
+      vector_size(), 0.0, "sqrt(x) - 1", [](FixedPointProblem& prob, std::size_t) {
+        prob.known.picard_status = Status::non_finite;
+        prob.known.note = "x = sqrt(x) - 1 has no real solution; Picard produces NaN at its second evaluation.";
+      }));
 }
 
 ProblemCatalogue& default_problem_catalogue() {

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <limits>
 #include <ostream>
-#include <type_traits>
 
 #include <fmt/format.h>
 

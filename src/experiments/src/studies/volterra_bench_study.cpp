@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <limits>
-#include <map>
 
 #include <fmt/format.h>
 
@@ -403,9 +401,9 @@ Study volterra_bench_study(const VolterraBenchConfig& config) {
                        format_scientific(number_of(r, "max_error")), format_seconds(number_of(r, "seconds")),
                        text_of(r, "repetitions"), text_of(r, "evaluations"));
   };
-  s.report = [config, output_times](const Records& records, StudyReport& report) {
+  s.report = [config](const Records& records, StudyReport& report) {
     Records derived;
-    std::string md, ratios_md, summary;
+    std::string md, summary;
     Table ratio_table{.columns = {"method"}, .align = {Align::left}};
     const Records ode_and_vie = records.where([](const Record& r) { return text_of(r, "family") != "fractional"; });
     for (const auto& [method, rs] : ode_and_vie.group_by({"method"})) ratio_table.add_row({method});
