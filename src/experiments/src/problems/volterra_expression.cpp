@@ -103,10 +103,7 @@ VolterraExpression::VolterraExpression(std::string option, std::string text, std
   std::optional<mu::Parser::exception_type> syntax;
   try {
     im.parser.SetExpr(im.text);
-    for (const auto& [name, address] : im.parser.GetUsedVar()) {
-      (void)address;
-      im.used.push_back(name);
-    }
+    for (const auto& variable : im.parser.GetUsedVar()) im.used.push_back(variable.first);
   } catch (const mu::Parser::exception_type& e) {
     syntax = e;
   }

@@ -686,7 +686,7 @@ struct VolterraMethodChoice {
   double grading = 1;
   std::string label;
   int line = 0;
-  Combination combination;
+  int method_line = 0;  // of its method = ... value
   std::vector<std::string> problems;  // empty: every problem
 };
 
@@ -706,9 +706,9 @@ std::vector<VolterraMethodChoice> read_volterra_methods(const Reader& reader, co
     for (const auto& c : expand(reader, *t, "method", {"label", "problems"})) {
       VolterraMethodChoice m;
       m.line = line_of(*t);
-      m.combination = c;
       m.problems = only;
       const toml::node* mn = find(c, "method");
+      m.method_line = line_of(*mn);
       checked(reader, "method", {{"--method", "method"}}, c, m.line,
               [&] { m.method = parse_volterra_method(reader.string(*mn, "method.method")); });
       if (const auto* n = find(c, "grading")) {
@@ -805,8 +805,7 @@ void build_volterra(const Reader& reader, const toml::table& root, ExperimentFil
   }
   for (std::size_t mi = 0; mi < methods.size(); ++mi)
     if (!method_used[mi]) {
-      const toml::node* n = find(methods[mi].combination, "method");
-      reader.fail(n ? line_of(*n) : methods[mi].line,
+      reader.fail(methods[mi].method_line,
                   "method.method = \"" + to_string(methods[mi].method) + "\"" +
                       (methods[mi].grading != 1 ? " with grading = " + format_exact(methods[mi].grading) : std::string()) +
                       ". Violated constraint: a method that fits at least one problem of the file (" + first_reason[mi] +
