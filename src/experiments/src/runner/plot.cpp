@@ -95,6 +95,20 @@ std::string run_gnuplot(const std::string& program, const std::filesystem::path&
 
 }  // namespace
 
+std::vector<double> indices(std::size_t n) {
+  std::vector<double> x(n);
+  for (std::size_t k = 0; k < n; ++k) x[k] = static_cast<double>(k);
+  return x;
+}
+
+void Figure::grid(int max_columns, int panel_width, int panel_height) {
+  const int n = static_cast<int>(panels.size());
+  columns = std::min(max_columns, n);
+  const int per_row = std::max(1, columns);
+  width = panel_width * per_row;
+  height = panel_height * ((n + per_row - 1) / per_row);
+}
+
 void Box::add(const Series& s) {
   for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
     if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) {

@@ -158,40 +158,33 @@ Column ratio(std::string header, std::string a, std::string b) {
   return {std::move(header), [a, b](const Record& r) { return fmt::format("{:.2f}", number_of(r, a) / number_of(r, b)); }};
 }
 
-/// One log-log panel per cell: `y` against S of `rows(cell)`, one line per group of `by` (colour by group,
-/// DDIM dashed), and the grey guide `guide(cell, rows)`.
-Figure lines_per_cell(const Records& cells, const std::function<Records(const Record&)>& rows,
-                      const std::vector<std::string>& by, const std::string& y, const std::string& title,
-                      const std::string& y_label, const std::function<Series(const Record&, const Records&)>& guide) {
+/// One log-log panel per cell: `y` against S of the cell's `rows` (those whose "data" is its label), one
+/// line per group of `by` (colour by group, DDIM dashed), and the grey guide `guide(cell, its rows)`.
+Figure lines_per_cell(const Records& cells, const Records& rows, const std::vector<std::string>& by,
+                      const std::string& y, const std::string& title, const std::string& y_label,
+                      const std::function<Series(const Record&, const Records&)>& guide) {
   Figure fig;
-  fig.width = 700 * static_cast<int>(cells.size());
-  fig.height = 600;
   for (const auto& c : cells) {
     Panel p{.title = text_of(c, "label") + ": " + title, .x_label = "denoising steps S", .y_label = y_label,
             .log_x = true};
-    const Records rs = rows(c);
+    const Records rs = rows.where("data", text_of(c, "label"));
     for (const auto& [name, group] : rs.group_by(by)) {
       Series l{.label = name, .color = palette_colour(p.series.size()),
                .dash_type = text_of(group[0], "sampler") == "ddim" ? 2 : 1};
-      for (const auto& r : group) {
-        l.x.push_back(number_of(r, "steps"));
-        l.y.push_back(number_of(r, y));
-      }
+      for (const auto& r : group) l.add(number_of(r, "steps"), number_of(r, y));
       p.series.push_back(std::move(l));
     }
     p.series.push_back(guide(c, rs));
     p.series.back().color = grey;
     fig.panels.push_back(std::move(p));
   }
+  fig.grid(static_cast<int>(cells.size()), 700, 600);
   return fig;
 }
 
 /// Per cell: the target, DDPM and DDIM samples at the largest S, on the target's range widened by a quarter.
 Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
   Figure fig;
-  fig.columns = 3;
-  fig.width = 1500;
-  fig.height = 480 * static_cast<int>(cells.size());
   const int s_max = *std::max_element(s.quality_steps.begin(), s.quality_steps.end());
   for (const auto& c : cells) {
     const bool plane = number_of(c, "dim") == 2;
@@ -202,23 +195,21 @@ Figure samples_figure(const Records& cells, const DenoiserStudy& s) {
     Box box{.x_min = 0, .x_max = 0, .y_min = 0, .y_max = 0};  // the origin always in view; then the target's points
     for (const auto& [key, label, color] : panels) {
       Series pts{.label = label, .color = color, .points_only = true};
-      for (const auto& pt : c["scatter_" + key]) {
-        pts.x.push_back(pt[0].is_number() ? pt[0].get<double>() : std::nan(""));
-        pts.y.push_back(pt[1].is_number() ? pt[1].get<double>() : std::nan(""));
-      }
+      for (const auto& pt : c["scatter_" + key]) pts.add(numbers_of(pt)[0], numbers_of(pt)[1]);
       if (key == "target") box.add(pts);
       fig.panels.push_back({.title = text_of(c, "label") + ": " + label, .x_label = plane ? "x" : "x_1",
                             .y_label = plane ? "y" : "x_2", .log_y = false, .series = {std::move(pts)}});
       box.fit(fig.panels.back(), 0.25);
     }
   }
+  fig.grid(3, 500, 480);
   return fig;
 }
 
-/// Per cell and sampler: the lowest finite W2 and its S (ties: the smaller S).
-Records best_w2(const Records& cells) {
+/// Per cell and sampler: the lowest finite W2 of its quality rows and its S (ties: the smaller S).
+Records best_w2(const Records& quality) {
   Records out;
-  for (const auto& [group, rows] : rows_of(cells, "quality").group_by({"data", "sampler"})) {
+  for (const auto& [group, rows] : quality.group_by({"data", "sampler"})) {
     double best = std::nan("");
     int best_s = 0;
     for (const auto& r : rows)
@@ -289,7 +280,7 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
               .to_markdown() +
           "\n";
     for (const auto& c : cells.where([](const Record& r) { return r.contains("contraction"); })) {
-      const auto above = rows_of(Records(std::vector<Record>{c}), "contraction").where([](const Record& r) {
+      const auto above = contraction.where("data", text_of(c, "label")).where([](const Record& r) {
         return number_of(r, "radius_max") > 1;
       });
       std::vector<std::string> errors;
@@ -302,10 +293,7 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
   }
   report.folder().write_text("quality.csv", quality.to_csv());
   report.folder().write_text("parallel.csv", parallel.to_csv());
-  const auto quality_of = [](const Record& c) { return rows_of(Records(std::vector<Record>{c}), "quality"); };
-  const auto sweeps_of = [](const Record& c) {
-    return rows_of(Records(std::vector<Record>{c}), "parallel").where([](const Record& r) { return text_of(r, "method") != "picard-step"; });
-  };
+  const Records sweeps = parallel.where([](const Record& r) { return text_of(r, "method") != "picard-step"; });
   const auto floor = [&s](const Record& c, const Records&) {
     return Series{.label = "fresh data sample",
                   .x = {double(s.quality_steps.front()), double(s.quality_steps.back())},
@@ -314,24 +302,22 @@ ReportText denoiser_report(const Records& cells, StudyReport& report, const Deno
   };
   const auto sequential = [](const Record&, const Records& rows) {
     Series g{.label = "sequential (S calls)", .dash_type = 3};
-    for (const auto& r : rows.where("sampler", "ddim").where("method", "picard")) {
-      g.x.push_back(number_of(r, "steps"));
-      g.y.push_back(number_of(r, "steps"));
-    }
+    for (const auto& r : rows.where("sampler", "ddim").where("method", "picard"))
+      g.add(number_of(r, "steps"), number_of(r, "steps"));
     return g;
   };
   md += "## Plots\n\n" + report.plot("samples", samples_figure(cells, s), "Samples next to the target") +
         report.plot("quality_vs_steps",
-                    lines_per_cell(cells, quality_of, {"sampler"}, "w2", "W2 to the target against denoising steps S",
+                    lines_per_cell(cells, quality, {"sampler"}, "w2", "W2 to the target against denoising steps S",
                                    "exact W2 (" + std::to_string(s.eval_samples) + " samples)", floor),
                     "W2 against S") +
         report.plot("sweeps_vs_steps",
-                    lines_per_cell(cells, sweeps_of, {"sampler", "method"}, "sweeps",
+                    lines_per_cell(cells, sweeps, {"sampler", "method"}, "sweeps",
                                    "sweeps against S (tolerance " + format_exact(s.parallel_tolerance) + " x noise scale)",
                                    "sweeps (sequential network calls)", sequential),
                     "Parallel-in-time sweeps against S");
   md += "Also: `quality.csv` and `parallel.csv` (one row per quality and parallel-in-time row).\n";
-  Records best = best_w2(cells);
+  Records best = best_w2(quality);
   std::vector<std::string> summary;
   for (const auto& b : best)
     summary.push_back(fmt::format("{} {} best W2 {:.3f} at S = {}", text_of(b, "label"), text_of(b, "sampler"),

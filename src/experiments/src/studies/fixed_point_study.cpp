@@ -31,10 +31,6 @@ Figure residual_figure(const Records& records) {
   const auto groups = records.distinct("group");
   const auto labels = records.distinct("label");
   Figure fig;
-  fig.columns = static_cast<int>(std::min<std::size_t>(2, groups.size()));
-  const auto columns = static_cast<std::size_t>(std::max(1, fig.columns));
-  fig.width = 1200 * static_cast<int>(columns);
-  fig.height = 650 * static_cast<int>((groups.size() + columns - 1) / columns);
   for (const auto& g : groups) {
     Panel panel{.title = g, .x_label = "iteration", .y_label = "||G(x) - x||_2 (as recorded by each solver)", .x_min = 0};
     double top = 0;
@@ -43,15 +39,15 @@ Figure residual_figure(const Records& records) {
       if (history.empty()) continue;
       const std::string label = text_of(r, "label"), solver = text_of(r, "solver");
       const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
-      Series s{.label = label, .y = numbers_of(history), .color = palette_colour(at),
+      Series s{.label = label, .x = indices(history.size()), .y = numbers_of(history), .color = palette_colour(at),
                .dash_type = solver == "iterop" ? 1 : solver == "kinsol" ? 2 : 4};
-      for (std::size_t k = 0; k < history.size(); ++k) s.x.push_back(static_cast<double>(k));
       if (std::isfinite(s.y.front())) top = std::max(top, s.y.front());
       panel.series.push_back(std::move(s));
     }
     if (top > 0) panel.y_max = 1e3 * top;  // diverging runs leave the plot at the top instead of squashing it
     fig.panels.push_back(std::move(panel));
   }
+  fig.grid(2, 1200, 650);
   return fig;
 }
 
@@ -158,8 +154,8 @@ Study fixed_point_file_study(const ExperimentFile& file) {
     md += "## All cells\n\n" +
           records
               .table({Column::text("problem", "group"), Column::text("method", "label"), Column::text("status", "status"),
-                      Column::number("iterations", "iterations", [](double v) { return fmt::format("{}", v); }),
-                      Column::number("evaluations", "evaluations", [](double v) { return fmt::format("{}", v); }),
+                      Column::text("iterations", "iterations", Align::right),
+                      Column::text("evaluations", "evaluations", Align::right),
                       Column::number("||G(x)-x||_2", "residual", [](double v) { return format_scientific(v); }),
                       Column::number("tolerance", "tolerance", [](double v) { return format_scientific(v); }),
                       {"meets tol", [](const Record& r) { return r.value("meets_tolerance", false) ? "yes" : "no"; }, Align::left},

@@ -89,14 +89,9 @@ double majority_test_share(const op::GraphData& g) {
 
 /// The graph of run `seed` with feature noise p: the data folder's, or the SBM generator's with that seed.
 op::GraphData noisy_graph(const Data& data, double p, std::uint64_t seed) {
-  op::GraphData g;
-  if (data.base) {
-    g = *data.base;
-  } else {
-    op::SbmOptions s = data.sbm;
-    s.seed = seed;
-    g = op::make_sbm(s);
-  }
+  op::SbmOptions s = data.sbm;
+  s.seed = seed;
+  op::GraphData g = data.base ? *data.base : op::make_sbm(s);
   op::add_feature_noise(g, p, 1000003 * seed + 17);
   return g;
 }
@@ -224,10 +219,10 @@ Figure per_iteration_figure(const Records& summary, const std::string& field, co
   Panel panel{.title = title, .x_label = x_label, .y_label = y_label, .log_y = false};
   for (std::size_t i = 0; i < summary.size(); ++i) {
     const Record& s = summary[i];
-    Series line{.label = "PIGN, p = " + text_of(s, "noise"), .y = numbers_of(s[field]), .color = palette_colour(i)};
-    for (std::size_t k = 0; k < line.y.size(); ++k) line.x.push_back(double(k));
-    const double last = line.x.empty() ? 0 : line.x.back();
-    panel.series.push_back(std::move(line));
+    const std::vector<double> y = numbers_of(s[field]);
+    const double last = y.empty() ? 0 : double(y.size() - 1);
+    panel.series.push_back({.label = "PIGN, p = " + text_of(s, "noise"), .x = indices(y.size()), .y = y,
+                            .color = palette_colour(i)});
     if (gcn)
       panel.series.push_back({.label = "GCN, p = " + text_of(s, "noise"), .x = {0.0, last},
                               .y = {number_of(s, "gcn_test_acc_mean"), number_of(s, "gcn_test_acc_mean")},
@@ -570,8 +565,7 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
       go.seed = it.seed;
       tr = op::train_gcn(g, go);
       r["configuration"] = gcn_text(go);
-      const json options = gcn_options_json(go);
-      for (const auto& [k, v] : options.items()) r[k] = v;
+      r.update(gcn_options_json(go));
     } else {
       const SearchConfig& c = configs[std::size_t(it.index)];
       op::PignOptions o = c.o;
@@ -581,7 +575,7 @@ Study pign_search_study(const PignSearch& settings, const ExperimentContext& con
       r["configuration"] = c.text();
       json options = pign_options_json(c.o);
       put_equilibrium_options(options, c.o);
-      for (const auto& [k, v] : options.items()) r[k] = v;
+      r.update(options);
       r.update({{"schedule", c.schedule}, {"dropout_placement", c.dropout}});
       if (o.mode == "equilibrium")
         r.update({{"forward_failures", tr.forward_failures}, {"backward_failures", tr.backward_failures},

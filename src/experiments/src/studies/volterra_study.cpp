@@ -26,10 +26,6 @@ Figure convergence_figure(const Records& records) {
   const auto groups = records.distinct("group");
   const auto labels = records.distinct("label");
   Figure fig;
-  fig.columns = static_cast<int>(std::min<std::size_t>(3, groups.size()));
-  const auto columns = static_cast<std::size_t>(std::max(1, fig.columns));
-  fig.width = 650 * static_cast<int>(columns);
-  fig.height = 550 * static_cast<int>((groups.size() + columns - 1) / columns);
   for (const auto& g : groups) {
     Panel panel{.title = g + ": max error against h (log-log)", .x_label = "h", .y_label = "max error", .log_x = true};
     std::map<int, bool> guide_done;
@@ -37,10 +33,7 @@ Figure convergence_figure(const Records& records) {
       const auto at = static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
       Series s{.label = label, .color = palette_colour(at), .dash_type = number_of(runs[0], "grading") == 1 ? 1 : 4};
       for (const auto& r : runs)
-        if (usable_run(r)) {
-          s.x.push_back(number_of(r, "h"));
-          s.y.push_back(number_of(r, "max_error"));
-        }
+        if (usable_run(r)) s.add(number_of(r, "h"), number_of(r, "max_error"));
       const int order = static_cast<int>(number_of(runs[0], "stated_order"));
       const bool guide = !guide_done[order] && !s.x.empty();
       Series g2{.label = "slope " + std::to_string(order), .x = s.x, .color = order == 2 ? "#7f7f7f" : "#bcbd22",
@@ -54,6 +47,7 @@ Figure convergence_figure(const Records& records) {
     }
     fig.panels.push_back(std::move(panel));
   }
+  fig.grid(3, 650, 550);
   return fig;
 }
 
@@ -122,8 +116,7 @@ Study volterra_file_study(const ExperimentFile& file) {
                 {"seed", c.seed},
                 {"stated_order", stated_order(c.method)},
                 {"has_exact", c.reference.has_value() || c.expression.exact.has_value()}};
-    const nlohmann::json measured = convergence_run_json(run);
-    for (const auto& [k, v] : measured.items()) r[k] = v;
+    r.update(convergence_run_json(run));
     return r;
   };
   study.progress = [](const Record& r) {
@@ -136,8 +129,7 @@ Study volterra_file_study(const ExperimentFile& file) {
     for (const auto& [key, runs] : records.group_by({"group", "label"})) {
       const bool exact = runs[0].value("has_exact", false);
       const ObservedOrders o = exact ? observed_orders(runs) : ObservedOrders{};
-      bool all = true;
-      for (const auto& r : runs) all = all && text_of(r, "status") == "converged";
+      const bool all = runs.where("status", "converged").size() == runs.size();
       Record d = Record::object();  // the fields every run of the pair shares, then the fitted ones
       for (const char* f : {"group", "problem", "reference", "T", "label", "method", "grading", "grid"}) d[f] = runs[0][f];
       d.update(Record{{"steps_min", runs[0]["steps"]},
@@ -212,16 +204,15 @@ Study volterra_file_study(const ExperimentFile& file) {
     md += "## All runs\n\n";
     for (const auto& [key, runs] : records.group_by({"group", "label"}))
       md += "### " + text_of(runs[0], "group") + ", " + text_of(runs[0], "label") + "\n\n" + convergence_table(runs).to_markdown() + "\n";
-    std::size_t near = 0, with_order = 0;
-    for (const auto& d : derived)
-      if (d.value("has_exact", false) && d.value("all_converged", false)) {
-        ++with_order;
-        const double o = number_of(d, "observed_order");
-        if (std::isfinite(o) && std::abs(o - number_of(d, "stated_order")) <= 0.3) ++near;
-      }
+    const Records with_order = derived.where([](const Record& d) {
+      return d.value("has_exact", false) && d.value("all_converged", false);
+    });
+    const std::size_t near = with_order.where([](const Record& d) {
+      return std::abs(number_of(d, "observed_order") - number_of(d, "stated_order")) <= 0.3;  // false for NaN
+    }).size();
     const std::string summary = fmt::format("{} solves in {} studies; observed order within 0.3 of the stated order "
                                             "in {} of {} (the studies with an exact solution where every run converged)",
-                                            records.size(), derived.size(), near, with_order);
+                                            records.size(), derived.size(), near, with_order.size());
     return ReportText{std::move(md), summary, std::move(derived)};
   };
   return study;

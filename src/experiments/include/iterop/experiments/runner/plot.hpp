@@ -22,7 +22,16 @@ struct Series {
   std::string color{};  ///< gnuplot colour, e.g. "#1f77b4"; empty: gnuplot's cycle
   int dash_type = 1;   ///< gnuplot dash type, 1 = solid
   bool points_only = false;  ///< markers only, no connecting lines (a scatter plot)
+
+  /// Appends the point (px, py).
+  void add(double px, double py) {
+    x.push_back(px);
+    y.push_back(py);
+  }
 };
+
+/// 0, 1, ..., n - 1: the x of a series drawn against the iteration.
+std::vector<double> indices(std::size_t n);
 
 /// One set of axes.
 struct Panel {
@@ -42,6 +51,9 @@ struct Figure {
   int width = 1600;
   int height = 700;
   int columns = 0;  ///< panels per row; 0: all in one row
+
+  /// Lays the panels out at most `max_columns` to a row, each panel_width x panel_height pixels.
+  void grid(int max_columns, int panel_width, int panel_height);
 };
 
 /// The smallest box holding the points added to it, for fitting axes to data; empty (infinite ends) at first.
