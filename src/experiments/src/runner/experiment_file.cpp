@@ -515,7 +515,7 @@ std::vector<StopChoice> read_stop(const Reader& reader, const toml::table& root)
       s.max_iterations = static_cast<int>(v);
     }
     for (const char* key : {"tol", "atol", "rtol", "max_iterations"})
-      if (swept(c, key)) s.label += (s.label.empty() ? "" : " ") + std::string(key) + "=" + value_text(*find(c, key));
+      if (swept(c, key)) s.label += std::string(s.label.empty() ? "" : " ") + key + "=" + value_text(*find(c, key));
     out.push_back(s);
   }
   return out;
@@ -572,7 +572,7 @@ std::vector<int> read_steps(const Reader& reader, const toml::node& n, const std
   std::vector<int> steps;
   for (const auto& e : *a) {
     const long long v = reader.integer(e, path);
-    if (v < 2 || v > (1 << 20)) reader.bad(e, path, "2 <= N <= 1048576");
+    if (v < 2 || v > max_volterra_intervals) reader.bad(e, path, "2 <= N <= 1048576");
     if (!steps.empty() && v <= steps.back()) reader.bad(e, path, "increasing step counts");
     steps.push_back(static_cast<int>(v));
   }
@@ -715,8 +715,9 @@ std::vector<VolterraMethodChoice> read_volterra_methods(const Reader& reader, co
         m.grading = reader.number(*n, "method.grading");
         if (!(m.grading >= 1)) reader.bad(*n, "method.grading", "grading >= 1 (t_j = T (j/N)^r; 1 is uniform)");
       }
-      m.label = (label.empty() ? to_string(m.method) : label + (swept(c, "method") ? " " + to_string(m.method) : "")) +
-                (m.grading == 1 ? std::string() : " (graded r=" + format_exact(m.grading) + ")");
+      m.label = label.empty() ? to_string(m.method)
+                              : label + (swept(c, "method") ? std::string(" ") + to_string(m.method) : "");
+      if (m.grading != 1) m.label += " (graded r=" + format_exact(m.grading) + ")";
       check_new_label(reader, out, m);
       out.push_back(std::move(m));
     }

@@ -270,14 +270,8 @@ void VolterraBenchConfig::validate() const {
 }
 
 VolterraBenchConfig quick_volterra_bench_config() {
-  VolterraBenchConfig c;
-  c.min_power = 6;
-  c.max_power = 10;
-  c.rtols = {1e-3, 1e-4, 1e-5, 1e-6};
-  c.repetitions = 1;
-  c.soe_methods.clear();
-  c.fractional_alphas.clear();
-  return c;
+  return {.min_power = 6, .max_power = 10, .soe_methods = {}, .rtols = {1e-3, 1e-4, 1e-5, 1e-6}, .repetitions = 1,
+          .fractional_alphas = {}};
 }
 
 double time_to_accuracy(const std::vector<WorkPoint>& curve, double target, bool* at_cheapest) {
