@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "cli_support.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 #include "iterop/experiments/runner/table.hpp"
 #include "iterop/experiments/studies/volterra_bench.hpp"
 
@@ -48,7 +49,7 @@ int BenchCommand::execute(std::ostream& out, std::ostream& progress) const {
            << context.output_folder.string() << std::endl;
   const auto t0 = std::chrono::steady_clock::now();
   const experiments::ExperimentOutcome outcome = experiments::run_volterra_bench(config, context);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = experiments::seconds_since(t0);
   out << "Bench volterra finished in " << experiments::format_seconds(seconds) << "; wrote:\n";
   for (const auto& file : outcome.files) out << "  " << file.string() << "\n";
   for (const auto& note : outcome.notes) out << "Note: " << note << "\n";

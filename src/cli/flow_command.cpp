@@ -20,11 +20,12 @@
 #include "iterop/distributions/flow_datasets.hpp"
 #include "iterop/distributions/points_csv.hpp"
 #include "iterop/distributions/sample_distances.hpp"
+#include "iterop/experiments/problems/flow_ode_sampling.hpp"
 #include "iterop/experiments/problems/sample_quality_record.hpp"
 #include "iterop/experiments/runner/atomic_file.hpp"
 #include "iterop/experiments/runner/report_writer.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 #include "iterop/experiments/studies/flow.hpp"
-#include "iterop/experiments/problems/flow_ode_sampling.hpp"
 #include "iterop/operators/calmflow.hpp"
 #include "iterop/operators/conditional_flow_matching.hpp"
 #include "iterop/operators/data_parallel.hpp"
@@ -727,7 +728,7 @@ int FlowCommand::sample(std::ostream& out, std::ostream& progress) const {
     progress << r.method << ": " << to_string(r.status) << ", " << r.batch_evaluations << " evaluations of v ("
              << r.sample_evaluations << " per-point), " << r.steps << " steps" << std::endl;
   }
-  info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  info["seconds"] = ex::seconds_since(t0);
 
   // Non-finite samples are a failure (exit 3), never a CSV of NaN: nothing is written or compared.
   if (const std::size_t bad = non_finite_values(gen); bad > 0) {

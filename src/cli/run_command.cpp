@@ -14,6 +14,7 @@
 #include "iterop/experiments/runner/cell_cache.hpp"
 #include "iterop/experiments/runner/experiment_file.hpp"
 #include "iterop/experiments/runner/experiment_suite.hpp"
+#include "iterop/experiments/runner/run_time.hpp"
 #include "iterop/experiments/runner/table.hpp"
 
 namespace iterop::cli {
@@ -168,7 +169,7 @@ int RunCommand::execute(std::ostream& out, std::ostream& progress) const {
     print_error(e.what());
     return exit_failure;
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = experiments::seconds_since(t0);
 
   out << "Run of " << what << " finished in " << experiments::format_seconds(seconds) << "; wrote:\n";
   for (const auto& f : outcome.files) out << "  " << f.string() << "\n";

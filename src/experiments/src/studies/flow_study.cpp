@@ -69,10 +69,7 @@ Record plot_points(const dist::SampleSet& s) {
 
 Series scatter(const Record& points, const std::string& label, const std::string& color) {
   Series s{.label = label, .color = color, .points_only = true};
-  for (std::size_t i = 0; i + 1 < points.size(); i += 2) {
-    s.x.push_back(points[i].get<double>());
-    s.y.push_back(points[i + 1].get<double>());
-  }
+  for (std::size_t i = 0; i + 1 < points.size(); i += 2) s.add(points[i].get<double>(), points[i + 1].get<double>());
   return s;
 }
 
@@ -488,10 +485,9 @@ std::string parallel_section(const Records& records, const FlowStudy& study, Stu
     const auto at = static_cast<std::size_t>(std::find(pairs.begin(), pairs.end(), text_of(r, "pair")) - pairs.begin());
     for (const auto& [which, label, dash] : {std::tuple<std::string, std::string, int>{"picard", ", Picard", 1},
                                              {"anderson", ", Anderson", 2}, {"anderson_suffix", ", Anderson (suffix)", 3}}) {
-      Series s{.label = text_of(r, "pair") + label, .y = numbers_of(r.at(which + "_error_history")),
-               .color = palette_colour(at), .dash_type = dash};
-      for (std::size_t k = 0; k < s.y.size(); ++k) s.x.push_back(static_cast<double>(k));
-      panel.series.push_back(std::move(s));
+      const std::vector<double> errors = numbers_of(r.at(which + "_error_history"));
+      panel.series.push_back({.label = text_of(r, "pair") + label, .x = indices(errors.size()), .y = errors,
+                              .color = palette_colour(at), .dash_type = dash});
     }
   }
   Figure fig;
@@ -538,10 +534,7 @@ std::string flow_plots(const Records& records, const Records& summary, const Flo
         Series s{.label = text_of(rows[0], "source") + " -> " + text_of(rows[0], "target") + ", " +
                           text_of(rows[0], "model"),
                  .color = palette_colour(at++)};
-        for (const auto& row : rows) {
-          s.x.push_back(number_of(row, "dim"));
-          s.y.push_back(number_of(row, metric + "_mean"));
-        }
+        for (const auto& row : rows) s.add(number_of(row, "dim"), number_of(row, metric + "_mean"));
         p.series.push_back(std::move(s));
       }
       fig.panels.push_back(std::move(p));
@@ -898,12 +891,9 @@ Study make_study(const FlowAblationStudy& settings, const ExperimentContext& con
         points.emplace_back(number_of(*at_base, field), number_of(*at_base, "w2_mean"));
       std::sort(points.begin(), points.end());
       Series s{.label = "W2", .color = palette_colour(0)};
-      for (auto [x, y] : points) {
-        s.x.push_back(x);
-        s.y.push_back(y);
-      }
-      fig.panels.push_back({.title = "W2 against " + factor, .x_label = factor, .y_label = "exact W2", .log_y = false});
-      fig.panels.back().series = {s};
+      for (auto [x, y] : points) s.add(x, y);
+      fig.panels.push_back({.title = "W2 against " + factor, .x_label = factor, .y_label = "exact W2", .log_y = false,
+                            .series = {s}});
     }
     fig.width = 420 * static_cast<int>(std::max<std::size_t>(1, fig.panels.size()));
     fig.height = 420;

@@ -49,8 +49,4 @@ std::vector<Experiment> builtin_studies() {
   return list;
 }
 
-void register_builtin_experiments(ExperimentRegistry& registry) {
-  for (auto& e : builtin_studies()) registry.add(std::move(e));
-}
-
 }  // namespace iterop::experiments

@@ -90,9 +90,6 @@ class ExperimentRegistry {
 /// suite; volterra), volterra-bench, theory-checks, and with LibTorch the PIGN, denoiser and flow studies.
 std::vector<Experiment> builtin_studies();
 
-/// Registers builtin_studies() in `registry`.
-void register_builtin_experiments(ExperimentRegistry& registry);
-
 /// The process-wide registry used by `iterop run`: the built-in experiments.
 ExperimentRegistry& default_experiment_registry();
 
