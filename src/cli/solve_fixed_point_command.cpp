@@ -118,22 +118,24 @@ SolveFixedPointCommand::SolveFixedPointCommand(CLI::App& solve, const experiment
     parameter_option_[name] = app_->add_option("--" + name, parameter_text_[name], parameter_help(catalogue, name))
                                   ->type_name(integer ? "INT" : "NUMBER");
   }
-  // The method options of experiments::method_options(), with their help here.
-  const std::map<std::string, std::string> method_help = {
-      {"solver", "iterop, kinsol or ceres (default iterop)"},
+  // The options of experiments::method_options(), in this order, with this help.
+  const std::vector<std::pair<std::string, std::string>> method_help = {
       {"method", "picard, km, anderson, anderson-type1 or lm (default anderson; lm with ceres)"},
       {"memory", "Anderson depth m >= 0 (anderson-type1: >= 1)"},
       {"relaxation", "weight on G(x) in the plain step, 0 < r <= 1 (km, anderson, anderson-type1)"},
       // The old names, refused by MethodSpec::validate() with the --relaxation to give instead.
-      {"damping", "old name: use --relaxation"},
       {"alpha", "old name: use --relaxation 1-alpha"},
+      {"damping", "old name: use --relaxation"},
+      {"solver", "iterop, kinsol or ceres (default iterop)"},
       {"orth", "Anderson QR update: mgs or cgs2 (iterop); mgs, icwy, cgs2, dcgs2 (kinsol)"},
       {"kinsol_test", "KINSOL's stopping test: iterop (default) or kinsol"}};
-  for (const auto& o : experiments::method_options())
-    method_option_[o.key] = app_->add_option(o.flag, method_text_[o.key], method_help.at(o.key))
-                                ->type_name(o.type == experiments::MethodOption::text      ? "NAME"
-                                            : o.type == experiments::MethodOption::integer ? "INT"
-                                                                                           : "NUMBER");
+  for (const auto& [key, help] : method_help) {
+    const auto& o = *std::ranges::find(experiments::method_options(), key, &experiments::MethodOption::key);
+    method_option_[key] = app_->add_option(o.flag, method_text_[key], help)
+                              ->type_name(o.type == experiments::MethodOption::text      ? "NAME"
+                                          : o.type == experiments::MethodOption::integer ? "INT"
+                                                                                         : "NUMBER");
+  }
   method_option_.at("memory")->transform(integer_in("memory", 0, 1000));
   const auto tolerance = number_where([](double v) { return v >= 0; }, "a tolerance >= 0");
   tol_opt_ = app_->add_option("--tol", tol_, "atol = rtol = T in ||G(x) - x||_2 <= rtol ||G(x0) - x0||_2 + atol")
@@ -216,6 +218,7 @@ int SolveFixedPointCommand::execute(std::ostream& out) const {
   for (const auto& o : experiments::method_options()) {
     if (method_option_.at(o.key)->count() == 0) continue;
     const std::string& text = method_text_.at(o.key);
+    // The command line's own wording for a bad --kinsol-test (the table's is the experiment file's).
     if (o.key == "kinsol_test") require_usage(text == "iterop" || text == "kinsol", o.flag, text, "iterop or kinsol");
     using Value = experiments::MethodOptionValue;
     o.set(method, o.type == experiments::MethodOption::number    ? Value(parse_number(o.flag, text))

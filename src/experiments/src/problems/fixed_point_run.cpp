@@ -192,7 +192,7 @@ const std::vector<MethodOption>& method_options() {
        [](const MethodSpec& m) { return Value(m.method_name()); }},
       {"memory", "--memory", "m=", MethodOption::integer,
        [](MethodSpec& m, const MethodOptionValue& v) {
-         const long long memory = std::get<long long>(v);
+         const long long memory = std::get<long long>(v);  // past int: refused here, the range by validate()
          require(memory >= std::numeric_limits<int>::min() && memory <= std::numeric_limits<int>::max(), "--memory",
                  memory, "0 <= memory <= 1000");
          m.memory = static_cast<int>(memory);
