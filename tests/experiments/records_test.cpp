@@ -69,6 +69,24 @@ TEST(Records, SummariseGivesOneRecordPerGroupWithMeanStdAndCount) {
   EXPECT_EQ(ie::number_of(summary[1], "n"), 3.0);
 }
 
+TEST(Records, SummariseAveragesArraysOfDifferentLengthsElementByElement) {
+  // A run that stopped earlier has a shorter per-iteration array: each element is averaged over the records
+  // that have it (reading past the end of the shorter array was undefined behaviour).
+  ie::Records rs;
+  rs.push_back({{"g", "a"}, {"acc", {1.0, 2.0}}});
+  rs.push_back({{"g", "a"}, {"acc", {3.0, 4.0, 9.0, 5.0}}});
+  rs.push_back({{"g", "a"}, {"acc", {5.0, nullptr, 7.0}}});
+  rs.push_back({{"g", "a"}});
+  const auto s = rs.summarise({"g"}, {}, {.elementwise = {"acc"}});
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].at("acc").size(), 4u);
+  EXPECT_DOUBLE_EQ(s[0].at("acc")[0].get<double>(), 3.0);  // 1, 3, 5
+  EXPECT_DOUBLE_EQ(s[0].at("acc")[1].get<double>(), 3.0);  // 2, 4 (null is not finite)
+  EXPECT_DOUBLE_EQ(s[0].at("acc")[2].get<double>(), 8.0);  // 9, 7
+  EXPECT_DOUBLE_EQ(s[0].at("acc")[3].get<double>(), 5.0);  // 5
+  EXPECT_EQ(ie::number_of(s[0], "n"), 4.0);
+}
+
 TEST(Records, PivotHasOneRowPerRowValueAndOneColumnPerColumnValue) {
   const auto t = seeds_by_method().pivot("method", "method", "seed", "seed ", [](const ie::Record& r) {
     return ie::text_of(r, "error");

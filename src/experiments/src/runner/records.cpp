@@ -116,10 +116,17 @@ Records Records::summarise(const std::vector<std::string>& by, const std::vector
     for (const auto& [name, holds] : options.count_where) r[name] = group.where(holds).size();
     for (const auto& f : options.elementwise) {
       if (!first.contains(f)) continue;
+      // The arrays may differ in length (a run that stopped earlier): element k is the mean over the records
+      // whose array has it, up to the longest array.
+      auto array_of = [&f](const Record& g) { return g.contains(f) && g[f].is_array() ? &g[f] : nullptr; };
+      std::size_t length = 0;
+      for (const auto& g : group)
+        if (const Record* a = array_of(g)) length = std::max(length, a->size());
       Record means = Record::array();
-      for (std::size_t k = 0; k < first[f].size(); ++k) {
+      for (std::size_t k = 0; k < length; ++k) {
         Records column;
-        for (const auto& g : group) column.push_back({{"v", g[f][k]}});
+        for (const auto& g : group)
+          if (const Record* a = array_of(g); a != nullptr && k < a->size()) column.push_back({{"v", (*a)[k]}});
         means.push_back(record_number(column.mean_std("v").mean));
       }
       r[f] = std::move(means);

@@ -53,7 +53,8 @@ struct SummaryOptions {
   std::vector<std::string> keep = {};  ///< fields copied from the group's first record, where it has them
   /// Per name, the number of the group's records for which the predicate holds.
   std::vector<std::pair<std::string, std::function<bool(const Record&)>>> count_where = {};
-  /// Array fields (a value per iteration): the mean over the group of each element, where the first record has them.
+  /// Array fields (a value per iteration), where the first record has them: element k is the mean of the finite
+  /// values at k over the group's records whose array is that long; the result is as long as the longest array.
   std::vector<std::string> elementwise = {};
 };
 
