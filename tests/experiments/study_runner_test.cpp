@@ -208,7 +208,9 @@ TEST(StudyRunner, LaterStagesSeeEveryEarlierCellOnEveryRank) {
   ASSERT_EQ(two.size(), 6u);
   for (std::size_t i = 0; i < 6; ++i) {
     for (const char* f : {"x", "loss", "selected", "final"})
-      if (single[i].contains(f)) EXPECT_EQ(two[i][f], single[i][f]) << "cell " << i << " field " << f;
+      if (single[i].contains(f)) {
+        EXPECT_EQ(two[i][f], single[i][f]) << "cell " << i << " field " << f;
+      }
   }
   // Each rank computed its own cells: rank 1 the odd ones of each stage.
   std::size_t mine = 0;

@@ -59,7 +59,9 @@ TEST(FeatureScaling, StandardiseGivesZeroMeanUnitVarianceColumns) {
   for (std::size_t i = 0; i < n; ++i) {
     double sum = 0;
     for (std::size_t j = 0; j < f; ++j) sum += h.features[i * f + j];
-    if (sum != 0) EXPECT_NEAR(sum, 1.0, 1e-5) << i;
+    if (sum != 0) {
+      EXPECT_NEAR(sum, 1.0, 1e-5) << i;
+    }
   }
   try {
     scale_features(h, false, "zscore", "GcnOptions::feature_scaling");
