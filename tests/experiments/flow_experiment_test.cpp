@@ -156,6 +156,12 @@ TEST(FlowExperiment, BuiltInSizesAndWidthMatching) {
   EXPECT_EQ(ex::flow_2d_study(RunSize::standard).eval.samples, 1000u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::full).eval.samples, 1000u);
   EXPECT_EQ(ex::flow_2d_study(RunSize::full).eval.seeds, 3);
+  // The sampling temperature is chosen on validation draws at both sizes (a grid around the head's default 1).
+  for (const RunSize size : {RunSize::standard, RunSize::full}) {
+    const auto grid = ex::flow_2d_study(size).eval.temperatures;
+    EXPECT_GE(grid.size(), 3u);
+    EXPECT_NE(std::find(grid.begin(), grid.end(), 1.0), grid.end());
+  }
   // depth 3, dim 2, width w: 3w + w + 2(w^2 + w) + 2w + 2 parameters; w = 100 gives 20802.
   EXPECT_EQ(ex::cfm_width_for_parameters(20802, 2, 3), 100);
   iterop::operators::CfmOptions o;
