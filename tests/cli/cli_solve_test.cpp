@@ -190,8 +190,8 @@ TEST(CliTopLevel, VersionHelpAndMissingCommand) {
   EXPECT_EQ(sh.exit_code, 0);
   EXPECT_NE(sh.out.find("Exit 1: the solve finished without converging"), std::string::npos);
   for (const char* option : {"--problem", "--c", "--n", "--rho", "--seed", "--method", "--memory", "--relaxation",
-                             "--solver", "--orth", "--tol", "--atol", "--rtol", "--max-iterations",
-                             "--format"})
+                             "--alpha", "--damping", "--solver", "--orth", "--kinsol-test", "--tol", "--atol", "--rtol",
+                             "--max-iterations", "--format"})
     EXPECT_NE(sh.out.find(option), std::string::npos) << option;
   const auto none = run_iterop({});
   EXPECT_EQ(none.exit_code, 2);

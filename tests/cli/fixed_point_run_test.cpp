@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
 
 #include "iterop/core/errors.hpp"
 
@@ -103,6 +108,51 @@ TEST(MethodSpec, BackendNames) {
   EXPECT_FALSE(ie::backend_available(ie::Backend::kinsol));
   EXPECT_NE(message_of(spec("anderson", ie::Backend::kinsol)).find("--solver = kinsol"), std::string::npos);
 #endif
+}
+
+TEST(MethodSpec, OptionTableSetsAndReadsBackEveryOption) {
+  // One table serves the command line, the experiment file and method_spec_json: each option stores its value
+  // and reads it back, an unset option reads as nothing (solver and method always have one).
+  const std::map<std::string, ie::MethodOptionValue> values = {
+      {"solver", std::string("kinsol")}, {"method", std::string("km")}, {"memory", 7LL},
+      {"relaxation", 0.25},               {"damping", 0.5},              {"alpha", 0.75},
+      {"orth", std::string("cgs2")},      {"kinsol_test", std::string("kinsol")}};
+  std::set<std::string> keys, flags;
+  for (const auto& o : ie::method_options()) {
+    keys.insert(o.key);
+    flags.insert(o.flag);
+    ASSERT_EQ(values.count(o.key), 1u) << o.key;
+    ie::MethodSpec m;
+    const bool always = o.key == "solver" || o.key == "method";
+    EXPECT_EQ(o.get(m).has_value(), always) << o.key;
+    o.set(m, values.at(o.key));
+    ASSERT_TRUE(o.get(m).has_value()) << o.key;
+    EXPECT_EQ(ie::method_option_text(*o.get(m)), ie::method_option_text(values.at(o.key))) << o.key;
+  }
+  EXPECT_EQ(keys.size(), values.size());
+  EXPECT_EQ(flags.size(), values.size());
+  // What the table refuses itself names the command-line option.
+  ie::MethodSpec m;
+  auto option = [](const std::string& key) {
+    return *std::find_if(ie::method_options().begin(), ie::method_options().end(),
+                         [&](const ie::MethodOption& o) { return o.key == key; });
+  };
+  auto thrown = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const iterop::invalid_option& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(thrown([&] { option("solver").set(m, std::string("petsc")); }),
+            "--solver = petsc. Violated constraint: one of iterop, kinsol, ceres.");
+  EXPECT_EQ(thrown([&] { option("memory").set(m, 1LL << 40); }),
+            "--memory = 1099511627776. Violated constraint: 0 <= memory <= 1000.");
+  // method_spec_json: the options given, solver and method always.
+  ie::MethodSpec given;
+  given.memory = 3;
+  EXPECT_EQ(ie::method_spec_json(given), (nlohmann::json{{"solver", "iterop"}, {"method", "anderson"}, {"memory", 3}}));
 }
 
 TEST(RunFixedPoint, HEquationAndersonReproducesTothKelleyCounts) {

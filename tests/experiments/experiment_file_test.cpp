@@ -147,6 +147,13 @@ TEST(ExperimentFile, BadValuesNameLineKeyValueAndRule) {
             "give --relaxation 0.5 (relaxation = 0.5 in an experiment file).");
   EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\north = \"dcgs3\"\n"),
             ":8: method.orth = \"dcgs3\". Violated constraint: mgs or cgs2 with --solver iterop.");
+  // Values the option table itself refuses (before MethodSpec::validate()), at the line of their key.
+  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nsolver = \"petsc\"\n"),
+            ":7: method.solver = \"petsc\". Violated constraint: one of iterop, kinsol, ceres.");
+  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\nkinsol_test = \"both\"\n"),
+            ":8: method.kinsol_test = \"both\". Violated constraint: \"iterop\" or \"kinsol\".");
+  EXPECT_EQ(load_error(fixed_point_head + "[[method]]\nmethod = \"anderson\"\nmemory = 4294967296\n"),
+            ":8: method.memory = 4294967296. Violated constraint: 0 <= memory <= 1000.");
   EXPECT_EQ(load_error("[experiment]\nkind = \"fixed-point\"\n[problem]\nname = \"heq\"\n"
                        "parameters = { c = [0.5, 1.5] }\n[[method]]\nmethod = \"picard\"\n"),
             ":5: problem.parameters.c = 1.5. Violated constraint: 0 < c <= 1.");

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/core/vector_ops.hpp"
 #include "iterop/fixed_point/anderson.hpp"
 #include "iterop/fixed_point/anderson_type1.hpp"
 #include "iterop/fixed_point/krasnoselskii_mann.hpp"
@@ -304,7 +305,7 @@ FixedPointRun run_fixed_point(const FixedPointProblem& problem, const MethodSpec
   if (run.solution.size() == problem.x0.size()) {
     run.true_residual = problem.residual_norm(run.solution);
     if (problem.known.solution && problem.known.solution->size() == run.solution.size())
-      run.error = distance2(run.solution, *problem.known.solution);
+      run.error = vector_ops<std::vector<double>>::distance2(run.solution, *problem.known.solution);
   }
   return run;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "iterop/core/errors.hpp"
+#include "iterop/core/vector_ops.hpp"
 #include "iterop/experiments/runner/table.hpp"
 #include "iterop/problems/elementary_maps.hpp"
 #include "iterop/problems/h_equation.hpp"
@@ -101,16 +102,11 @@ std::optional<std::string> ParameterSpec::violation(double value) const {
   return std::nullopt;
 }
 
-double distance2(std::span<const double> a, std::span<const double> b) {
-  double s = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return std::sqrt(s);
-}
-
 double FixedPointProblem::residual_norm(std::span<const double> x) const {
   std::vector<double> g(x.size());
   op(x, g);
-  return distance2(g, x);
+  using ops = contiguous_vector_ops<std::span<const double>, double>;  // the core's one-pass ||a - b||_2
+  return ops::distance2(g, x);
 }
 
 void ProblemCatalogue::register_problem(ProblemEntry entry) {

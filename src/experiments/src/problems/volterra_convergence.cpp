@@ -33,18 +33,22 @@ const q::RuleInfo& info(VolterraMethod method) {
   return *r;
 }
 
-/// Each kind of equation with the quadrature's name for it.
-constexpr std::pair<VolterraKind, q::EquationKind> equations[] = {
-    {VolterraKind::second, q::EquationKind::second_kind},
-    {VolterraKind::first, q::EquationKind::first_kind},
-    {VolterraKind::ide, q::EquationKind::integro_differential}};
-
 q::EquationKind equation_of(VolterraKind kind) {
-  return std::ranges::find(equations, kind, &std::pair<VolterraKind, q::EquationKind>::first)->second;
+  switch (kind) {
+    case VolterraKind::first: return q::EquationKind::first_kind;
+    case VolterraKind::ide: return q::EquationKind::integro_differential;
+    case VolterraKind::second: break;
+  }
+  return q::EquationKind::second_kind;
 }
 
 VolterraKind kind_of(q::EquationKind equation) {
-  return std::ranges::find(equations, equation, &std::pair<VolterraKind, q::EquationKind>::second)->first;
+  switch (equation) {
+    case q::EquationKind::first_kind: return VolterraKind::first;
+    case q::EquationKind::integro_differential: return VolterraKind::ide;
+    case q::EquationKind::second_kind: break;
+  }
+  return VolterraKind::second;
 }
 
 // The default VolterraMethod is the list's first rule, and the shorthands are the rules' own names.

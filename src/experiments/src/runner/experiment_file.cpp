@@ -572,7 +572,7 @@ std::vector<int> read_steps(const Reader& reader, const toml::node& n, const std
   std::vector<int> steps;
   for (const auto& e : *a) {
     const long long v = reader.integer(e, path);
-    if (v < 2 || v > max_volterra_intervals) reader.bad(e, path, "2 <= N <= 1048576");
+    if (v < 2 || v > max_volterra_intervals) reader.bad(e, path, "2 <= N <= " + std::to_string(max_volterra_intervals));
     if (!steps.empty() && v <= steps.back()) reader.bad(e, path, "increasing step counts");
     steps.push_back(static_cast<int>(v));
   }

@@ -229,8 +229,9 @@ Figure work_figure(const std::string& id, const Records& runs, bool by_time) {
 bool volterra_bench_has_ode_baselines() {
 #if defined(ITEROP_HAVE_ODE_BASELINES)
   return true;
-#endif
+#else
   return false;
+#endif
 }
 
 void VolterraBenchConfig::validate() const {

@@ -35,9 +35,6 @@ struct ParameterSpec {
   std::optional<std::string> violation(double value) const;
 };
 
-/// ||a - b||_2 of two vectors of equal size.
-double distance2(std::span<const double> a, std::span<const double> b);
-
 /// What is known about a problem's answer, so results can be checked without a reference solver.
 struct KnownAnswer {
   std::optional<std::vector<double>> solution;  ///< the exact fixed point, where one exists and is known
